@@ -1,0 +1,109 @@
+//! Connectors: validate a configuration and split the work into task configurations.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::config::{ConfigDef, KeyValidation, Props};
+use crate::task::{SinkTask, SourceTask};
+use crate::{ConnectError, Result};
+
+/// What a running connector may ask of the runtime.
+pub trait ConnectorContext: Send + Sync {
+    /// The work changed (new tables, new files): the runtime calls `task_configs` again and
+    /// restarts the tasks if their configurations differ.
+    fn request_task_reconfiguration(&self);
+    /// The connector hit an error it cannot recover from: the runtime marks it FAILED.
+    fn raise_error(&self, error: ConnectError);
+}
+
+/// What source and sink connectors share.
+///
+/// Lifecycle: `config_def`/`validate` may be called at any time on a fresh instance; then
+/// `start` once, `task_configs` any number of times, and `stop` once.
+#[async_trait]
+pub trait Connector: Send + Sync {
+    /// The keys this connector understands; drives validation and the REST plugin API.
+    fn config_def(&self) -> ConfigDef;
+
+    /// Validates a configuration without I/O. The default checks every key of [`Connector::config_def`].
+    fn validate(&self, props: &Props) -> Vec<KeyValidation> {
+        self.config_def().validate(props)
+    }
+
+    /// Starts the connector with its full configuration.
+    async fn start(&mut self, context: Arc<dyn ConnectorContext>, props: Props) -> Result<()>;
+
+    /// Splits the work into at most `max_tasks` task configurations.
+    fn task_configs(&self, max_tasks: usize) -> Result<Vec<Props>>;
+
+    /// Stops the connector; release anything `start` acquired.
+    async fn stop(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// A connector that reads from an external system into Kafka.
+pub trait SourceConnector: Connector {
+    /// A new, unstarted task.
+    fn create_task(&self) -> Box<dyn SourceTask>;
+}
+
+/// A connector that writes from Kafka into an external system.
+pub trait SinkConnector: Connector {
+    /// A new, unstarted task.
+    fn create_task(&self) -> Box<dyn SinkTask>;
+}
+
+/// Creates fresh connector instances of one plugin.
+#[derive(Clone, Copy)]
+pub enum ConnectorFactory {
+    /// A source connector.
+    Source(fn() -> Box<dyn SourceConnector>),
+    /// A sink connector.
+    Sink(fn() -> Box<dyn SinkConnector>),
+}
+
+impl ConnectorFactory {
+    /// `"source"` or `"sink"`, as the REST API names plugin types.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ConnectorFactory::Source(_) => "source",
+            ConnectorFactory::Sink(_) => "sink",
+        }
+    }
+    /// The config definition of a fresh instance.
+    pub fn config_def(&self) -> ConfigDef {
+        match self {
+            ConnectorFactory::Source(f) => f().config_def(),
+            ConnectorFactory::Sink(f) => f().config_def(),
+        }
+    }
+    /// Validates `props` on a fresh instance.
+    pub fn validate(&self, props: &Props) -> Vec<KeyValidation> {
+        match self {
+            ConnectorFactory::Source(f) => f().validate(props),
+            ConnectorFactory::Sink(f) => f().validate(props),
+        }
+    }
+}
+
+/// A connector plugin as the runtime registers it.
+#[derive(Clone, Copy)]
+pub struct PluginDescriptor {
+    /// The name used in `connector.class`, e.g. `"FileStreamSource"`.
+    pub class: &'static str,
+    /// Other accepted names, e.g. Kafka Connect's `"org.apache.kafka.connect.file.FileStreamSourceConnector"`.
+    pub aliases: &'static [&'static str],
+    /// The plugin version.
+    pub version: &'static str,
+    /// Creates instances.
+    pub factory: ConnectorFactory,
+}
+
+impl PluginDescriptor {
+    /// True when `name` is the class or one of its aliases.
+    pub fn answers_to(&self, name: &str) -> bool {
+        self.class == name || self.aliases.contains(&name)
+    }
+}

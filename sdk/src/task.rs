@@ -1,0 +1,158 @@
+//! Tasks: the units of work that move data, and what the runtime lets them see.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::config::Props;
+use crate::record::{OffsetMap, RecordMetadata, SinkRecord, SourceRecord, TopicPartition, TopicPartitionOffsets};
+use crate::{ConnectError, Result};
+
+/// Reads the offsets stored for a connector's source partitions.
+pub trait OffsetReader: Send + Sync {
+    /// The last committed offset of `partition`, if any.
+    fn offset(&self, partition: &OffsetMap) -> Option<OffsetMap>;
+}
+
+/// What a source task may see of the runtime.
+#[derive(Clone)]
+pub struct SourceTaskContext {
+    connector: String,
+    task_id: u32,
+    offsets: Arc<dyn OffsetReader>,
+}
+
+impl SourceTaskContext {
+    /// A context for task `task_id` of `connector`, reading offsets from `offsets`.
+    pub fn new(connector: impl Into<String>, task_id: u32, offsets: Arc<dyn OffsetReader>) -> Self {
+        SourceTaskContext { connector: connector.into(), task_id, offsets }
+    }
+    /// The connector's name.
+    pub fn connector(&self) -> &str {
+        &self.connector
+    }
+    /// This task's number, from 0.
+    pub fn task_id(&self) -> u32 {
+        self.task_id
+    }
+    /// The last committed offset of `partition`: where to resume.
+    pub fn offset(&self, partition: &OffsetMap) -> Option<OffsetMap> {
+        self.offsets.offset(partition)
+    }
+}
+
+/// A task that reads records from an external system.
+///
+/// Lifecycle, all calls from one task loop, never concurrently:
+/// 1. `start` with the task configuration; read stored offsets from the context and seek there.
+/// 2. `poll` repeatedly. Return what is available, or an empty batch after about a second with
+///    no data, so the runtime can pause, stop or commit in between. A poll in progress is
+///    never cancelled, except when the task overruns the shutdown timeout.
+/// 3. `commit_record` for each record once Kafka acknowledged it, in acknowledgement order,
+///    between polls; `commit` after the offsets up to those records were written to the offset
+///    store. Only then may the task acknowledge the data upstream (e.g. advance a replication slot).
+/// 4. `stop` once.
+///
+/// Guarantee: at-least-once. After a crash, the task restarts from the last stored offset,
+/// so records after it may be produced again.
+#[async_trait]
+pub trait SourceTask: Send {
+    /// Starts the task.
+    async fn start(&mut self, context: SourceTaskContext, props: Props) -> Result<()>;
+
+    /// Returns the next records; an empty batch when there are none yet.
+    async fn poll(&mut self) -> Result<Vec<SourceRecord>>;
+
+    /// Kafka acknowledged `record` at `metadata`.
+    async fn commit_record(&mut self, record: &SourceRecord, metadata: &RecordMetadata) -> Result<()> {
+        let _ = (record, metadata);
+        Ok(())
+    }
+
+    /// The offsets of every acknowledged record so far are in the offset store.
+    async fn commit(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Stops the task.
+    async fn stop(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Reports a record a sink task could not write, to the dead-letter topic and log as configured.
+#[async_trait]
+pub trait ErrantRecordReporter: Send + Sync {
+    /// Reports `record`; the call returns once the report is durable. With
+    /// `errors.tolerance=none` this returns the error, and the task should fail.
+    async fn report(&self, record: &SinkRecord, error: &ConnectError) -> Result<()>;
+}
+
+/// What a sink task may ask of the runtime.
+pub trait SinkTaskContext: Send + Sync {
+    /// The partitions currently assigned to the task.
+    fn assignment(&self) -> Vec<TopicPartition>;
+    /// Stops fetching from these partitions until resumed (back-pressure).
+    fn pause(&self, partitions: &[TopicPartition]);
+    /// Fetches from these partitions again.
+    fn resume(&self, partitions: &[TopicPartition]);
+    /// Consume these partitions from these offsets (e.g. offsets kept in the sink itself).
+    fn rewind(&self, offsets: TopicPartitionOffsets);
+    /// Asks for a flush and offset commit as soon as possible.
+    fn request_commit(&self);
+    /// The reporter for records the task cannot write, when the connector configured one.
+    fn errant_record_reporter(&self) -> Option<Arc<dyn ErrantRecordReporter>>;
+}
+
+/// A task that writes records from Kafka into an external system.
+///
+/// Lifecycle, all calls from one task loop, never concurrently:
+/// 1. `start` with the task configuration.
+/// 2. `open` with the partitions assigned (again after each rebalance).
+/// 3. `put` with batches of records, in offset order per partition. The task may buffer them.
+/// 4. `pre_commit` with the offsets of everything `put` so far; it returns the offsets whose
+///    records are durable in the sink (the default flushes everything and returns them all).
+///    The runtime commits only those consumer offsets.
+/// 5. `close` with partitions taken away (after a final `pre_commit`).
+/// 6. `stop` once.
+///
+/// Guarantee: at-least-once. After a crash, records after the last committed offset are
+/// given to `put` again, so writes should be idempotent (upserts) or deduplicated.
+/// Return [`ConnectError::retriable`] from `put` to have the same batch retried after a backoff.
+#[async_trait]
+pub trait SinkTask: Send {
+    /// Starts the task.
+    async fn start(&mut self, context: Arc<dyn SinkTaskContext>, props: Props) -> Result<()>;
+
+    /// Writes (or buffers) records.
+    async fn put(&mut self, records: Vec<SinkRecord>) -> Result<()>;
+
+    /// Makes everything given to `put` durable.
+    async fn flush(&mut self, offsets: &TopicPartitionOffsets) -> Result<()> {
+        let _ = offsets;
+        Ok(())
+    }
+
+    /// Returns the offsets safe to commit; `offsets` are the next offsets after every record put.
+    async fn pre_commit(&mut self, offsets: &TopicPartitionOffsets) -> Result<TopicPartitionOffsets> {
+        self.flush(offsets).await?;
+        Ok(offsets.clone())
+    }
+
+    /// These partitions were assigned to the task.
+    async fn open(&mut self, partitions: &[TopicPartition]) -> Result<()> {
+        let _ = partitions;
+        Ok(())
+    }
+
+    /// These partitions were taken away; drop their buffers.
+    async fn close(&mut self, partitions: &[TopicPartition]) -> Result<()> {
+        let _ = partitions;
+        Ok(())
+    }
+
+    /// Stops the task.
+    async fn stop(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
