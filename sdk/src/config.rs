@@ -309,10 +309,7 @@ impl ConfigDef {
 
 fn parse_key(key: &ConfigKey, raw: Option<&String>) -> std::result::Result<Option<ConfigValue>, String> {
     let Some(text) = raw.or(key.default.as_ref()) else {
-        return Err(format!(
-            "Missing required configuration \"{}\" which has no default value.",
-            key.name
-        ));
+        return Err(format!("Missing required configuration \"{}\" which has no default value.", key.name));
     };
     let invalid = |reason: &str| {
         let shown = if key.ty == ConfigType::Password { "[hidden]" } else { text.as_str() };
@@ -329,9 +326,7 @@ fn parse_key(key: &ConfigKey, raw: Option<&String>) -> std::result::Result<Optio
         ConfigType::Password => ConfigValue::String(text.clone()),
         ConfigType::Int => ConfigValue::Int(trimmed.parse().map_err(|_| invalid("Not a number of type INT"))?),
         ConfigType::Long => ConfigValue::Long(trimmed.parse().map_err(|_| invalid("Not a number of type LONG"))?),
-        ConfigType::Double => {
-            ConfigValue::Double(trimmed.parse().map_err(|_| invalid("Not a number of type DOUBLE"))?)
-        }
+        ConfigType::Double => ConfigValue::Double(trimmed.parse().map_err(|_| invalid("Not a number of type DOUBLE"))?),
         ConfigType::List => ConfigValue::List(parse_list(trimmed)),
     };
     if let Some(validator) = &key.validator {
@@ -442,9 +437,7 @@ mod tests {
 
     #[test]
     fn reports_every_bad_key_with_reason() {
-        let err = def()
-            .parse(&props(&[("batch.size", "0"), ("mode", "merge"), ("secret", "x")]))
-            .expect_err("invalid");
+        let err = def().parse(&props(&[("batch.size", "0"), ("mode", "merge"), ("secret", "x")])).expect_err("invalid");
         let msg = err.to_string();
         assert!(msg.contains("Missing required configuration \"topic\""), "{msg}");
         assert!(msg.contains("Invalid value 0 for configuration batch.size: Value must be at least 1"), "{msg}");
@@ -452,7 +445,10 @@ mod tests {
         let v = def().validate(&props(&[("topic", "t"), ("batch.size", "x")]));
         let by_name = |n: &str| v.iter().find(|k| k.name == n).expect("key present");
         assert!(by_name("topic").errors.is_empty());
-        assert_eq!(by_name("batch.size").errors, vec!["Invalid value x for configuration batch.size: Not a number of type INT"]);
+        assert_eq!(
+            by_name("batch.size").errors,
+            vec!["Invalid value x for configuration batch.size: Not a number of type INT"]
+        );
         assert_eq!(by_name("mode").recommended_values, vec!["insert", "upsert"]);
     }
 

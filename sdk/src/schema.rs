@@ -237,10 +237,7 @@ pub mod logical {
 
     /// A builder for a Decimal schema of the given scale.
     pub fn decimal(scale: i32) -> SchemaBuilder {
-        Schema::builder(SchemaType::Bytes)
-            .name(DECIMAL)
-            .version(1)
-            .parameter(DECIMAL_SCALE, scale.to_string())
+        Schema::builder(SchemaType::Bytes).name(DECIMAL).version(1).parameter(DECIMAL_SCALE, scale.to_string())
     }
     /// A builder for a Date schema.
     pub fn date() -> SchemaBuilder {
@@ -268,10 +265,7 @@ pub mod logical {
         let bytes = unscaled.to_be_bytes();
         let sign = if unscaled < 0 { 0xff } else { 0x00 };
         let mut start = 0;
-        while start < bytes.len() - 1
-            && bytes[start] == sign
-            && (bytes[start + 1] & 0x80) == (sign & 0x80)
-        {
+        while start < bytes.len() - 1 && bytes[start] == sign && (bytes[start + 1] & 0x80) == (sign & 0x80) {
             start += 1;
         }
         bytes[start..].to_vec()

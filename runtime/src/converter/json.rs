@@ -1,0 +1,420 @@
+//! `JsonConverter`: Kafka Connect's JSON, with or without the `{"schema", "payload"}` envelope.
+
+use std::sync::Arc;
+
+use aqueduct_sdk::{
+    logical, ConfigDef, ConfigType, ConnectError, Importance, Props, Result, Schema, SchemaRef, SchemaType, Struct,
+    Validator, Value,
+};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use serde_json::{json, Map, Value as Json};
+
+use super::Converter;
+
+/// Reads and writes JSON like Kafka Connect's `org.apache.kafka.connect.json.JsonConverter`.
+#[derive(Debug, Clone)]
+pub struct JsonConverter {
+    schemas_enable: bool,
+    decimal_numeric: bool,
+}
+
+impl JsonConverter {
+    /// The converter's own keys.
+    pub fn config_def() -> ConfigDef {
+        ConfigDef::new()
+            .define(
+                "schemas.enable",
+                ConfigType::Boolean,
+                Some("true"),
+                Importance::High,
+                "Include the schema with each record.",
+            )
+            .define(
+                "decimal.format",
+                ConfigType::String,
+                Some("BASE64"),
+                Importance::Low,
+                "How Decimal values are written: BASE64 or NUMERIC.",
+            )
+            .validator(Validator::one_of(&["BASE64", "NUMERIC"]))
+    }
+
+    /// A converter configured from its keys (`schemas.enable`, `decimal.format`).
+    pub fn from_props(props: &Props) -> Result<Self> {
+        let config = Self::config_def().parse(props)?;
+        Ok(JsonConverter {
+            schemas_enable: config.boolean("schemas.enable").unwrap_or(true),
+            decimal_numeric: config.string("decimal.format").is_some_and(|f| f.eq_ignore_ascii_case("NUMERIC")),
+        })
+    }
+
+    /// A converter with schemas enabled or not, and base64 decimals.
+    pub fn new(schemas_enable: bool) -> Self {
+        JsonConverter { schemas_enable, decimal_numeric: false }
+    }
+}
+
+impl Converter for JsonConverter {
+    fn from_connect(&self, _topic: &str, schema: Option<&SchemaRef>, value: &Value) -> Result<Option<Vec<u8>>> {
+        if schema.is_none() && value.is_null() {
+            return Ok(None);
+        }
+        let payload = value_to_json(schema.map(|s| &**s), value, self.decimal_numeric);
+        let doc = if self.schemas_enable {
+            json!({ "schema": schema.map_or(Json::Null, |s| schema_to_json(s)), "payload": payload })
+        } else {
+            payload
+        };
+        serde_json::to_vec(&doc).map(Some).map_err(|e| ConnectError::data("serializing JSON").with_source(e))
+    }
+
+    fn to_connect(&self, topic: &str, bytes: Option<&[u8]>) -> Result<(Option<SchemaRef>, Value)> {
+        let Some(bytes) = bytes else { return Ok((None, Value::Null)) };
+        let doc: Json = serde_json::from_slice(bytes).map_err(|e| {
+            ConnectError::data(format!(
+                "Converting byte[] to Kafka Connect data failed due to serialization error of topic {topic}"
+            ))
+            .with_source(e)
+        })?;
+        if !self.schemas_enable {
+            return Ok((None, Value::from_json(doc)));
+        }
+        let Json::Object(mut envelope) = doc else { return Err(envelope_error()) };
+        if envelope.len() != 2 || !envelope.contains_key("schema") || !envelope.contains_key("payload") {
+            return Err(envelope_error());
+        }
+        let payload = envelope.remove("payload").unwrap_or(Json::Null);
+        match envelope.remove("schema").unwrap_or(Json::Null) {
+            Json::Null => Ok((None, Value::from_json(payload))),
+            schema_json => {
+                let schema = schema_from_json(&schema_json)?;
+                let value = json_to_value(&schema, payload)?;
+                Ok((Some(schema), value))
+            }
+        }
+    }
+}
+
+fn envelope_error() -> ConnectError {
+    ConnectError::data(
+        "JsonConverter with schemas.enable requires \"schema\" and \"payload\" fields and may not contain additional fields. \
+         If you are trying to deserialize plain JSON data, set schemas.enable=false in your converter configuration.",
+    )
+}
+
+/// Kafka Connect's JSON form of a schema.
+pub fn schema_to_json(schema: &Schema) -> Json {
+    let mut obj = Map::new();
+    obj.insert("type".into(), json!(schema.schema_type.name()));
+    match schema.schema_type {
+        SchemaType::Struct => {
+            let fields: Vec<Json> = schema
+                .fields
+                .iter()
+                .map(|f| {
+                    let mut field = schema_to_json(&f.schema);
+                    if let Json::Object(m) = &mut field {
+                        m.insert("field".into(), json!(f.name));
+                    }
+                    field
+                })
+                .collect();
+            obj.insert("fields".into(), Json::Array(fields));
+        }
+        SchemaType::Array => {
+            if let Some(items) = &schema.value_schema {
+                obj.insert("items".into(), schema_to_json(items));
+            }
+        }
+        SchemaType::Map => {
+            if let (Some(k), Some(v)) = (&schema.key_schema, &schema.value_schema) {
+                obj.insert("keys".into(), schema_to_json(k));
+                obj.insert("values".into(), schema_to_json(v));
+            }
+        }
+        _ => {}
+    }
+    obj.insert("optional".into(), json!(schema.optional));
+    if let Some(name) = &schema.name {
+        obj.insert("name".into(), json!(name));
+    }
+    if let Some(version) = schema.version {
+        obj.insert("version".into(), json!(version));
+    }
+    if let Some(doc) = &schema.doc {
+        obj.insert("doc".into(), json!(doc));
+    }
+    if !schema.parameters.is_empty() {
+        obj.insert("parameters".into(), json!(schema.parameters));
+    }
+    if let Some(default) = &schema.default {
+        obj.insert("default".into(), value_to_json(Some(schema), default, false));
+    }
+    Json::Object(obj)
+}
+
+/// Parses Kafka Connect's JSON form of a schema.
+pub fn schema_from_json(json: &Json) -> Result<SchemaRef> {
+    let bad = |what: &str| ConnectError::data(format!("invalid schema in JSON envelope: {what}"));
+    let obj = json.as_object().ok_or_else(|| bad("not an object"))?;
+    let type_name = obj.get("type").and_then(Json::as_str).ok_or_else(|| bad("missing \"type\""))?;
+    let schema_type = SchemaType::from_name(type_name).ok_or_else(|| bad(&format!("unknown type \"{type_name}\"")))?;
+    let mut b = Schema::builder(schema_type);
+    if obj.get("optional").and_then(Json::as_bool).unwrap_or(false) {
+        b = b.optional();
+    }
+    if let Some(name) = obj.get("name").and_then(Json::as_str) {
+        b = b.name(name);
+    }
+    if let Some(version) = obj.get("version").and_then(Json::as_i64) {
+        b = b.version(i32::try_from(version).map_err(|_| bad("version out of range"))?);
+    }
+    if let Some(doc) = obj.get("doc").and_then(Json::as_str) {
+        b = b.doc(doc);
+    }
+    if let Some(Json::Object(params)) = obj.get("parameters") {
+        for (k, v) in params {
+            b = b.parameter(k, v.as_str().map_or_else(|| v.to_string(), str::to_owned));
+        }
+    }
+    let mut schema = Arc::unwrap_or_clone(b.build());
+    match schema_type {
+        SchemaType::Struct => {
+            for field in obj.get("fields").and_then(Json::as_array).ok_or_else(|| bad("struct without \"fields\""))? {
+                let name =
+                    field.get("field").and_then(Json::as_str).ok_or_else(|| bad("field without \"field\" name"))?;
+                schema.fields.push(aqueduct_sdk::Field { name: name.to_owned(), schema: schema_from_json(field)? });
+            }
+        }
+        SchemaType::Array => {
+            schema.value_schema =
+                Some(schema_from_json(obj.get("items").ok_or_else(|| bad("array without \"items\""))?)?);
+        }
+        SchemaType::Map => {
+            schema.key_schema = Some(schema_from_json(obj.get("keys").ok_or_else(|| bad("map without \"keys\""))?)?);
+            schema.value_schema =
+                Some(schema_from_json(obj.get("values").ok_or_else(|| bad("map without \"values\""))?)?);
+        }
+        _ => {}
+    }
+    if let Some(default) = obj.get("default") {
+        let default = json_to_value(&schema, default.clone())?;
+        schema.default = Some(default);
+    }
+    Ok(Arc::new(schema))
+}
+
+/// Writes a value as JSON; with a schema, Decimals follow `decimal_numeric` and maps with
+/// non-string keys become arrays of `[key, value]` pairs, as Kafka Connect does.
+pub fn value_to_json(schema: Option<&Schema>, value: &Value, decimal_numeric: bool) -> Json {
+    if let (Some(s), Value::Bytes(b)) = (schema, value) {
+        if let Some(scale) = logical::decimal_scale(s) {
+            if decimal_numeric {
+                if let Some(unscaled) = logical::decimal_unscaled(b) {
+                    let text = logical::decimal_to_string(unscaled, scale);
+                    return serde_json::from_str(&text).unwrap_or(Json::String(text));
+                }
+            }
+            return Json::String(BASE64.encode(b));
+        }
+    }
+    match value {
+        Value::Null => Json::Null,
+        Value::Boolean(v) => json!(v),
+        Value::Int8(v) => json!(v),
+        Value::Int16(v) => json!(v),
+        Value::Int32(v) => json!(v),
+        Value::Int64(v) => json!(v),
+        Value::Float32(v) => json!(v),
+        Value::Float64(v) => json!(v),
+        Value::String(v) => json!(v),
+        Value::Bytes(v) => Json::String(BASE64.encode(v)),
+        Value::Array(items) => {
+            let item_schema = schema.and_then(|s| s.value_schema.as_deref());
+            Json::Array(items.iter().map(|v| value_to_json(item_schema, v, decimal_numeric)).collect())
+        }
+        Value::Map(entries) => {
+            let key_schema = schema.and_then(|s| s.key_schema.as_deref());
+            let value_schema = schema.and_then(|s| s.value_schema.as_deref());
+            if entries.iter().all(|(k, _)| k.as_str().is_some()) {
+                Json::Object(
+                    entries
+                        .iter()
+                        .map(|(k, v)| {
+                            (k.as_str().unwrap_or_default().to_owned(), value_to_json(value_schema, v, decimal_numeric))
+                        })
+                        .collect(),
+                )
+            } else {
+                Json::Array(
+                    entries
+                        .iter()
+                        .map(|(k, v)| {
+                            json!([
+                                value_to_json(key_schema, k, decimal_numeric),
+                                value_to_json(value_schema, v, decimal_numeric)
+                            ])
+                        })
+                        .collect(),
+                )
+            }
+        }
+        Value::Struct(s) => Json::Object(
+            s.iter().map(|(f, v)| (f.name.clone(), value_to_json(Some(&f.schema), v, decimal_numeric))).collect(),
+        ),
+    }
+}
+
+/// Reads a JSON value as the given schema says; a mismatch is a data error naming the type.
+pub fn json_to_value(schema: &Schema, json: Json) -> Result<Value> {
+    let mismatch = |json: &Json| {
+        ConnectError::data(format!("JSON value {json} does not match schema type {}", schema.schema_type.name()))
+    };
+    if json.is_null() {
+        return match &schema.default {
+            Some(default) => Ok(default.clone()),
+            None if schema.optional => Ok(Value::Null),
+            None => Err(ConnectError::data(format!("null value for a required {} field", schema.schema_type.name()))),
+        };
+    }
+    let int = |json: &Json| json.as_i64().ok_or_else(|| mismatch(json));
+    Ok(match schema.schema_type {
+        SchemaType::Boolean => Value::Boolean(json.as_bool().ok_or_else(|| mismatch(&json))?),
+        SchemaType::Int8 => Value::Int8(i8::try_from(int(&json)?).map_err(|_| mismatch(&json))?),
+        SchemaType::Int16 => Value::Int16(i16::try_from(int(&json)?).map_err(|_| mismatch(&json))?),
+        SchemaType::Int32 => Value::Int32(i32::try_from(int(&json)?).map_err(|_| mismatch(&json))?),
+        SchemaType::Int64 => Value::Int64(int(&json)?),
+        SchemaType::Float32 => Value::Float32(json.as_f64().ok_or_else(|| mismatch(&json))? as f32),
+        SchemaType::Float64 => Value::Float64(json.as_f64().ok_or_else(|| mismatch(&json))?),
+        SchemaType::String => match json {
+            Json::String(s) => Value::String(s),
+            other => return Err(mismatch(&other)),
+        },
+        SchemaType::Bytes => match (&json, logical::decimal_scale(schema)) {
+            (Json::Number(n), Some(scale)) => {
+                let unscaled = logical::decimal_from_str(&n.to_string(), scale).ok_or_else(|| mismatch(&json))?;
+                Value::Bytes(logical::decimal_bytes(unscaled))
+            }
+            (Json::String(s), _) => Value::Bytes(BASE64.decode(s).map_err(|_| mismatch(&json))?),
+            _ => return Err(mismatch(&json)),
+        },
+        SchemaType::Array => {
+            let items = schema.value_schema.as_deref().ok_or_else(|| mismatch(&json))?;
+            match json {
+                Json::Array(values) => {
+                    Value::Array(values.into_iter().map(|v| json_to_value(items, v)).collect::<Result<_>>()?)
+                }
+                other => return Err(mismatch(&other)),
+            }
+        }
+        SchemaType::Map => {
+            let (Some(ks), Some(vs)) = (schema.key_schema.as_deref(), schema.value_schema.as_deref()) else {
+                return Err(mismatch(&json));
+            };
+            match json {
+                Json::Object(map) => Value::Map(
+                    map.into_iter()
+                        .map(|(k, v)| Ok((json_to_value(ks, Json::String(k))?, json_to_value(vs, v)?)))
+                        .collect::<Result<_>>()?,
+                ),
+                Json::Array(pairs) => Value::Map(
+                    pairs
+                        .into_iter()
+                        .map(|pair| match pair {
+                            Json::Array(mut kv) if kv.len() == 2 => {
+                                let v = kv.pop().unwrap_or(Json::Null);
+                                let k = kv.pop().unwrap_or(Json::Null);
+                                Ok((json_to_value(ks, k)?, json_to_value(vs, v)?))
+                            }
+                            other => Err(mismatch(&other)),
+                        })
+                        .collect::<Result<_>>()?,
+                ),
+                other => return Err(mismatch(&other)),
+            }
+        }
+        SchemaType::Struct => match json {
+            Json::Object(mut map) => {
+                let schema_ref = Arc::new(schema.clone());
+                let mut s = Struct::new(schema_ref);
+                for field in &schema.fields {
+                    let v = json_to_value(&field.schema, map.remove(&field.name).unwrap_or(Json::Null))?;
+                    s = s.put(&field.name, v)?;
+                }
+                Value::Struct(s)
+            }
+            other => return Err(mismatch(&other)),
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user_schema() -> SchemaRef {
+        Schema::struct_builder()
+            .name("user")
+            .field("id", Schema::int64())
+            .field("name", Schema::optional(SchemaType::String))
+            .field("amount", logical::decimal(2).build())
+            .field("tags", Schema::array(Schema::string()).build())
+            .field("attrs", Schema::map(Schema::int64(), Schema::string()).optional().build())
+            .build()
+    }
+
+    fn user() -> Value {
+        Struct::new(user_schema())
+            .put("id", 7i64)
+            .and_then(|s| s.put("amount", Value::Bytes(logical::decimal_bytes(12345))))
+            .and_then(|s| s.put("tags", Value::Array(vec!["a".into()])))
+            .and_then(|s| s.put("attrs", Value::Map(vec![(Value::Int64(1), "one".into())])))
+            .map(Value::Struct)
+            .expect("valid struct")
+    }
+
+    #[test]
+    fn envelope_round_trip_with_schema() {
+        let c = JsonConverter::new(true);
+        let bytes = c.from_connect("t", Some(&user_schema()), &user()).expect("serializes").expect("not null");
+        let doc: Json = serde_json::from_slice(&bytes).expect("json");
+        assert_eq!(doc["schema"]["type"], "struct");
+        assert_eq!(doc["schema"]["fields"][0], json!({"type": "int64", "optional": false, "field": "id"}));
+        assert_eq!(doc["payload"]["amount"], "MDk=", "Decimal 123.45 as base64 of 0x3039");
+        assert_eq!(doc["payload"]["attrs"], json!([[1, "one"]]));
+        let (schema, value) = c.to_connect("t", Some(&bytes)).expect("parses");
+        assert_eq!(schema.as_deref(), Some(&*user_schema()));
+        assert_eq!(value, user());
+    }
+
+    #[test]
+    fn decimal_numeric_and_schemaless() {
+        let c = JsonConverter::from_props(&Props::from([
+            ("schemas.enable".to_owned(), "false".to_owned()),
+            ("decimal.format".to_owned(), "NUMERIC".to_owned()),
+        ]))
+        .expect("valid config");
+        let bytes = c.from_connect("t", Some(&user_schema()), &user()).expect("ok").expect("not null");
+        let doc: Json = serde_json::from_slice(&bytes).expect("json");
+        assert_eq!(doc["amount"], json!(123.45));
+        assert!(doc.get("schema").is_none());
+        let (schema, value) = c.to_connect("t", Some(br#"{"a":1}"#)).expect("parses");
+        assert!(schema.is_none());
+        assert_eq!(value.map_get("a"), Some(&Value::Int64(1)));
+    }
+
+    #[test]
+    fn bad_input_is_a_data_error() {
+        let c = JsonConverter::new(true);
+        let err = c.to_connect("t", Some(br#"{"a":1}"#)).expect_err("no envelope");
+        assert!(err.to_string().contains("schemas.enable=false"), "{err}");
+        assert_eq!(err.kind(), aqueduct_sdk::ErrorKind::Data);
+        assert!(c.to_connect("t", Some(b"{not json")).is_err());
+        let wrong = br#"{"schema":{"type":"int32","optional":false},"payload":"x"}"#;
+        assert!(c.to_connect("t", Some(wrong)).expect_err("mismatch").to_string().contains("int32"));
+        assert_eq!(c.to_connect("t", None).expect("null ok"), (None, Value::Null));
+        assert_eq!(c.from_connect("t", None, &Value::Null).expect("tombstone"), None);
+        assert!(JsonConverter::from_props(&Props::from([("decimal.format".to_owned(), "HEX".to_owned())])).is_err());
+    }
+}

@@ -1,0 +1,154 @@
+//! Bad sink records: skipped or failed per `errors.tolerance`, logged, and sent to the
+//! dead-letter topic (`errors.deadletterqueue.topic.name`) with Kafka Connect's error headers.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use aqueduct_sdk::{ConnectError, ErrantRecordReporter, Result, SinkRecord};
+use async_trait::async_trait;
+use rdkafka::message::{BorrowedMessage, Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::Message;
+use tracing::warn;
+
+use crate::converter::Converter;
+use crate::kafka::{KafkaClients, TopicSpec};
+use crate::task_context::TaskSetup;
+
+/// Applies the connector's error-handling keys to records that could not be converted or written.
+#[derive(Clone)]
+pub struct DeadLetterReporter {
+    tolerate_all: bool,
+    log: bool,
+    log_messages: bool,
+    context_headers: bool,
+    topic: String,
+    replication_factor: i32,
+    producer: Option<FutureProducer>,
+    clients: KafkaClients,
+    topic_ready: Arc<AtomicBool>,
+    key_converter: Arc<dyn Converter>,
+    value_converter: Arc<dyn Converter>,
+}
+
+/// Where the failed record came from.
+struct Origin<'a> {
+    topic: &'a str,
+    partition: i32,
+    offset: i64,
+}
+
+impl DeadLetterReporter {
+    /// A reporter for the task's connector; `producer` is set when a dead-letter topic is configured.
+    pub fn new(setup: &TaskSetup, producer: Option<FutureProducer>) -> Self {
+        let c = &setup.connector;
+        DeadLetterReporter {
+            tolerate_all: c.tolerate_all(),
+            log: c.boolean("errors.log.enable"),
+            log_messages: c.boolean("errors.log.include.messages"),
+            context_headers: c.boolean("errors.deadletterqueue.context.headers.enable"),
+            topic: c.string("errors.deadletterqueue.topic.name").to_owned(),
+            replication_factor: c.long("errors.deadletterqueue.topic.replication.factor") as i32,
+            producer,
+            clients: setup.clients.clone(),
+            topic_ready: Arc::new(AtomicBool::new(false)),
+            key_converter: setup.key_converter.clone(),
+            value_converter: setup.value_converter.clone(),
+        }
+    }
+
+    /// Handles a consumed message that failed conversion: an error unless tolerated.
+    pub async fn report_raw(&self, message: &BorrowedMessage<'_>, error: ConnectError) -> Result<()> {
+        let origin = Origin { topic: message.topic(), partition: message.partition(), offset: message.offset() };
+        self.handle(&origin, message.key(), message.payload(), error).await
+    }
+
+    async fn handle(
+        &self,
+        origin: &Origin<'_>,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        error: ConnectError,
+    ) -> Result<()> {
+        if !self.tolerate_all {
+            return Err(ConnectError::new(
+                error.kind(),
+                format!(
+                    "record {}-{}@{} failed and errors.tolerance=none",
+                    origin.topic, origin.partition, origin.offset
+                ),
+            )
+            .with_source(error));
+        }
+        if self.log {
+            if self.log_messages {
+                warn!(topic = origin.topic, partition = origin.partition, offset = origin.offset, error = %error, "skipping record (errors.tolerance=all)");
+            } else {
+                warn!(error = %error, "skipping record (errors.tolerance=all)");
+            }
+        }
+        let Some(producer) = &self.producer else { return Ok(()) };
+        if !self.topic_ready.load(Ordering::Relaxed) {
+            let spec = TopicSpec {
+                name: self.topic.clone(),
+                partitions: 1,
+                replication_factor: self.replication_factor,
+                configs: Vec::new(),
+            };
+            self.clients
+                .ensure_topic(&spec)
+                .await
+                .map_err(|e| ConnectError::retriable(format!("creating dead-letter topic {}: {e:#}", self.topic)))?;
+            self.topic_ready.store(true, Ordering::Relaxed);
+        }
+        let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&self.topic);
+        if let Some(k) = key {
+            record = record.key(k);
+        }
+        if let Some(v) = value {
+            record = record.payload(v);
+        }
+        if self.context_headers {
+            let partition = origin.partition.to_string();
+            let offset = origin.offset.to_string();
+            let message = error.to_string();
+            let trace = error.trace();
+            let headers = [
+                ("__connect.errors.topic", origin.topic),
+                ("__connect.errors.partition", partition.as_str()),
+                ("__connect.errors.offset", offset.as_str()),
+                ("__connect.errors.exception.class.name", error.kind().code()),
+                ("__connect.errors.exception.message", message.as_str()),
+                ("__connect.errors.exception.stacktrace", trace.as_str()),
+            ]
+            .into_iter()
+            .fold(OwnedHeaders::new(), |h, (k, v)| h.insert(Header { key: k, value: Some(v) }));
+            record = record.headers(headers);
+        }
+        let delivery = producer.send_result(record).map_err(|(e, _)| {
+            ConnectError::retriable(format!("queueing to dead-letter topic {}", self.topic)).with_source(e)
+        })?;
+        match delivery.await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err((e, _))) => {
+                Err(ConnectError::fatal(format!("writing to dead-letter topic {}", self.topic)).with_source(e))
+            }
+            Err(_) => Err(ConnectError::fatal(format!("writing to dead-letter topic {}: producer closed", self.topic))),
+        }
+    }
+}
+
+#[async_trait]
+impl ErrantRecordReporter for DeadLetterReporter {
+    async fn report(&self, record: &SinkRecord, error: &ConnectError) -> Result<()> {
+        let key =
+            self.key_converter.from_connect(&record.topic, record.key_schema.as_ref(), &record.key).unwrap_or(None);
+        let value = self
+            .value_converter
+            .from_connect(&record.topic, record.value_schema.as_ref(), &record.value)
+            .unwrap_or(None);
+        let origin = Origin { topic: &record.topic, partition: record.kafka_partition, offset: record.kafka_offset };
+        let copy = ConnectError::new(error.kind(), error.trace());
+        self.handle(&origin, key.as_deref(), value.as_deref(), copy).await
+    }
+}

@@ -1,0 +1,171 @@
+//! Kafka clients: configuration from the worker's keys, and explicit topic creation.
+
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use aqueduct_sdk::Props;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::ClientConfig;
+
+use crate::worker_config::WorkerConfig;
+
+/// Builds client configurations: worker defaults, then `producer.*`/`consumer.*`/`admin.*`,
+/// then a connector's own overrides.
+#[derive(Debug, Clone)]
+pub struct KafkaClients {
+    bootstrap: String,
+    producer: Props,
+    consumer: Props,
+    admin: Props,
+}
+
+impl KafkaClients {
+    /// Reads the client keys of a worker config.
+    pub fn new(worker: &WorkerConfig) -> Self {
+        KafkaClients {
+            bootstrap: worker.bootstrap_servers(),
+            producer: worker.with_prefix("producer."),
+            consumer: worker.with_prefix("consumer."),
+            admin: worker.with_prefix("admin."),
+        }
+    }
+
+    /// The producer for source records and offsets: acks from all replicas, idempotent, and
+    /// Kafka's Java partitioner (murmur2) so keys land where a Java client would put them.
+    pub fn producer_config(&self, overrides: &Props) -> ClientConfig {
+        let mut c = self.base();
+        c.set("acks", "all").set("enable.idempotence", "true").set("partitioner", "murmur2_random");
+        c.set("linger.ms", "5");
+        apply(&mut c, &self.producer);
+        apply(&mut c, overrides);
+        c
+    }
+
+    /// A consumer in `group` with manual commits, starting from the earliest offset when the
+    /// group has none (Kafka Connect's sink default).
+    pub fn consumer_config(&self, group: &str, overrides: &Props) -> ClientConfig {
+        let mut c = self.base();
+        c.set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("allow.auto.create.topics", "false");
+        apply(&mut c, &self.consumer);
+        apply(&mut c, overrides);
+        c
+    }
+
+    /// An admin client.
+    pub fn admin(&self) -> Result<AdminClient<DefaultClientContext>> {
+        let mut c = self.base();
+        apply(&mut c, &self.admin);
+        c.create().context("creating Kafka admin client")
+    }
+
+    fn base(&self) -> ClientConfig {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", &self.bootstrap);
+        c
+    }
+
+    /// Creates `topic` if it does not exist; returns whether it was created.
+    pub async fn ensure_topic(&self, spec: &TopicSpec) -> Result<bool> {
+        let admin = self.admin()?;
+        let replication = TopicReplication::Fixed(spec.replication_factor);
+        let mut topic = NewTopic::new(&spec.name, spec.partitions, replication);
+        for (k, v) in &spec.configs {
+            topic = topic.set(k, v);
+        }
+        let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+        let results =
+            admin.create_topics([&topic], &opts).await.with_context(|| format!("creating topic {}", spec.name))?;
+        for result in results {
+            match result {
+                Ok(_) => {
+                    tracing::info!(topic = %spec.name, partitions = spec.partitions, "created topic");
+                    return Ok(true);
+                }
+                Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => return Ok(false),
+                Err((name, code)) => bail!("creating topic {name}: {code}"),
+            }
+        }
+        Ok(false)
+    }
+}
+
+/// A topic to create when missing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopicSpec {
+    /// Topic name.
+    pub name: String,
+    /// Partitions.
+    pub partitions: i32,
+    /// Replication factor; -1 for the broker default.
+    pub replication_factor: i32,
+    /// Topic configs, e.g. `cleanup.policy=compact`.
+    pub configs: Vec<(String, String)>,
+}
+
+impl TopicSpec {
+    /// A compacted topic, as every internal topic is.
+    pub fn compacted(name: &str, partitions: i32, replication_factor: i32) -> Self {
+        TopicSpec {
+            name: name.to_owned(),
+            partitions,
+            replication_factor,
+            configs: vec![("cleanup.policy".to_owned(), "compact".to_owned())],
+        }
+    }
+}
+
+/// Sets each property on the client config, translating Java-only keys librdkafka lacks.
+fn apply(c: &mut ClientConfig, props: &Props) {
+    for (k, v) in props {
+        if k == "sasl.jaas.config" {
+            if let Some((user, password)) = jaas_credentials(v) {
+                c.set("sasl.username", user).set("sasl.password", password);
+            }
+            continue;
+        }
+        c.set(k, v);
+    }
+}
+
+/// Extracts `username="..." password="..."` from a PLAIN or SCRAM `sasl.jaas.config`.
+fn jaas_credentials(jaas: &str) -> Option<(String, String)> {
+    let field = |name: &str| {
+        let start = jaas.find(&format!("{name}=\""))? + name.len() + 2;
+        let len = jaas[start..].find('"')?;
+        Some(jaas[start..start + len].to_owned())
+    };
+    Some((field("username")?, field("password")?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_win_and_jaas_is_translated() {
+        let worker = WorkerConfig::from_props(Props::from([
+            ("bootstrap.servers".to_owned(), "k:1".to_owned()),
+            ("producer.linger.ms".to_owned(), "50".to_owned()),
+            (
+                "producer.sasl.jaas.config".to_owned(),
+                r#"org.apache.kafka.common.security.plain.PlainLoginModule required username="u" password="p";"#
+                    .to_owned(),
+            ),
+        ]))
+        .expect("valid");
+        let clients = KafkaClients::new(&worker);
+        let c = clients.producer_config(&Props::from([("acks".to_owned(), "1".to_owned())]));
+        assert_eq!(c.get("linger.ms"), Some("50"));
+        assert_eq!(c.get("acks"), Some("1"));
+        assert_eq!(c.get("sasl.username"), Some("u"));
+        assert_eq!(c.get("sasl.password"), Some("p"));
+        assert_eq!(c.get("sasl.jaas.config"), None);
+        assert_eq!(clients.consumer_config("connect-x", &Props::new()).get("group.id"), Some("connect-x"));
+    }
+}

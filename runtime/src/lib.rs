@@ -1,0 +1,18 @@
+//! The Aqueduct worker runtime: runs connectors' source and sink tasks over Kafka, keeps
+//! source offsets in Kafka, and serves a Kafka Connect-compatible REST API.
+
+pub mod connector_config;
+pub mod converter;
+pub mod dead_letter;
+pub mod herder;
+pub mod kafka;
+pub mod offsets;
+pub mod plugins;
+pub mod rest;
+pub mod sink_offsets;
+pub mod sink_worker;
+pub mod source_worker;
+pub mod standalone;
+pub mod status;
+pub mod task_context;
+pub mod worker_config;

@@ -1,0 +1,64 @@
+//! The `aqueduct` command.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Aqueduct: a Kafka Connect-compatible connector runtime.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs one worker with the given connectors, Kafka Connect's standalone mode.
+    ///
+    /// WORKER is a JSON object (or .properties file) of worker keys: bootstrap.servers,
+    /// key.converter, value.converter, offset.storage.topic or offset.storage.file.filename,
+    /// offset.flush.interval.ms, rest.host.name, rest.port, producer.*, consumer.*, admin.*.
+    /// Each CONNECTOR is {"name": ..., "config": {...}} or the flat form with "name" inside.
+    /// The REST API (default port 8083) manages connectors while it runs. SIGINT or SIGTERM
+    /// stops the tasks, flushes their offsets and exits.
+    Standalone {
+        /// Worker config file.
+        worker: PathBuf,
+        /// Connector config files.
+        connectors: Vec<PathBuf>,
+    },
+    /// Lists the connector plugins built into this binary, with their aliases.
+    Plugins,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,librdkafka=warn,rdkafka=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match cli.command {
+        Command::Plugins => {
+            for p in aqueduct_runtime::plugins::Plugins::builtin().all() {
+                println!("{}\t{}\t{}\t{}", p.class, p.factory.kind(), p.version, p.aliases.join(","));
+            }
+            Ok(())
+        }
+        Command::Standalone { worker, connectors } => match tokio::runtime::Runtime::new() {
+            Ok(rt) => rt.block_on(aqueduct_runtime::standalone::run(worker, connectors)),
+            Err(e) => Err(e.into()),
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

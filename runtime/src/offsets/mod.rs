@@ -1,0 +1,11 @@
+//! Source offsets: which are safe to commit (the tracker) and where they are kept (the stores).
+
+mod file;
+mod store;
+mod topic;
+mod tracker;
+
+pub use file::FileOffsetStore;
+pub use store::{partition_key, OffsetStore, StoreReader};
+pub use topic::TopicOffsetStore;
+pub use tracker::{Submission, SubmittedRecords};

@@ -1,0 +1,90 @@
+//! The REST API: Kafka Connect's paths, status codes and JSON shapes.
+
+mod connectors;
+mod plugins;
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde_json::json;
+
+use crate::herder::{Herder, HerderError};
+
+/// The state every handler sees.
+#[derive(Clone)]
+pub struct AppState {
+    /// The herder.
+    pub herder: Arc<Herder>,
+    /// The Kafka cluster id, shown at `GET /`.
+    pub kafka_cluster_id: Arc<std::sync::OnceLock<String>>,
+}
+
+/// An error response: `{"error_code": N, "message": "..."}`.
+#[derive(Debug)]
+pub struct ApiError(pub HerderError);
+
+impl ApiError {
+    /// An error with a status code and message.
+    pub fn new(code: u16, message: impl Into<String>) -> Self {
+        ApiError(HerderError { code, message: message.into() })
+    }
+}
+
+impl From<HerderError> for ApiError {
+    fn from(e: HerderError) -> Self {
+        ApiError(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let code = StatusCode::from_u16(self.0.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (code, Json(json!({"error_code": self.0.code, "message": self.0.message}))).into_response()
+    }
+}
+
+/// Handler result.
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Parses a JSON request body, answering 400 with the parser's reason when malformed.
+pub fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
+    serde_json::from_slice(body).map_err(|e| ApiError::new(400, format!("Malformed JSON in request body: {e}")))
+}
+
+/// Every route.
+pub fn router(state: AppState) -> Router {
+    use connectors::*;
+    Router::new()
+        .route("/", get(root))
+        .route("/connectors", get(list).post(create))
+        .route("/connectors/{name}", get(info).delete(delete))
+        .route("/connectors/{name}/config", get(config).put(put_config).patch(patch_config))
+        .route("/connectors/{name}/status", get(status))
+        .route("/connectors/{name}/tasks", get(tasks))
+        .route("/connectors/{name}/tasks/{task}/status", get(task_status))
+        .route("/connectors/{name}/tasks/{task}/restart", post(restart_task))
+        .route("/connectors/{name}/restart", post(restart))
+        .route("/connectors/{name}/pause", put(pause))
+        .route("/connectors/{name}/resume", put(resume))
+        .route("/connectors/{name}/stop", put(stop))
+        .route("/connectors/{name}/topics", get(topics))
+        .route("/connectors/{name}/topics/reset", put(reset_topics))
+        .route("/connectors/{name}/offsets", get(offsets).patch(alter_offsets).delete(reset_offsets))
+        .route("/connector-plugins", get(plugins::list))
+        .route("/connector-plugins/{plugin}/config", get(plugins::config))
+        .route("/connector-plugins/{plugin}/config/validate", put(plugins::validate))
+        .fallback(|| async { ApiError::new(404, "HTTP 404 Not Found") })
+        .method_not_allowed_fallback(|| async { ApiError::new(405, "HTTP 405 Method Not Allowed") })
+        .with_state(state)
+}
+
+async fn root(axum::extract::State(state): axum::extract::State<AppState>) -> Json<serde_json::Value> {
+    Json(json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "commit": option_env!("AQUEDUCT_COMMIT").unwrap_or("unknown"),
+        "kafka_cluster_id": state.kafka_cluster_id.get().cloned(),
+    }))
+}

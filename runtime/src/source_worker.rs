@@ -1,0 +1,365 @@
+//! The loop that runs one source task: poll -> convert -> produce -> ack -> store offsets.
+//!
+//! Offsets follow one rule: a source offset is written to the offset store only after Kafka
+//! acknowledged every record of that source partition up to it ([`SubmittedRecords`]).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use aqueduct_sdk::{
+    ConnectError, OffsetMap, RecordMetadata, Result, ResultExt, SourceRecord, SourceTask, SourceTaskContext,
+};
+use futures::stream::FuturesUnordered;
+use futures::{FutureExt, StreamExt};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header as KafkaHeader, OwnedHeaders};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
+use tokio::time::Instant;
+use tracing::{debug, info, warn};
+
+use crate::connector_config::TopicCreation;
+use crate::converter::json::value_to_json;
+use crate::offsets::{partition_key, OffsetStore, StoreReader, Submission, SubmittedRecords};
+use crate::status::{State, Target};
+use crate::task_context::TaskSetup;
+
+/// At most this many records wait for Kafka's ack before the task stops polling.
+const MAX_IN_FLIGHT: usize = 100_000;
+
+type Ack = (Submission, SourceRecord, std::result::Result<RecordMetadata, KafkaError>);
+
+/// Runs a source task until shut down or failed, reporting its state in `setup.status`.
+pub async fn run(setup: TaskSetup, task: Box<dyn SourceTask>, store: Arc<dyn OffsetStore>, creation: TopicCreation) {
+    let span = tracing::info_span!("task", connector = %setup.name(), task = setup.task_id);
+    let status = setup.status.clone();
+    let worker = SourceWorker::new(setup, task, store, creation);
+    match tracing::Instrument::instrument(worker.and_then_run(), span).await {
+        Ok(()) => {}
+        Err(e) => {
+            tracing::error!(error = %e, "source task failed");
+            status.fail(e.trace());
+        }
+    }
+}
+
+struct SourceWorker {
+    setup: TaskSetup,
+    task: Box<dyn SourceTask>,
+    store: Arc<dyn OffsetStore>,
+    creation: TopicCreation,
+    producer: Option<FutureProducer>,
+    tracker: SubmittedRecords,
+    pending: FuturesUnordered<futures::future::BoxFuture<'static, Ack>>,
+    acked: Vec<(SourceRecord, RecordMetadata)>,
+    unflushed: HashMap<String, (OffsetMap, OffsetMap)>,
+    known_topics: HashSet<String>,
+}
+
+impl SourceWorker {
+    fn new(setup: TaskSetup, task: Box<dyn SourceTask>, store: Arc<dyn OffsetStore>, creation: TopicCreation) -> Self {
+        SourceWorker {
+            setup,
+            task,
+            store,
+            creation,
+            producer: None,
+            tracker: SubmittedRecords::new(),
+            pending: FuturesUnordered::new(),
+            acked: Vec::new(),
+            unflushed: HashMap::new(),
+            known_topics: HashSet::new(),
+        }
+    }
+
+    async fn and_then_run(mut self) -> Result<()> {
+        let overrides = self.setup.connector.with_prefix("producer.override.");
+        let producer: FutureProducer =
+            self.setup.clients.producer_config(&overrides).create().fatal(|| "creating the Kafka producer".into())?;
+        self.producer = Some(producer);
+        let reader = Arc::new(StoreReader::new(self.store.clone(), self.setup.name()));
+        let context = SourceTaskContext::new(self.setup.name(), self.setup.task_id, reader);
+        self.task.start(context, self.setup.task_props.clone()).await?;
+        info!("source task started");
+        let result = self.poll_loop().await;
+        let stopped = self.shutdown(result.is_ok()).await;
+        result.and(stopped)
+    }
+
+    async fn poll_loop(&mut self) -> Result<()> {
+        let mut next_flush = Instant::now() + self.setup.flush_interval;
+        let mut failures = 0u32;
+        loop {
+            let target = *self.setup.control.borrow();
+            self.drain_acks()?;
+            self.deliver_commit_callbacks().await?;
+            if Instant::now() >= next_flush {
+                self.flush_offsets().await?;
+                next_flush = Instant::now() + self.setup.flush_interval;
+            }
+            match target {
+                Target::Shutdown => return Ok(()),
+                Target::Paused => {
+                    self.setup.status.set(State::Paused);
+                    self.wait_a_little(next_flush).await?;
+                    continue;
+                }
+                Target::Running => {
+                    if self.setup.status.get().state != State::Running {
+                        self.setup.status.set(State::Running);
+                    }
+                }
+            }
+            if self.tracker.in_flight() >= MAX_IN_FLIGHT {
+                self.wait_a_little(next_flush).await?;
+                continue;
+            }
+            let records = match self.task.poll().await {
+                Ok(records) => {
+                    failures = 0;
+                    records
+                }
+                Err(e) if e.is_retriable() => {
+                    let delay = self.setup.backoff(failures);
+                    warn!(error = %e, ?delay, "poll failed; retrying");
+                    failures += 1;
+                    tokio::time::sleep(delay).await;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            for record in records {
+                self.send(record).await?;
+            }
+        }
+    }
+
+    /// Waits for an ack, a control change, or the flush deadline, whichever comes first.
+    async fn wait_a_little(&mut self, next_flush: Instant) -> Result<()> {
+        let wait = tokio::time::sleep_until(next_flush.min(Instant::now() + Duration::from_millis(500)));
+        tokio::select! {
+            ack = self.pending.next(), if !self.pending.is_empty() => {
+                if let Some(ack) = ack { self.on_ack(ack)?; }
+            }
+            _ = self.setup.control.changed() => {}
+            _ = wait => {}
+        }
+        Ok(())
+    }
+
+    async fn send(&mut self, record: SourceRecord) -> Result<()> {
+        self.ensure_topic(&record.topic).await?;
+        let encoded = self.encode(&record);
+        let (key, value, headers) = match encoded {
+            Ok(parts) => parts,
+            Err(e) if e.kind() == aqueduct_sdk::ErrorKind::Data && self.setup.connector.tolerate_all() => {
+                self.log_skipped(&record, &e);
+                // The record is dropped, but its offset still counts as done.
+                let submission = self.tracker.submit(&record.source_partition, record.source_offset.clone());
+                self.tracker.ack(&submission);
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
+        let submission = self.tracker.submit(&record.source_partition, record.source_offset.clone());
+        let delivery = self.produce(&record, key.as_deref(), value.as_deref(), headers).await?;
+        self.pending.push(
+            async move {
+                let result = match delivery.await {
+                    Ok(Ok(delivery)) => Ok(RecordMetadata {
+                        topic: record.topic.clone(),
+                        partition: delivery.partition,
+                        offset: delivery.offset,
+                    }),
+                    Ok(Err((e, _))) => Err(e),
+                    Err(_) => Err(KafkaError::Canceled),
+                };
+                (submission, record, result)
+            }
+            .boxed(),
+        );
+        Ok(())
+    }
+
+    fn encode(&self, record: &SourceRecord) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>, Option<OwnedHeaders>)> {
+        let key = self.setup.key_converter.from_connect(&record.topic, record.key_schema.as_ref(), &record.key)?;
+        let value =
+            self.setup.value_converter.from_connect(&record.topic, record.value_schema.as_ref(), &record.value)?;
+        if record.headers.is_empty() {
+            return Ok((key, value, None));
+        }
+        let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
+        for h in &record.headers {
+            let bytes = match &h.value {
+                aqueduct_sdk::Value::Null => None,
+                aqueduct_sdk::Value::String(s) => Some(s.as_bytes().to_vec()),
+                other => Some(value_to_json(h.schema.as_deref(), other, false).to_string().into_bytes()),
+            };
+            headers = headers.insert(KafkaHeader { key: &h.key, value: bytes.as_deref() });
+        }
+        Ok((key, value, Some(headers)))
+    }
+
+    /// Queues a record with the producer, waiting for room when its queue is full.
+    async fn produce(
+        &mut self,
+        record: &SourceRecord,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        headers: Option<OwnedHeaders>,
+    ) -> Result<DeliveryFuture> {
+        loop {
+            let Some(producer) = self.producer.as_ref() else { return Err(ConnectError::fatal("producer is closed")) };
+            let mut fr: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&record.topic);
+            if let Some(key) = key {
+                fr = fr.key(key);
+            }
+            if let Some(value) = value {
+                fr = fr.payload(value);
+            }
+            if let Some(p) = record.kafka_partition {
+                fr = fr.partition(p);
+            }
+            if let Some(ts) = record.timestamp {
+                fr = fr.timestamp(ts);
+            }
+            if let Some(h) = &headers {
+                fr = fr.headers(h.clone());
+            }
+            match producer.send_result(fr) {
+                Ok(delivery) => return Ok(delivery),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                    match self.pending.next().await {
+                        Some(ack) => self.on_ack(ack)?,
+                        None => tokio::time::sleep(Duration::from_millis(10)).await,
+                    }
+                }
+                Err((e, _)) => {
+                    return Err(ConnectError::fatal(format!("producing to topic {}", record.topic)).with_source(e))
+                }
+            }
+        }
+    }
+
+    async fn ensure_topic(&mut self, topic: &str) -> Result<()> {
+        if self.known_topics.contains(topic) {
+            return Ok(());
+        }
+        let spec = self.creation.spec(topic);
+        let mut attempt = 0;
+        loop {
+            match self.setup.clients.ensure_topic(&spec).await {
+                Ok(_) => break,
+                Err(e) if attempt < 10 => {
+                    let delay = self.setup.backoff(attempt);
+                    warn!(topic, error = format!("{e:#}"), ?delay, "could not create topic; retrying");
+                    attempt += 1;
+                    tokio::time::sleep(delay).await;
+                }
+                Err(e) => return Err(ConnectError::retriable(format!("creating topic {topic}: {e:#}"))),
+            }
+        }
+        self.setup.topics.add(topic);
+        self.known_topics.insert(topic.to_owned());
+        Ok(())
+    }
+
+    fn drain_acks(&mut self) -> Result<()> {
+        while let Some(Some(ack)) = self.pending.next().now_or_never() {
+            self.on_ack(ack)?;
+        }
+        Ok(())
+    }
+
+    fn on_ack(&mut self, (submission, record, result): Ack) -> Result<()> {
+        match result {
+            Ok(metadata) => {
+                self.tracker.ack(&submission);
+                self.acked.push((record, metadata));
+                Ok(())
+            }
+            Err(e) => Err(ConnectError::fatal(format!(
+                "Kafka did not acknowledge a record for topic {}; its offset and all after it stay uncommitted",
+                record.topic
+            ))
+            .with_source(e)),
+        }
+    }
+
+    async fn deliver_commit_callbacks(&mut self) -> Result<()> {
+        for (record, metadata) in std::mem::take(&mut self.acked) {
+            self.task.commit_record(&record, &metadata).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes every offset that became committable, then tells the task.
+    async fn flush_offsets(&mut self) -> Result<()> {
+        for (partition, offset) in self.tracker.take_committable() {
+            self.unflushed.insert(partition_key(&partition), (partition, offset));
+        }
+        if self.unflushed.is_empty() {
+            return Ok(());
+        }
+        let offsets: Vec<_> = self.unflushed.values().map(|(p, o)| (p.clone(), Some(o.clone()))).collect();
+        match self.store.write(self.setup.name(), offsets).await {
+            Ok(()) => {
+                debug!(partitions = self.unflushed.len(), "flushed source offsets");
+                self.unflushed.clear();
+                self.task.commit().await
+            }
+            Err(e) => {
+                // Kept in `unflushed`, retried at the next flush.
+                warn!(error = format!("{e:#}"), "could not write source offsets; will retry");
+                Ok(())
+            }
+        }
+    }
+
+    fn log_skipped(&self, record: &SourceRecord, error: &ConnectError) {
+        if self.setup.connector.boolean("errors.log.enable") {
+            if self.setup.connector.boolean("errors.log.include.messages") {
+                warn!(topic = %record.topic, partition = ?record.source_partition, offset = ?record.source_offset, error = %error, "skipping record (errors.tolerance=all)");
+            } else {
+                warn!(topic = %record.topic, error = %error, "skipping record (errors.tolerance=all)");
+            }
+        }
+    }
+
+    /// Waits for outstanding acks (up to `offset.flush.timeout.ms`), writes the final offsets,
+    /// and stops the task.
+    async fn shutdown(&mut self, clean: bool) -> Result<()> {
+        let deadline = Instant::now() + self.setup.flush_timeout;
+        while clean && !self.pending.is_empty() {
+            match tokio::time::timeout_at(deadline, self.pending.next()).await {
+                Ok(Some(ack)) => {
+                    if let Err(e) = self.on_ack(ack) {
+                        warn!(error = %e, "record not acknowledged during shutdown");
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(_) => {
+                    warn!(
+                        in_flight = self.tracker.in_flight(),
+                        "shutdown timed out waiting for acks; their offsets stay uncommitted"
+                    );
+                    break;
+                }
+            }
+        }
+        let mut result = Ok(());
+        if clean {
+            result = self.deliver_commit_callbacks().await;
+        }
+        // Even after a failure, offsets acknowledged before it are safe to store.
+        if let Err(e) = self.flush_offsets().await {
+            warn!(error = %e, "final offset flush failed");
+        }
+        self.pending.clear();
+        self.producer = None;
+        let stopped = self.task.stop().await;
+        info!("source task stopped");
+        result.and(stopped)
+    }
+}

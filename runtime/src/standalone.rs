@@ -1,0 +1,121 @@
+//! `aqueduct standalone`: one worker, connectors from files, offsets in a topic or a file.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use aqueduct_sdk::Props;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use tokio::net::TcpListener;
+use tracing::{error, info, warn};
+
+use crate::herder::{Herder, Worker};
+use crate::kafka::{KafkaClients, TopicSpec};
+use crate::offsets::{FileOffsetStore, OffsetStore, TopicOffsetStore};
+use crate::plugins::Plugins;
+use crate::rest::{self, AppState};
+use crate::worker_config::WorkerConfig;
+
+/// Runs a standalone worker until SIGINT or SIGTERM.
+pub async fn run(worker_file: PathBuf, connector_files: Vec<PathBuf>) -> Result<()> {
+    let config = WorkerConfig::load(&worker_file)?;
+    // Read and check every connector file before touching Kafka.
+    let connectors: Vec<Props> =
+        connector_files.iter().map(|f| crate::connector_config::load_file(f)).collect::<Result<_>>()?;
+    let clients = KafkaClients::new(&config);
+
+    let host = config.string("rest.host.name").to_owned();
+    let port = u16::try_from(config.long("rest.port")).context("rest.port")?;
+    let listener = TcpListener::bind((host.as_str(), port))
+        .await
+        .with_context(|| format!("binding the REST API to {host}:{port}"))?;
+    let port = listener.local_addr()?.port();
+    let worker_id = config.worker_id(port);
+
+    let store = open_store(&config, &clients).await?;
+    let herder = Herder::new(Worker {
+        config: config.clone(),
+        clients: clients.clone(),
+        store,
+        plugins: Plugins::builtin(),
+        worker_id: worker_id.clone(),
+    });
+    let state = AppState { herder: herder.clone(), kafka_cluster_id: Arc::default() };
+    let cluster_id = state.kafka_cluster_id.clone();
+    let id_clients = clients.clone();
+    tokio::task::spawn_blocking(move || {
+        if let Some(id) = fetch_cluster_id(&id_clients) {
+            let _ = cluster_id.set(id);
+        }
+    });
+    let app = rest::router(state);
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    info!(rest = %format!("http://{host}:{port}/"), worker_id, "REST API listening");
+
+    for props in connectors {
+        let name = props.get("name").cloned().unwrap_or_default();
+        match herder.put_connector(props, true).await {
+            Ok(_) => info!(connector = %name, "connector created from file"),
+            Err(e) => anyhow::bail!("connector {name}: {}", e.message),
+        }
+    }
+
+    shutdown_signal().await;
+    info!("shutting down: stopping tasks and flushing offsets");
+    herder.shutdown().await;
+    server.abort();
+    info!("stopped");
+    Ok(())
+}
+
+/// The offset store: a file when `offset.storage.file.filename` is set, else the offset topic.
+/// Kafka being unreachable is retried with backoff, and logged, until it answers.
+async fn open_store(config: &WorkerConfig, clients: &KafkaClients) -> Result<Arc<dyn OffsetStore>> {
+    let file = config.string("offset.storage.file.filename");
+    if !file.is_empty() {
+        return Ok(Arc::new(FileOffsetStore::open(PathBuf::from(file)).await?));
+    }
+    let spec = TopicSpec::compacted(
+        config.string("offset.storage.topic"),
+        config.long("offset.storage.partitions") as i32,
+        config.long("offset.storage.replication.factor") as i32,
+    );
+    let mut delay = Duration::from_millis(500);
+    loop {
+        match TopicOffsetStore::open(clients, spec.clone()).await {
+            Ok(store) => return Ok(Arc::new(store)),
+            Err(e) => {
+                warn!(error = format!("{e:#}"), brokers = %config.bootstrap_servers(), retry_in = ?delay, "cannot open the offset topic; is Kafka reachable?");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+}
+
+fn fetch_cluster_id(clients: &KafkaClients) -> Option<String> {
+    let consumer: BaseConsumer = clients.consumer_config("aqueduct-cluster-id", &Props::new()).create().ok()?;
+    consumer.client().fetch_cluster_id(rdkafka::util::Timeout::After(Duration::from_secs(10)))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(e) => {
+                error!(error = %e, "cannot listen for SIGTERM");
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

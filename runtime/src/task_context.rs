@@ -1,0 +1,73 @@
+//! What every worker task needs from the herder: identity, config, converters, Kafka, controls.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use aqueduct_sdk::Props;
+use tokio::sync::watch;
+
+use crate::connector_config::ConnectorConfig;
+use crate::converter::Converter;
+use crate::kafka::KafkaClients;
+use crate::status::{StatusCell, Target};
+
+/// Topics a connector has used since it started or since the last reset (KIP-558).
+#[derive(Debug, Clone, Default)]
+pub struct ActiveTopics(Arc<Mutex<BTreeSet<String>>>);
+
+impl ActiveTopics {
+    /// Records a topic; cheap when already known.
+    pub fn add(&self, topic: &str) {
+        let mut topics = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if !topics.contains(topic) {
+            topics.insert(topic.to_owned());
+        }
+    }
+    /// The topics, sorted.
+    pub fn list(&self) -> Vec<String> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).iter().cloned().collect()
+    }
+    /// Forgets them all.
+    pub fn reset(&self) {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).clear();
+    }
+}
+
+/// Everything a task loop is started with.
+pub struct TaskSetup {
+    /// The connector's config.
+    pub connector: ConnectorConfig,
+    /// This task's number.
+    pub task_id: u32,
+    /// This task's own config, from the connector's `task_configs`.
+    pub task_props: Props,
+    /// Key converter.
+    pub key_converter: Arc<dyn Converter>,
+    /// Value converter.
+    pub value_converter: Arc<dyn Converter>,
+    /// Kafka client configs.
+    pub clients: KafkaClients,
+    /// Where the task reports its state.
+    pub status: StatusCell,
+    /// What the herder wants the task to do.
+    pub control: watch::Receiver<Target>,
+    /// Topics used, for the topics API.
+    pub topics: ActiveTopics,
+    /// `offset.flush.interval.ms`.
+    pub flush_interval: Duration,
+    /// `offset.flush.timeout.ms`: how long shutdown waits for outstanding records.
+    pub flush_timeout: Duration,
+}
+
+impl TaskSetup {
+    /// The connector's name.
+    pub fn name(&self) -> &str {
+        self.connector.name()
+    }
+    /// The backoff before retry `attempt` (from 0): doubling from 100 ms up to `errors.retry.delay.max.ms`.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let max = u64::try_from(self.connector.long("errors.retry.delay.max.ms")).unwrap_or(60_000).max(1);
+        Duration::from_millis((100u64 << attempt.min(16)).min(max))
+    }
+}
