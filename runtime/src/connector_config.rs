@@ -182,6 +182,7 @@ impl TopicCreation {
         let default_rf = config.long("topic.creation.default.replication.factor") as i32;
         let names: Vec<String> =
             aqueduct_sdk::config::parse_list(props.get("topic.creation.groups").map_or("", String::as_str));
+        let any = Regex::new(".*")?;
         let mut groups = Vec::new();
         for name in names.iter().map(String::as_str).chain(std::iter::once("default")) {
             let prefix = format!("topic.creation.{name}.");
@@ -204,7 +205,7 @@ impl TopicCreation {
                     })
                     .collect()
             };
-            let include = if name == "default" { vec![Regex::new(".*")?] } else { regexes("include")? };
+            let include = if name == "default" { vec![any.clone()] } else { regexes("include")? };
             let configs = own
                 .iter()
                 .filter(|(k, _)| !matches!(k.as_str(), "include" | "exclude" | "partitions" | "replication.factor"))

@@ -141,12 +141,9 @@ impl DeadLetterReporter {
 #[async_trait]
 impl ErrantRecordReporter for DeadLetterReporter {
     async fn report(&self, record: &SinkRecord, error: &ConnectError) -> Result<()> {
-        let key =
-            self.key_converter.from_connect(&record.topic, record.key_schema.as_ref(), &record.key).unwrap_or(None);
-        let value = self
-            .value_converter
-            .from_connect(&record.topic, record.value_schema.as_ref(), &record.value)
-            .unwrap_or(None);
+        let key = self.key_converter.encode(&record.topic, record.key_schema.as_ref(), &record.key).unwrap_or(None);
+        let value =
+            self.value_converter.encode(&record.topic, record.value_schema.as_ref(), &record.value).unwrap_or(None);
         let origin = Origin { topic: &record.topic, partition: record.kafka_partition, offset: record.kafka_offset };
         let copy = ConnectError::new(error.kind(), error.trace());
         self.handle(&origin, key.as_deref(), value.as_deref(), copy).await

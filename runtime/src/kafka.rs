@@ -51,7 +51,8 @@ impl KafkaClients {
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
-            .set("allow.auto.create.topics", "false");
+            .set("allow.auto.create.topics", "false")
+            .set("topic.metadata.refresh.interval.ms", "10000");
         apply(&mut c, &self.consumer);
         apply(&mut c, overrides);
         c
@@ -78,20 +79,19 @@ impl KafkaClients {
         for (k, v) in &spec.configs {
             topic = topic.set(k, v);
         }
-        let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+        let opts = AdminOptions::new()
+            .operation_timeout(Some(Duration::from_secs(30)))
+            .request_timeout(Some(Duration::from_secs(15)));
         let results =
             admin.create_topics([&topic], &opts).await.with_context(|| format!("creating topic {}", spec.name))?;
-        for result in results {
-            match result {
-                Ok(_) => {
-                    tracing::info!(topic = %spec.name, partitions = spec.partitions, "created topic");
-                    return Ok(true);
-                }
-                Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => return Ok(false),
-                Err((name, code)) => bail!("creating topic {name}: {code}"),
+        match results.into_iter().next() {
+            Some(Ok(_)) => {
+                tracing::info!(topic = %spec.name, partitions = spec.partitions, "created topic");
+                Ok(true)
             }
+            Some(Err((_, RDKafkaErrorCode::TopicAlreadyExists))) | None => Ok(false),
+            Some(Err((name, code))) => bail!("creating topic {name}: {code}"),
         }
-        Ok(false)
     }
 }
 

@@ -388,8 +388,8 @@ impl SinkWorker {
 
     fn convert(&self, message: &BorrowedMessage<'_>) -> Result<SinkRecord> {
         let topic = message.topic();
-        let (key_schema, key) = self.setup.key_converter.to_connect(topic, message.key())?;
-        let (value_schema, value) = self.setup.value_converter.to_connect(topic, message.payload())?;
+        let (key_schema, key) = self.setup.key_converter.decode(topic, message.key())?;
+        let (value_schema, value) = self.setup.value_converter.decode(topic, message.payload())?;
         let (timestamp, timestamp_type) = match message.timestamp() {
             rdkafka::Timestamp::NotAvailable => (None, TimestampType::NoTimestamp),
             rdkafka::Timestamp::CreateTime(t) => (Some(t), TimestampType::CreateTime),

@@ -27,6 +27,9 @@ use crate::task_context::TaskSetup;
 /// At most this many records wait for Kafka's ack before the task stops polling.
 const MAX_IN_FLIGHT: usize = 100_000;
 
+/// Converted key, value and headers of a record.
+type Encoded = (Option<Vec<u8>>, Option<Vec<u8>>, Option<OwnedHeaders>);
+
 type Ack = (Submission, SourceRecord, std::result::Result<RecordMetadata, KafkaError>);
 
 /// Runs a source task until shut down or failed, reporting its state in `setup.status`.
@@ -181,10 +184,9 @@ impl SourceWorker {
         Ok(())
     }
 
-    fn encode(&self, record: &SourceRecord) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>, Option<OwnedHeaders>)> {
-        let key = self.setup.key_converter.from_connect(&record.topic, record.key_schema.as_ref(), &record.key)?;
-        let value =
-            self.setup.value_converter.from_connect(&record.topic, record.value_schema.as_ref(), &record.value)?;
+    fn encode(&self, record: &SourceRecord) -> Result<Encoded> {
+        let key = self.setup.key_converter.encode(&record.topic, record.key_schema.as_ref(), &record.key)?;
+        let value = self.setup.value_converter.encode(&record.topic, record.value_schema.as_ref(), &record.value)?;
         if record.headers.is_empty() {
             return Ok((key, value, None));
         }

@@ -1,5 +1,6 @@
 //! `aqueduct standalone`: one worker, connectors from files, offsets in a topic or a file.
 
+use std::future::IntoFuture;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,15 +34,8 @@ pub async fn run(worker_file: PathBuf, connector_files: Vec<PathBuf>) -> Result<
     let port = listener.local_addr()?.port();
     let worker_id = config.worker_id(port);
 
-    let store = open_store(&config, &clients).await?;
-    let herder = Herder::new(Worker {
-        config: config.clone(),
-        clients: clients.clone(),
-        store,
-        plugins: Plugins::builtin(),
-        worker_id: worker_id.clone(),
-    });
-    let state = AppState { herder: herder.clone(), kafka_cluster_id: Arc::default() };
+    let plugins = Plugins::builtin();
+    let state = AppState::new(plugins.clone());
     let cluster_id = state.kafka_cluster_id.clone();
     let id_clients = clients.clone();
     tokio::task::spawn_blocking(move || {
@@ -49,17 +43,31 @@ pub async fn run(worker_file: PathBuf, connector_files: Vec<PathBuf>) -> Result<
             let _ = cluster_id.set(id);
         }
     });
-    let app = rest::router(state);
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let server = tokio::spawn(axum::serve(listener, rest::router(state.clone())).into_future());
     info!(rest = %format!("http://{host}:{port}/"), worker_id, "REST API listening");
 
-    for props in connectors {
-        let name = props.get("name").cloned().unwrap_or_default();
-        match herder.put_connector(props, true).await {
-            Ok(_) => info!(connector = %name, "connector created from file"),
-            Err(e) => anyhow::bail!("connector {name}: {}", e.message),
+    let startup = async {
+        let store = open_store(&config, &clients, &state).await?;
+        let worker =
+            Worker { config: config.clone(), clients: clients.clone(), store, plugins, worker_id: worker_id.clone() };
+        let herder = Herder::new(worker);
+        let _ = state.herder.set(herder.clone());
+        for props in connectors {
+            let name = props.get("name").cloned().unwrap_or_default();
+            match herder.put_connector(props, true).await {
+                Ok(_) => info!(connector = %name, "connector created from file"),
+                Err(e) => anyhow::bail!("connector {name}: {}", e.message),
+            }
         }
-    }
+        Ok(herder)
+    };
+    let herder = tokio::select! {
+        herder = startup => herder?,
+        _ = shutdown_signal() => {
+            info!("shut down before the worker finished starting");
+            return Ok(());
+        }
+    };
 
     shutdown_signal().await;
     info!("shutting down: stopping tasks and flushing offsets");
@@ -71,7 +79,7 @@ pub async fn run(worker_file: PathBuf, connector_files: Vec<PathBuf>) -> Result<
 
 /// The offset store: a file when `offset.storage.file.filename` is set, else the offset topic.
 /// Kafka being unreachable is retried with backoff, and logged, until it answers.
-async fn open_store(config: &WorkerConfig, clients: &KafkaClients) -> Result<Arc<dyn OffsetStore>> {
+async fn open_store(config: &WorkerConfig, clients: &KafkaClients, state: &AppState) -> Result<Arc<dyn OffsetStore>> {
     let file = config.string("offset.storage.file.filename");
     if !file.is_empty() {
         return Ok(Arc::new(FileOffsetStore::open(PathBuf::from(file)).await?));
@@ -86,6 +94,10 @@ async fn open_store(config: &WorkerConfig, clients: &KafkaClients) -> Result<Arc
         match TopicOffsetStore::open(clients, spec.clone()).await {
             Ok(store) => return Ok(Arc::new(store)),
             Err(e) => {
+                if let Ok(mut problem) = state.startup_problem.lock() {
+                    *problem =
+                        format!("cannot open the offset topic {} at {}: {e:#}", spec.name, config.bootstrap_servers());
+                }
                 warn!(error = format!("{e:#}"), brokers = %config.bootstrap_servers(), retry_in = ?delay, "cannot open the offset topic; is Kafka reachable?");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(30));

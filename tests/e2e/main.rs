@@ -1,1 +1,7 @@
-//! End-to-end tests.
+//! End-to-end tests: the real `aqueduct` binary against a real Kafka-protocol broker
+//! (`scripts/services.sh up kafka`). Each test uses its own topics, offsets topic and port.
+
+mod common;
+mod file_copy;
+mod rest_api;
+mod shutdown;

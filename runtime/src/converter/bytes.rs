@@ -8,7 +8,7 @@ use super::Converter;
 pub struct ByteArrayConverter;
 
 impl Converter for ByteArrayConverter {
-    fn from_connect(&self, topic: &str, _schema: Option<&SchemaRef>, value: &Value) -> Result<Option<Vec<u8>>> {
+    fn encode(&self, topic: &str, _schema: Option<&SchemaRef>, value: &Value) -> Result<Option<Vec<u8>>> {
         match value {
             Value::Null => Ok(None),
             Value::Bytes(b) => Ok(Some(b.clone())),
@@ -20,7 +20,7 @@ impl Converter for ByteArrayConverter {
         }
     }
 
-    fn to_connect(&self, _topic: &str, bytes: Option<&[u8]>) -> Result<(Option<SchemaRef>, Value)> {
+    fn decode(&self, _topic: &str, bytes: Option<&[u8]>) -> Result<(Option<SchemaRef>, Value)> {
         let value = bytes.map_or(Value::Null, |b| Value::Bytes(b.to_vec()));
         Ok((Some(Schema::optional(SchemaType::Bytes)), value))
     }

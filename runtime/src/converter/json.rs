@@ -56,7 +56,7 @@ impl JsonConverter {
 }
 
 impl Converter for JsonConverter {
-    fn from_connect(&self, _topic: &str, schema: Option<&SchemaRef>, value: &Value) -> Result<Option<Vec<u8>>> {
+    fn encode(&self, _topic: &str, schema: Option<&SchemaRef>, value: &Value) -> Result<Option<Vec<u8>>> {
         if schema.is_none() && value.is_null() {
             return Ok(None);
         }
@@ -69,7 +69,7 @@ impl Converter for JsonConverter {
         serde_json::to_vec(&doc).map(Some).map_err(|e| ConnectError::data("serializing JSON").with_source(e))
     }
 
-    fn to_connect(&self, topic: &str, bytes: Option<&[u8]>) -> Result<(Option<SchemaRef>, Value)> {
+    fn decode(&self, topic: &str, bytes: Option<&[u8]>) -> Result<(Option<SchemaRef>, Value)> {
         let Some(bytes) = bytes else { return Ok((None, Value::Null)) };
         let doc: Json = serde_json::from_slice(bytes).map_err(|e| {
             ConnectError::data(format!(
@@ -377,13 +377,13 @@ mod tests {
     #[test]
     fn envelope_round_trip_with_schema() {
         let c = JsonConverter::new(true);
-        let bytes = c.from_connect("t", Some(&user_schema()), &user()).expect("serializes").expect("not null");
+        let bytes = c.encode("t", Some(&user_schema()), &user()).expect("serializes").expect("not null");
         let doc: Json = serde_json::from_slice(&bytes).expect("json");
         assert_eq!(doc["schema"]["type"], "struct");
         assert_eq!(doc["schema"]["fields"][0], json!({"type": "int64", "optional": false, "field": "id"}));
         assert_eq!(doc["payload"]["amount"], "MDk=", "Decimal 123.45 as base64 of 0x3039");
         assert_eq!(doc["payload"]["attrs"], json!([[1, "one"]]));
-        let (schema, value) = c.to_connect("t", Some(&bytes)).expect("parses");
+        let (schema, value) = c.decode("t", Some(&bytes)).expect("parses");
         assert_eq!(schema.as_deref(), Some(&*user_schema()));
         assert_eq!(value, user());
     }
@@ -395,11 +395,11 @@ mod tests {
             ("decimal.format".to_owned(), "NUMERIC".to_owned()),
         ]))
         .expect("valid config");
-        let bytes = c.from_connect("t", Some(&user_schema()), &user()).expect("ok").expect("not null");
+        let bytes = c.encode("t", Some(&user_schema()), &user()).expect("ok").expect("not null");
         let doc: Json = serde_json::from_slice(&bytes).expect("json");
         assert_eq!(doc["amount"], json!(123.45));
         assert!(doc.get("schema").is_none());
-        let (schema, value) = c.to_connect("t", Some(br#"{"a":1}"#)).expect("parses");
+        let (schema, value) = c.decode("t", Some(br#"{"a":1}"#)).expect("parses");
         assert!(schema.is_none());
         assert_eq!(value.map_get("a"), Some(&Value::Int64(1)));
     }
@@ -407,14 +407,14 @@ mod tests {
     #[test]
     fn bad_input_is_a_data_error() {
         let c = JsonConverter::new(true);
-        let err = c.to_connect("t", Some(br#"{"a":1}"#)).expect_err("no envelope");
+        let err = c.decode("t", Some(br#"{"a":1}"#)).expect_err("no envelope");
         assert!(err.to_string().contains("schemas.enable=false"), "{err}");
         assert_eq!(err.kind(), aqueduct_sdk::ErrorKind::Data);
-        assert!(c.to_connect("t", Some(b"{not json")).is_err());
+        assert!(c.decode("t", Some(b"{not json")).is_err());
         let wrong = br#"{"schema":{"type":"int32","optional":false},"payload":"x"}"#;
-        assert!(c.to_connect("t", Some(wrong)).expect_err("mismatch").to_string().contains("int32"));
-        assert_eq!(c.to_connect("t", None).expect("null ok"), (None, Value::Null));
-        assert_eq!(c.from_connect("t", None, &Value::Null).expect("tombstone"), None);
+        assert!(c.decode("t", Some(wrong)).expect_err("mismatch").to_string().contains("int32"));
+        assert_eq!(c.decode("t", None).expect("null ok"), (None, Value::Null));
+        assert_eq!(c.encode("t", None, &Value::Null).expect("tombstone"), None);
         assert!(JsonConverter::from_props(&Props::from([("decimal.format".to_owned(), "HEX".to_owned())])).is_err());
     }
 }

@@ -13,9 +13,9 @@ pub use self::string::StringConverter;
 /// Serializes keys or values for Kafka and back, like Kafka Connect's `Converter`.
 pub trait Converter: Send + Sync {
     /// Connect data to bytes; `None` for a null value.
-    fn from_connect(&self, topic: &str, schema: Option<&SchemaRef>, value: &Value) -> Result<Option<Vec<u8>>>;
+    fn encode(&self, topic: &str, schema: Option<&SchemaRef>, value: &Value) -> Result<Option<Vec<u8>>>;
     /// Bytes (or null) to Connect data.
-    fn to_connect(&self, topic: &str, bytes: Option<&[u8]>) -> Result<(Option<SchemaRef>, Value)>;
+    fn decode(&self, topic: &str, bytes: Option<&[u8]>) -> Result<(Option<SchemaRef>, Value)>;
 }
 
 /// Every converter name accepted in `key.converter`/`value.converter`, short name first.

@@ -9,7 +9,7 @@ use super::Converter;
 pub struct StringConverter;
 
 impl Converter for StringConverter {
-    fn from_connect(&self, _topic: &str, schema: Option<&SchemaRef>, value: &Value) -> Result<Option<Vec<u8>>> {
+    fn encode(&self, _topic: &str, schema: Option<&SchemaRef>, value: &Value) -> Result<Option<Vec<u8>>> {
         Ok(match value {
             Value::Null => None,
             Value::String(s) => Some(s.as_bytes().to_vec()),
@@ -17,7 +17,7 @@ impl Converter for StringConverter {
         })
     }
 
-    fn to_connect(&self, topic: &str, bytes: Option<&[u8]>) -> Result<(Option<SchemaRef>, Value)> {
+    fn decode(&self, topic: &str, bytes: Option<&[u8]>) -> Result<(Option<SchemaRef>, Value)> {
         let value = match bytes {
             None => Value::Null,
             Some(b) => Value::String(

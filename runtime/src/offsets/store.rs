@@ -48,10 +48,13 @@ pub fn parse_entry_key(key: &Json) -> Option<(String, OffsetMap)> {
     }
 }
 
+/// (connector, partition key) -> (partition, offset).
+type Entries = BTreeMap<(String, String), (OffsetMap, OffsetMap)>;
+
 /// The latest offset of every (connector, partition), as read from or written to a store.
 #[derive(Debug, Default, Clone)]
 pub struct OffsetCache {
-    entries: Arc<Mutex<BTreeMap<(String, String), (OffsetMap, OffsetMap)>>>,
+    entries: Arc<Mutex<Entries>>,
 }
 
 impl OffsetCache {

@@ -103,7 +103,7 @@ impl OffsetStore for TopicOffsetStore {
         let mut deliveries = Vec::with_capacity(offsets.len());
         for (partition, offset) in &offsets {
             let key = serde_json::to_vec(&entry_key(connector, partition))?;
-            let value = offset.as_ref().map(|o| serde_json::to_vec(o)).transpose()?;
+            let value = offset.as_ref().map(serde_json::to_vec).transpose()?;
             let mut record = FutureRecord::to(&self.topic).key(&key);
             if let Some(value) = &value {
                 record = record.payload(value);

@@ -20,7 +20,7 @@ fn props_from(value: &Value) -> ApiResult<Props> {
 
 /// `GET /connectors[?expand=status&expand=info]`
 pub async fn list(State(s): State<AppState>, RawQuery(query): RawQuery) -> ApiResult<Json<Value>> {
-    let names = s.herder.names().await;
+    let names = s.herder()?.names().await;
     let expand: Vec<String> =
         query.unwrap_or_default().split('&').filter_map(|kv| kv.strip_prefix("expand=")).map(str::to_owned).collect();
     if expand.is_empty() {
@@ -30,10 +30,10 @@ pub async fn list(State(s): State<AppState>, RawQuery(query): RawQuery) -> ApiRe
     for name in names {
         let mut entry = Map::new();
         if expand.iter().any(|e| e == "status") {
-            entry.insert("status".into(), s.herder.status(&name).await?);
+            entry.insert("status".into(), s.herder()?.status(&name).await?);
         }
         if expand.iter().any(|e| e == "info") {
-            entry.insert("info".into(), json!(s.herder.info(&name).await?));
+            entry.insert("info".into(), json!(s.herder()?.info(&name).await?));
         }
         out.insert(name, Value::Object(entry));
     }
@@ -50,7 +50,7 @@ pub async fn create(State(s): State<AppState>, body: Bytes) -> ApiResult<Respons
         return Err(ApiError::new(400, "Connector name must not be empty"));
     }
     check_name(&name, &mut props)?;
-    let (info, _) = s.herder.put_connector(props, false).await?;
+    let (info, _) = s.herder()?.put_connector(props, false).await?;
     let location = format!("/connectors/{name}");
     Ok((StatusCode::CREATED, [(axum::http::header::LOCATION, location)], Json(json!(info))).into_response())
 }
@@ -71,25 +71,25 @@ fn check_name(name: &str, props: &mut Props) -> ApiResult<()> {
 
 /// `GET /connectors/{name}`
 pub async fn info(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(json!(s.herder.info(&name).await?)))
+    Ok(Json(json!(s.herder()?.info(&name).await?)))
 }
 
 /// `DELETE /connectors/{name}`
 pub async fn delete(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult<StatusCode> {
-    s.herder.delete(&name).await?;
+    s.herder()?.delete(&name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /connectors/{name}/config`
 pub async fn config(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(json!(s.herder.info(&name).await?.config)))
+    Ok(Json(json!(s.herder()?.info(&name).await?.config)))
 }
 
 /// `PUT /connectors/{name}/config`: creates (201) or updates (200).
 pub async fn put_config(State(s): State<AppState>, Path(name): Path<String>, body: Bytes) -> ApiResult<Response> {
     let mut props = props_from(&parse_body::<Value>(&body)?)?;
     check_name(&name, &mut props)?;
-    let (info, created) = s.herder.put_connector(props, true).await?;
+    let (info, created) = s.herder()?.put_connector(props, true).await?;
     let code = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((code, Json(json!(info))).into_response())
 }
@@ -100,7 +100,7 @@ pub async fn patch_config(State(s): State<AppState>, Path(name): Path<String>, b
     let Some(patch) = patch.as_object() else {
         return Err(ApiError::new(400, "The request body must be a JSON object"));
     };
-    let mut props = s.herder.info(&name).await?.config;
+    let mut props = s.herder()?.info(&name).await?.config;
     let mut set = Map::new();
     for (k, v) in patch {
         if v.is_null() {
@@ -111,18 +111,18 @@ pub async fn patch_config(State(s): State<AppState>, Path(name): Path<String>, b
     }
     props.extend(props_from(&Value::Object(set))?);
     check_name(&name, &mut props)?;
-    let (info, _) = s.herder.put_connector(props, true).await?;
+    let (info, _) = s.herder()?.put_connector(props, true).await?;
     Ok(Json(json!(info)))
 }
 
 /// `GET /connectors/{name}/status`
 pub async fn status(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(s.herder.status(&name).await?))
+    Ok(Json(s.herder()?.status(&name).await?))
 }
 
 /// `GET /connectors/{name}/tasks`
 pub async fn tasks(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(s.herder.tasks(&name).await?))
+    Ok(Json(s.herder()?.tasks(&name).await?))
 }
 
 fn task_id(task: &str) -> ApiResult<usize> {
@@ -134,7 +134,7 @@ pub async fn task_status(
     State(s): State<AppState>,
     Path((name, task)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(s.herder.task_status(&name, task_id(&task)?).await?))
+    Ok(Json(s.herder()?.task_status(&name, task_id(&task)?).await?))
 }
 
 /// `POST /connectors/{name}/tasks/{task}/restart`
@@ -142,7 +142,7 @@ pub async fn restart_task(
     State(s): State<AppState>,
     Path((name, task)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    s.herder.restart_task(&name, task_id(&task)?).await?;
+    s.herder()?.restart_task(&name, task_id(&task)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -155,55 +155,55 @@ pub async fn restart(
 ) -> ApiResult<Response> {
     let flag = |k: &str| q.get(k).is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let (include_tasks, only_failed) = (flag("includeTasks"), flag("onlyFailed"));
-    s.herder.restart(&name, include_tasks, only_failed).await?;
+    s.herder()?.restart(&name, include_tasks, only_failed).await?;
     if !include_tasks && !only_failed {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
-    Ok((StatusCode::ACCEPTED, Json(s.herder.status(&name).await?)).into_response())
+    Ok((StatusCode::ACCEPTED, Json(s.herder()?.status(&name).await?)).into_response())
 }
 
 /// `PUT /connectors/{name}/pause`
 pub async fn pause(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult<StatusCode> {
-    s.herder.set_target(&name, TargetState::Paused).await?;
+    s.herder()?.set_target(&name, TargetState::Paused).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
 /// `PUT /connectors/{name}/resume`
 pub async fn resume(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult<StatusCode> {
-    s.herder.set_target(&name, TargetState::Started).await?;
+    s.herder()?.set_target(&name, TargetState::Started).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
 /// `PUT /connectors/{name}/stop`
 pub async fn stop(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult<StatusCode> {
-    s.herder.set_target(&name, TargetState::Stopped).await?;
+    s.herder()?.set_target(&name, TargetState::Stopped).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /connectors/{name}/topics`
 pub async fn topics(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult<Json<Value>> {
-    let topics = s.herder.topics(&name).await?;
+    let topics = s.herder()?.topics(&name).await?;
     Ok(Json(json!({ name: { "topics": topics } })))
 }
 
 /// `PUT /connectors/{name}/topics/reset`
 pub async fn reset_topics(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult<StatusCode> {
-    s.herder.reset_topics(&name).await?;
+    s.herder()?.reset_topics(&name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /connectors/{name}/offsets`
 pub async fn offsets(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(s.herder.offsets(&name).await?))
+    Ok(Json(s.herder()?.offsets(&name).await?))
 }
 
 /// `PATCH /connectors/{name}/offsets` with `{"offsets": [{"partition": {...}, "offset": {...}}]}`
 pub async fn alter_offsets(State(s): State<AppState>, Path(name): Path<String>, body: Bytes) -> ApiResult<Json<Value>> {
     let body: Value = parse_body(&body)?;
-    Ok(Json(s.herder.change_offsets(&name, Some(body)).await?))
+    Ok(Json(s.herder()?.change_offsets(&name, Some(body)).await?))
 }
 
 /// `DELETE /connectors/{name}/offsets`
 pub async fn reset_offsets(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(s.herder.change_offsets(&name, None).await?))
+    Ok(Json(s.herder()?.change_offsets(&name, None).await?))
 }

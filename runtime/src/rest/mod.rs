@@ -3,7 +3,7 @@
 mod connectors;
 mod plugins;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -12,14 +12,39 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use crate::herder::{Herder, HerderError};
+use crate::plugins::Plugins;
 
 /// The state every handler sees.
 #[derive(Clone)]
 pub struct AppState {
-    /// The herder.
-    pub herder: Arc<Herder>,
+    /// The herder, once the worker reached Kafka and loaded its offsets.
+    pub herder: Arc<OnceLock<Arc<Herder>>>,
+    /// Why the herder is not there yet (e.g. Kafka unreachable).
+    pub startup_problem: Arc<Mutex<String>>,
+    /// The plugins, answerable before Kafka is reachable.
+    pub plugins: Plugins,
     /// The Kafka cluster id, shown at `GET /`.
-    pub kafka_cluster_id: Arc<std::sync::OnceLock<String>>,
+    pub kafka_cluster_id: Arc<OnceLock<String>>,
+}
+
+impl AppState {
+    /// State for a worker that is still starting.
+    pub fn new(plugins: Plugins) -> Self {
+        AppState {
+            herder: Arc::default(),
+            startup_problem: Arc::new(Mutex::new("the worker is starting".to_owned())),
+            plugins,
+            kafka_cluster_id: Arc::default(),
+        }
+    }
+
+    /// The herder, or 503 with the reason the worker is not ready.
+    pub fn herder(&self) -> ApiResult<&Arc<Herder>> {
+        self.herder.get().ok_or_else(|| {
+            let problem = self.startup_problem.lock().map(|p| p.clone()).unwrap_or_default();
+            ApiError::new(503, format!("The worker is not ready yet: {problem}"))
+        })
+    }
 }
 
 /// An error response: `{"error_code": N, "message": "..."}`.

@@ -16,8 +16,6 @@ use crate::worker_config::json_object_to_props;
 /// `GET /connector-plugins[?connectorsOnly=false]`
 pub async fn list(State(s): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Json<Value> {
     let mut out: Vec<Value> = s
-        .herder
-        .worker()
         .plugins
         .all()
         .iter()
@@ -32,7 +30,7 @@ pub async fn list(State(s): State<AppState>, Query(q): Query<HashMap<String, Str
 }
 
 fn find(s: &AppState, plugin: &str) -> ApiResult<PluginDescriptor> {
-    s.herder.worker().plugins.find(plugin).copied().map_err(|e| ApiError::new(404, e.to_string()))
+    s.plugins.find(plugin).copied().map_err(|e| ApiError::new(404, e.to_string()))
 }
 
 fn definition(key: &ConfigKey, order: usize) -> Value {

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Runs every test: starts the servers the tests need, then the workspace's unit, doc and
+# end-to-end tests (the e2e tests start the real `aqueduct` binary against the broker).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/services.sh up kafka
+cargo test --workspace "$@"
