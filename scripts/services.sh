@@ -1,0 +1,296 @@
+#!/usr/bin/env bash
+# Installs and starts the real servers the tests need, all on 127.0.0.1.
+#
+#   scripts/services.sh install [SERVICE...]  install what is missing (idempotent; slow builds cached)
+#   scripts/services.sh up [SERVICE...]       install, then start and wait until each is ready
+#   scripts/services.sh down [SERVICE...]     stop what `up` started
+#   scripts/services.sh status                print which servers answer
+#
+# SERVICE: kafka (tansu, :9092), postgres (:5432), mongodb (SecantusDB, :27017), s3 (moto, :9000),
+# elasticsearch (osmem-server, :9200); all of them when none is named.
+#
+# Slow installs (tansu, the Python servers) live in $AQUEDUCT_CACHE, outside the clone, and are
+# skipped when present. Runtime state (data, logs, PID files) lives in $AQUEDUCT_RUN.
+set -euo pipefail
+
+CACHE=${AQUEDUCT_CACHE:-/var/cache/aqueduct}
+RUN=${AQUEDUCT_RUN:-/tmp/aqueduct-services}
+TANSU_VERSION=0.6.0
+TANSU=$CACHE/tansu-$TANSU_VERSION/bin/tansu
+
+log() { printf '[services] %s\n' "$*" >&2; }
+
+install_tansu() {
+  if [ -x "$TANSU" ]; then return; fi
+  log "building tansu $TANSU_VERSION into $CACHE (one-time, ~20 min on 2 cores)"
+  mkdir -p "$CACHE"
+  cargo install tansu --version "$TANSU_VERSION" --locked --features dynostore,libsql \
+    --root "$CACHE/tansu-$TANSU_VERSION" --target-dir "$CACHE/tansu-target"
+  rm -rf "$CACHE/tansu-target"
+}
+
+VENV=$CACHE/venv
+PG_VERSION=15
+PG_CONF_DIR=/etc/postgresql/$PG_VERSION/main
+ALL_SERVICES=(kafka postgres mongodb s3 elasticsearch)
+
+die() { log "error: $*"; exit 1; }
+
+# ---- helpers -------------------------------------------------------------------------------
+
+tcp_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+pid_of() { cat "$RUN/$1/pid" 2>/dev/null || true; }
+
+pid_alive() {
+  local pid
+  pid=$(pid_of "$1")
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
+
+# spawn SVC CMD...: run CMD detached in its own session, cwd $RUN/SVC, output to log, PID to pid.
+spawn() {
+  local svc=$1 dir=$RUN/$1
+  shift
+  mkdir -p "$dir"
+  (
+    cd "$dir"
+    # The shell records its own PID, then becomes the server (exec keeps the PID).
+    nohup setsid sh -c 'echo $$ >pid; exec "$@"' sh "$@" >log 2>&1 </dev/null &
+  )
+  for _ in $(seq 50); do [ -s "$dir/pid" ] && return; sleep 0.1; done
+  die "$svc: no pid file written"
+}
+
+# wait_ready SVC TIMEOUT: poll ready_SVC until it succeeds; fail with the log tail otherwise.
+wait_ready() {
+  local svc=$1 timeout=$2 start=$SECONDS
+  while true; do
+    if [ -f "$RUN/$svc/pid" ] && ! pid_alive "$svc"; then
+      log "$svc: process exited; last lines of $RUN/$svc/log:"
+      tail -n 30 "$RUN/$svc/log" >&2 || true
+      exit 1
+    fi
+    if (( SECONDS - start >= timeout )); then
+      log "$svc: not ready after ${timeout}s; last lines of $RUN/$svc/log:"
+      tail -n 30 "$RUN/$svc/log" >&2 || true
+      exit 1
+    fi
+    if "ready_$svc"; then break; fi
+    sleep 0.5
+  done
+  log "$svc: ready ($((SECONDS - start))s)"
+}
+
+# stop_pid SVC: TERM the process group, KILL after 10 s, remove the pid file.
+stop_pid() {
+  local svc=$1 pid
+  pid=$(pid_of "$svc")
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    log "$svc: stopping pid $pid"
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    if kill -0 "$pid" 2>/dev/null; then
+      log "$svc: still alive, sending KILL"
+      kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  rm -f "$RUN/$svc/pid"
+}
+
+# Generic start for the servers we launch ourselves.
+start_spawned() {
+  local svc=$1 timeout=$2
+  if pid_alive "$svc" && "ready_$svc"; then log "$svc: already up"; return; fi
+  stop_pid "$svc"
+  if "ready_$svc"; then die "$svc: its port already answers, but not from a process we started"; fi
+  "launch_$svc"
+  wait_ready "$svc" "$timeout"
+}
+
+# ---- Python venv shared by mongodb, s3, elasticsearch -------------------------------------
+
+venv_py() { "$VENV/bin/python" "$@"; }
+
+# pip_ensure DIST VERSION [SPEC]: install SPEC (default DIST==VERSION) unless already at VERSION.
+pip_ensure() {
+  local dist=$1 version=$2 spec=${3:-$1==$2}
+  if [ ! -x "$VENV/bin/python" ]; then
+    log "creating venv $VENV"
+    mkdir -p "$CACHE"
+    python3 -m venv "$VENV"
+  fi
+  if venv_py -c 'import importlib.metadata as m, sys; sys.exit(m.version(sys.argv[1]) != sys.argv[2])' \
+      "$dist" "$version" 2>/dev/null; then
+    return
+  fi
+  log "pip install $spec"
+  venv_py -m pip install --quiet --disable-pip-version-check "$spec"
+}
+
+# ---- kafka (tansu) -------------------------------------------------------------------------
+
+install_kafka() { install_tansu; }
+
+launch_kafka() {
+  mkdir -p "$RUN/kafka"
+  if [ "${AQUEDUCT_KAFKA_FRESH:-0}" = 1 ]; then
+    log "kafka: AQUEDUCT_KAFKA_FRESH=1, wiping $RUN/kafka/tansu.db"
+    rm -f "$RUN/kafka"/tansu.db*
+  fi
+  spawn kafka "$TANSU" broker \
+    --listener-url tcp://127.0.0.1:9092 \
+    --advertised-listener-url tcp://127.0.0.1:9092 \
+    --storage-engine sqlite://tansu.db
+}
+
+ready_kafka() { tcp_open 9092; }
+
+start_kafka() {
+  if [ "${AQUEDUCT_KAFKA_FRESH:-0}" = 1 ]; then stop_pid kafka; fi
+  start_spawned kafka 60
+}
+
+# ---- postgres (Debian cluster 15/main) ------------------------------------------------------
+
+install_postgres() {
+  if command -v pg_ctlcluster >/dev/null && [ -f "/usr/lib/postgresql/$PG_VERSION/lib/wal2json.so" ]; then
+    return
+  fi
+  log "installing postgresql $PG_VERSION and wal2json"
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql "postgresql-$PG_VERSION-wal2json"
+}
+
+ready_postgres() { pg_isready -q -h 127.0.0.1; }
+
+pg_running() { pg_lsclusters -h "$PG_VERSION" main 2>/dev/null | grep -q online; }
+
+# Writes our settings; returns 0 when something changed.
+configure_postgres() {
+  local conf=$PG_CONF_DIR/conf.d/aqueduct.conf hba=$PG_CONF_DIR/pg_hba.conf changed=1
+  local want="listen_addresses = '127.0.0.1'
+wal_level = logical
+max_replication_slots = 10
+max_wal_senders = 10"
+  if [ "$(cat "$conf" 2>/dev/null)" != "$want" ]; then
+    mkdir -p "$PG_CONF_DIR/conf.d"
+    printf '%s\n' "$want" >"$conf"
+    changed=0
+  fi
+  # Password logins from 127.0.0.1, for normal and replication connections.
+  local db line
+  for db in all replication; do
+    if ! grep -Eq "^host[[:space:]]+${db}[[:space:]]+(all|postgres)[[:space:]]+127\.0\.0\.1/32[[:space:]]+(md5|scram-sha-256)" "$hba"; then
+      line="host    $db    postgres    127.0.0.1/32    scram-sha-256"
+      sed -i "1i $line" "$hba"
+      changed=0
+    fi
+  done
+  return "$changed"
+}
+
+start_postgres() {
+  local changed=1
+  if configure_postgres; then changed=0; fi
+  if pg_running && [ "$changed" = 1 ] && ready_postgres; then
+    log "postgres: already up"
+  elif ! pg_running; then
+    log "postgres: starting cluster $PG_VERSION/main"
+    pg_ctlcluster "$PG_VERSION" main start
+  elif [ "$changed" = 0 ]; then
+    log "postgres: config changed, restarting"
+    pg_ctlcluster "$PG_VERSION" main restart
+  fi
+  if ! ready_postgres; then wait_ready postgres 60; fi
+  if ! PGPASSWORD=postgres psql -h 127.0.0.1 -U postgres -d postgres -tAc 'select 1' >/dev/null 2>&1; then
+    log "postgres: setting password for user postgres"
+    runuser -u postgres -- psql -q -c "ALTER USER postgres PASSWORD 'postgres'"
+  fi
+}
+
+stop_postgres() {
+  if pg_running; then
+    log "postgres: stopping cluster $PG_VERSION/main"
+    pg_ctlcluster "$PG_VERSION" main stop
+  fi
+}
+
+# ---- mongodb (SecantusDB) ------------------------------------------------------------------
+
+# pymongo (for the readiness ping) comes as a SecantusDB dependency.
+install_mongodb() { pip_ensure SecantusDB 0.7.0b3; }
+
+launch_mongodb() {
+  mkdir -p "$RUN/mongodb/data"
+  spawn mongodb "$VENV/bin/secantusd-py" --host 127.0.0.1 --port 27017 \
+    --storage-path "$RUN/mongodb/data"
+}
+
+ready_mongodb() {
+  venv_py - <<'PY' 2>/dev/null
+from pymongo import MongoClient
+c = MongoClient("mongodb://127.0.0.1:27017/?replicaSet=secantus", serverSelectionTimeoutMS=2000)
+c.admin.command("ping")
+PY
+}
+
+start_mongodb() { start_spawned mongodb 120; }
+
+# ---- s3 (moto) -----------------------------------------------------------------------------
+
+install_s3() { pip_ensure moto 5.2.5 'moto[server]==5.2.5'; }
+
+launch_s3() { spawn s3 "$VENV/bin/moto_server" -H 127.0.0.1 -p 9000; }
+
+ready_s3() { curl -sf -m 2 -o /dev/null http://127.0.0.1:9000/; }
+
+start_s3() { start_spawned s3 60; }
+
+# ---- elasticsearch (osmem-server) ----------------------------------------------------------
+
+install_elasticsearch() { pip_ensure osmem-server 0.1.6; }
+
+launch_elasticsearch() {
+  local dir
+  dir=$(venv_py -c 'import osmem_server, os; print(os.path.dirname(osmem_server.__file__))')
+  spawn elasticsearch "$dir/bin/osmem-server" -addr 127.0.0.1:9200 -no-stdin-watch
+}
+
+ready_elasticsearch() { curl -sf -m 2 -o /dev/null http://127.0.0.1:9200/_cluster/health; }
+
+start_elasticsearch() { start_spawned elasticsearch 60; }
+
+# ---- dispatcher ----------------------------------------------------------------------------
+
+cmd=${1:-}
+[ $# -gt 0 ] && shift
+services=("$@")
+[ ${#services[@]} -gt 0 ] || services=("${ALL_SERVICES[@]}")
+for s in "${services[@]}"; do
+  case " ${ALL_SERVICES[*]} " in
+    *" $s "*) ;;
+    *) die "unknown service '$s' (one of: ${ALL_SERVICES[*]})" ;;
+  esac
+done
+mkdir -p "$RUN"
+
+case "$cmd" in
+  install) for s in "${services[@]}"; do "install_$s"; done ;;
+  up)
+    for s in "${services[@]}"; do "install_$s"; done
+    for s in "${services[@]}"; do "start_$s"; done
+    ;;
+  down)
+    for s in "${services[@]}"; do
+      if [ "$s" = postgres ]; then stop_postgres; else stop_pid "$s"; fi
+    done
+    ;;
+  status)
+    for s in "${services[@]}"; do
+      if "ready_$s"; then echo "$s up"; else echo "$s down"; fi
+    done
+    ;;
+  install-tansu) install_tansu ;;
+  *) echo "usage: $0 install|up|down|status [SERVICE...]   (SERVICE: ${ALL_SERVICES[*]})" >&2; exit 2 ;;
+esac
