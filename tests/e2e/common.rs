@@ -56,8 +56,18 @@ pub struct Worker {
 
 impl Worker {
     /// Writes the worker config (defaults + `extra`) and the connector configs into `dir`,
-    /// starts the binary, and waits for the REST API.
+    /// starts the binary, and waits until it serves connectors (it reached Kafka).
     pub fn start(dir: &Path, extra: Value, connectors: &[Value]) -> Worker {
+        let worker = Self::spawn(dir, extra, connectors);
+        let url = format!("{}/connectors", worker.url);
+        wait_for("the worker to be ready", Duration::from_secs(60), || {
+            reqwest::blocking_get(&url).filter(|(code, _)| *code == 200).map(|_| ())
+        });
+        worker
+    }
+
+    /// Like [`Worker::start`], but waits only for the REST API to answer.
+    pub fn spawn(dir: &Path, extra: Value, connectors: &[Value]) -> Worker {
         let port = free_port();
         let mut config = json!({
             "bootstrap.servers": kafka(),

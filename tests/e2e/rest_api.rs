@@ -223,7 +223,7 @@ fn every_endpoint() {
 #[test]
 fn unreachable_broker_keeps_rest_answering() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let worker = Worker::start(dir.path(), json!({"bootstrap.servers": "127.0.0.1:1"}), &[]);
+    let worker = Worker::spawn(dir.path(), json!({"bootstrap.servers": "127.0.0.1:1"}), &[]);
     let api = Api(&worker);
     api.expect("GET", "/", None, 200);
     api.expect("GET", "/connector-plugins", None, 200);

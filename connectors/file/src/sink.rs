@@ -125,7 +125,13 @@ impl SinkTask for FileStreamSinkTask {
         }
         let path = self.path.clone();
         self.dirty = true;
-        let result = self.writer()?.write_all(buf.as_bytes()).await;
+        // Each batch reaches the file (not yet the disk) before `put` returns, as Kafka
+        // Connect's file sink does; `flush` makes it durable.
+        let writer = self.writer()?;
+        let result = match writer.write_all(buf.as_bytes()).await {
+            Ok(()) => writer.flush().await,
+            Err(e) => Err(e),
+        };
         self.buf = buf;
         // A retried batch may append some lines twice: at-least-once, like Kafka Connect.
         result.retriable(|| format!("cannot write {} records to {}", records.len(), path.display()))?;
