@@ -95,6 +95,7 @@
 
 pub mod config;
 pub mod connector;
+pub mod debezium;
 pub mod error;
 pub mod record;
 pub mod schema;

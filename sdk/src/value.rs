@@ -63,6 +63,15 @@ impl Value {
             _ => None,
         }
     }
+    /// A named field of a struct, or a string key of a map: one accessor for rows with and
+    /// without schemas.
+    pub fn field(&self, name: &str) -> Option<&Value> {
+        match self {
+            Value::Struct(s) => s.get(name),
+            Value::Map(_) => self.map_get(name),
+            _ => None,
+        }
+    }
     /// Looks up a string key in a map value.
     pub fn map_get(&self, key: &str) -> Option<&Value> {
         match self {
