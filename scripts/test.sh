@@ -3,5 +3,5 @@
 # end-to-end tests (the e2e tests start the real `aqueduct` binary against the broker).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/services.sh up kafka
+scripts/services.sh up kafka postgres mongodb
 cargo test --workspace "$@"

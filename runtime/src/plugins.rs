@@ -14,6 +14,8 @@ impl Plugins {
         let mut plugins = Vec::new();
         plugins.extend(aqueduct_connector_file::plugins());
         plugins.extend(aqueduct_connector_datagen::plugins());
+        plugins.extend(aqueduct_connector_postgres::plugins());
+        plugins.extend(aqueduct_connector_mongodb::plugins());
         Plugins { plugins }
     }
 

@@ -3,5 +3,7 @@
 
 mod common;
 mod file_copy;
+mod mongodb;
+mod postgres;
 mod rest_api;
 mod shutdown;

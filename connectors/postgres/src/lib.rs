@@ -1,0 +1,13 @@
+//! PostgreSQL connectors: a JDBC-style sink and a change-data-capture source.
+
+pub mod cdc;
+pub mod sink;
+
+use aqueduct_sdk::PluginDescriptor;
+
+/// Every plugin of this crate, for the runtime to register.
+pub fn plugins() -> Vec<PluginDescriptor> {
+    let mut plugins = sink::plugins();
+    plugins.extend(cdc::plugins());
+    plugins
+}

@@ -1,0 +1,1 @@
+//! MongoDB end to end: not written yet.

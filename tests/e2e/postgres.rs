@@ -1,0 +1,1 @@
+//! PostgreSQL end to end: not written yet.
