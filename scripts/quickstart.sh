@@ -17,13 +17,13 @@ trap 'kill -TERM $PID 2>/dev/null || true' EXIT
 
 start=$(date +%s.%N)
 for _ in $(seq 1 600); do
-  n=$(wc -l < "$OUT/users.txt" 2>/dev/null || echo 0)
+  n=$(cat "$OUT/users.txt" 2>/dev/null | wc -l)
   if [ "$n" -ge "$RECORDS" ]; then break; fi
   if ! kill -0 $PID 2>/dev/null; then echo "worker exited; see $OUT/worker.log" >&2; tail -20 "$OUT/worker.log" >&2; exit 1; fi
   sleep 0.5
 done
 end=$(date +%s.%N)
-n=$(wc -l < "$OUT/users.txt" 2>/dev/null || echo 0)
+n=$(cat "$OUT/users.txt" 2>/dev/null | wc -l)
 echo "copied $n of $RECORDS records through Kafka in $(awk "BEGIN{printf \"%.1f\", $end - $start}") s"
 echo "status:"; curl -s http://127.0.0.1:8083/connectors?expand=status; echo
 echo "first record in $OUT/users.txt:"; head -1 "$OUT/users.txt"

@@ -293,10 +293,8 @@ impl SinkWorker {
             if let Some(e) = lock(&self.shared).failure.take() {
                 return Err(e);
             }
-            let batch = self.poll_batch()?;
-            if !batch.is_empty() {
-                self.put(batch)?;
-            }
+            let (batch, positions) = self.poll_batch()?;
+            self.put_and_advance(batch, positions)?;
             let requested = std::mem::take(&mut self.context.requests().commit);
             if requested || Instant::now() >= next_commit {
                 let mut shared = lock(&self.shared);
@@ -357,9 +355,11 @@ impl SinkWorker {
         Ok(())
     }
 
-    /// Up to [`MAX_BATCH`] converted records; waits at most ~100 ms for the first one.
-    fn poll_batch(&mut self) -> Result<Vec<SinkRecord>> {
+    /// Up to [`MAX_BATCH`] converted records, and the next offset per partition they (and any
+    /// skipped records) advance to. Waits at most ~100 ms for the first one.
+    fn poll_batch(&mut self) -> Result<(Vec<SinkRecord>, TopicPartitionOffsets)> {
         let mut batch = Vec::new();
+        let mut positions = TopicPartitionOffsets::new();
         let mut wait = Duration::from_millis(100);
         while batch.len() < MAX_BATCH {
             let Some(message) = self.consumer.poll(wait) else { break };
@@ -381,9 +381,27 @@ impl SinkWorker {
                     self.handle.block_on(self.reporter.report_raw(&message, e))?;
                 }
             }
-            lock(&self.shared).consumed.insert(tp, next);
+            positions.insert(tp, next);
         }
-        Ok(batch)
+        Ok((batch, positions))
+    }
+
+    /// Puts the records of partitions still assigned (a rebalance inside `poll` may have taken
+    /// some away), then marks their positions as consumed: only records given to `put` can be
+    /// offered to `pre_commit`.
+    fn put_and_advance(&mut self, mut batch: Vec<SinkRecord>, positions: TopicPartitionOffsets) -> Result<()> {
+        let assigned = lock(&self.shared).assignment.clone();
+        batch.retain(|r| assigned.contains(&r.topic_partition()));
+        if !batch.is_empty() {
+            self.put(batch)?;
+        }
+        let mut shared = lock(&self.shared);
+        for (tp, next) in positions {
+            if shared.assignment.contains(&tp) {
+                shared.consumed.insert(tp, next);
+            }
+        }
+        Ok(())
     }
 
     fn convert(&self, message: &BorrowedMessage<'_>) -> Result<SinkRecord> {
