@@ -487,3 +487,93 @@ impl SinkWorker {
         result.and(stopped)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicI64, Ordering};
+
+    use aqueduct_sdk::async_trait;
+    use rdkafka::mocking::MockCluster;
+    use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+
+    use super::*;
+    use crate::connector_config::{sink_def, ConnectorConfig};
+    use crate::converter::StringConverter;
+    use crate::kafka::KafkaClients;
+    use crate::status::StatusCell;
+    use crate::task_context::ActiveTopics;
+    use crate::worker_config::WorkerConfig;
+
+    /// Keeps what it is given; reports durable only offsets below `durable_limit`.
+    struct HalfDurable {
+        put: Arc<AtomicI64>,
+        durable_limit: i64,
+    }
+
+    #[async_trait]
+    impl SinkTask for HalfDurable {
+        async fn start(&mut self, _: Arc<dyn SinkTaskContext>, _: Props) -> Result<()> {
+            Ok(())
+        }
+        async fn put(&mut self, records: Vec<SinkRecord>) -> Result<()> {
+            self.put.fetch_add(records.len() as i64, Ordering::SeqCst);
+            Ok(())
+        }
+        async fn pre_commit(&mut self, offsets: &TopicPartitionOffsets) -> Result<TopicPartitionOffsets> {
+            Ok(offsets.iter().map(|(tp, o)| (tp.clone(), (*o).min(self.durable_limit))).collect())
+        }
+    }
+
+    #[test]
+    fn commits_only_what_pre_commit_reports_durable() {
+        let cluster = MockCluster::new(1).expect("mock cluster");
+        let bootstrap = cluster.bootstrap_servers();
+        let producer: ThreadedProducer<DefaultProducerContext> =
+            rdkafka::ClientConfig::new().set("bootstrap.servers", &bootstrap).create().expect("producer");
+        for i in 0..100 {
+            let payload = format!("r{i}");
+            producer.send(BaseRecord::<(), _>::to("t").payload(&payload).partition(0)).expect("queued");
+        }
+        producer.flush(Duration::from_secs(10)).expect("flushed");
+
+        let worker = WorkerConfig::from_props(Props::from([("bootstrap.servers".to_owned(), bootstrap.clone())]))
+            .expect("worker config");
+        let props: Props =
+            [("name", "half"), ("connector.class", "X"), ("topics", "t")].map(|(k, v)| (k.to_owned(), v.to_owned())).into();
+        let (control, control_rx) = tokio::sync::watch::channel(Target::Running);
+        let setup = TaskSetup {
+            connector: ConnectorConfig::parse(&sink_def(), &props).expect("valid"),
+            task_id: 0,
+            task_props: props,
+            key_converter: Arc::new(StringConverter),
+            value_converter: Arc::new(StringConverter),
+            clients: KafkaClients::new(&worker),
+            status: StatusCell::new(State::Unassigned),
+            control: control_rx,
+            topics: ActiveTopics::default(),
+            flush_interval: Duration::from_millis(200),
+            flush_timeout: Duration::from_secs(1),
+        };
+        let put = Arc::new(AtomicI64::new(0));
+        let task = Box::new(HalfDurable { put: put.clone(), durable_limit: 40 });
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        let handle = rt.handle().clone();
+        let thread = std::thread::spawn(move || run(setup, task, handle));
+
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while put.load(Ordering::SeqCst) < 100 {
+            assert!(Instant::now() < deadline, "records not delivered to put");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(600)); // a few commit intervals
+        control.send(Target::Shutdown).expect("task listening");
+        thread.join().expect("sink thread");
+
+        let probe: BaseConsumer = KafkaClients::new(&worker).consumer_config("connect-half", &Props::new()).create().expect("probe");
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition("t", 0);
+        let committed = probe.committed_offsets(tpl, Duration::from_secs(10)).expect("committed offsets");
+        let offset = committed.find_partition("t", 0).map(|e| e.offset());
+        assert_eq!(offset, Some(Offset::Offset(40)), "100 records put, 40 durable: commit must stop at 40");
+    }
+}
