@@ -200,47 +200,11 @@ impl Herder {
 
     /// Validates `props` fully: common keys, the plugin's own keys, converters.
     pub fn validate(&self, props: &Props) -> HResult<(PluginDescriptor, ConnectorConfig)> {
-        let class = props.get("connector.class").map(String::as_str).unwrap_or_default();
-        let plugin = *self.worker.plugins.find(class).map_err(|e| HerderError::new(400, e.to_string()))?;
-        let def = Self::config_def(&plugin);
-        let mut errors: Vec<String> = Vec::new();
-        for error in def.validate(props).into_iter().chain(plugin.factory.validate(props)).flat_map(|k| k.errors) {
-            if !errors.contains(&error) {
-                errors.push(error);
-            }
-        }
-        if errors.is_empty() {
-            if let Err(e) = self.converters(props) {
-                errors.push(e.to_string());
-            }
-        }
-        if !errors.is_empty() {
-            return Err(HerderError::new(
-                400,
-                format!(
-                    "Connector configuration is invalid and contains the following {} error(s):\n{}\nYou can also find the above list of errors at the endpoint `/connector-plugins/{}/config/validate`",
-                    errors.len(),
-                    errors.join("\n"),
-                    plugin.class
-                ),
-            ));
-        }
-        let config = ConnectorConfig::parse(&def, props).map_err(|e| HerderError::new(400, e.to_string()))?;
-        Ok((plugin, config))
+        validate_connector(&self.worker.plugins, &self.worker.config, props)
     }
 
     fn converters(&self, props: &Props) -> aqueduct_sdk::Result<(Arc<dyn Converter>, Arc<dyn Converter>)> {
-        let build = |which: &str| -> aqueduct_sdk::Result<Arc<dyn Converter>> {
-            let key = format!("{which}.converter");
-            let (class, settings) = match props.get(&key).filter(|c| !c.is_empty()) {
-                Some(class) => (class.clone(), strip_prefix(props, &format!("{key}."))),
-                None => {
-                    (self.worker.config.string(&key).to_owned(), self.worker.config.with_prefix(&format!("{key}.")))
-                }
-            };
-            Ok(Arc::from(converter::build(&class, &settings)?))
-        };
-        Ok((build("key")?, build("value")?))
+        build_converters(&self.worker.config, props)
     }
 
     /// Creates a connector, or replaces its config when `allow_update`; returns its info and
@@ -634,6 +598,57 @@ impl Herder {
             self.stop_entry(entry).await;
         }
     }
+}
+
+/// Validates a connector config fully before any I/O: common keys, the plugin's own keys, converters.
+pub fn validate_connector(
+    plugins: &Plugins,
+    worker: &WorkerConfig,
+    props: &Props,
+) -> HResult<(PluginDescriptor, ConnectorConfig)> {
+    let class = props.get("connector.class").map(String::as_str).unwrap_or_default();
+    let plugin = *plugins.find(class).map_err(|e| HerderError::new(400, e.to_string()))?;
+    let def = Herder::config_def(&plugin);
+    let mut errors: Vec<String> = Vec::new();
+    for error in def.validate(props).into_iter().chain(plugin.factory.validate(props)).flat_map(|k| k.errors) {
+        if !errors.contains(&error) {
+            errors.push(error);
+        }
+    }
+    if errors.is_empty() {
+        if let Err(e) = build_converters(worker, props) {
+            errors.push(e.to_string());
+        }
+    }
+    if !errors.is_empty() {
+        return Err(HerderError::new(
+            400,
+            format!(
+                "Connector configuration is invalid and contains the following {} error(s):\n{}\nYou can also find the above list of errors at the endpoint `/connector-plugins/{}/config/validate`",
+                errors.len(),
+                errors.join("\n"),
+                plugin.class
+            ),
+        ));
+    }
+    let config = ConnectorConfig::parse(&def, props).map_err(|e| HerderError::new(400, e.to_string()))?;
+    Ok((plugin, config))
+}
+
+/// The connector's key and value converters: its own `key.converter`/`value.converter`, else the worker's.
+fn build_converters(
+    worker: &WorkerConfig,
+    props: &Props,
+) -> aqueduct_sdk::Result<(Arc<dyn Converter>, Arc<dyn Converter>)> {
+    let build = |which: &str| -> aqueduct_sdk::Result<Arc<dyn Converter>> {
+        let key = format!("{which}.converter");
+        let (class, settings) = match props.get(&key).filter(|c| !c.is_empty()) {
+            Some(class) => (class.clone(), strip_prefix(props, &format!("{key}."))),
+            None => (worker.string(&key).to_owned(), worker.with_prefix(&format!("{key}."))),
+        };
+        Ok(Arc::from(converter::build(&class, &settings)?))
+    };
+    Ok((build("key")?, build("value")?))
 }
 
 fn parse_offsets_body(body: &Json) -> HResult<Vec<(aqueduct_sdk::OffsetMap, Json)>> {

@@ -538,8 +538,9 @@ mod tests {
 
         let worker = WorkerConfig::from_props(Props::from([("bootstrap.servers".to_owned(), bootstrap.clone())]))
             .expect("worker config");
-        let props: Props =
-            [("name", "half"), ("connector.class", "X"), ("topics", "t")].map(|(k, v)| (k.to_owned(), v.to_owned())).into();
+        let props: Props = [("name", "half"), ("connector.class", "X"), ("topics", "t")]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .into();
         let (control, control_rx) = tokio::sync::watch::channel(Target::Running);
         let setup = TaskSetup {
             connector: ConnectorConfig::parse(&sink_def(), &props).expect("valid"),
@@ -569,7 +570,8 @@ mod tests {
         control.send(Target::Shutdown).expect("task listening");
         thread.join().expect("sink thread");
 
-        let probe: BaseConsumer = KafkaClients::new(&worker).consumer_config("connect-half", &Props::new()).create().expect("probe");
+        let probe: BaseConsumer =
+            KafkaClients::new(&worker).consumer_config("connect-half", &Props::new()).create().expect("probe");
         let mut tpl = TopicPartitionList::new();
         tpl.add_partition("t", 0);
         let committed = probe.committed_offsets(tpl, Duration::from_secs(10)).expect("committed offsets");

@@ -21,9 +21,15 @@ use crate::worker_config::WorkerConfig;
 /// Runs a standalone worker until SIGINT or SIGTERM.
 pub async fn run(worker_file: PathBuf, connector_files: Vec<PathBuf>) -> Result<()> {
     let config = WorkerConfig::load(&worker_file)?;
-    // Read and check every connector file before touching Kafka.
+    // Read and validate every connector file before touching Kafka.
     let connectors: Vec<Props> =
         connector_files.iter().map(|f| crate::connector_config::load_file(f)).collect::<Result<_>>()?;
+    let plugins = Plugins::builtin();
+    for props in &connectors {
+        crate::herder::validate_connector(&plugins, &config, props).map_err(|e| {
+            anyhow::anyhow!("connector {}: {}", props.get("name").map_or("(unnamed)", String::as_str), e.message)
+        })?;
+    }
     let clients = KafkaClients::new(&config);
 
     let host = config.string("rest.host.name").to_owned();
@@ -34,7 +40,6 @@ pub async fn run(worker_file: PathBuf, connector_files: Vec<PathBuf>) -> Result<
     let port = listener.local_addr()?.port();
     let worker_id = config.worker_id(port);
 
-    let plugins = Plugins::builtin();
     let state = AppState::new(plugins.clone());
     let cluster_id = state.kafka_cluster_id.clone();
     let id_clients = clients.clone();
