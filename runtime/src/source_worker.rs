@@ -25,7 +25,7 @@ use crate::status::{State, Target};
 use crate::task_context::TaskSetup;
 
 /// At most this many records wait for Kafka's ack before the task stops polling.
-const MAX_IN_FLIGHT: usize = 100_000;
+const MAX_IN_FLIGHT: usize = 10_000;
 
 /// Converted key, value and headers of a record.
 type Encoded = (Option<Vec<u8>>, Option<Vec<u8>>, Option<OwnedHeaders>);
