@@ -295,8 +295,8 @@ impl Herder {
             status.fail(e);
             TaskHandle { status: status.clone(), control: control.clone(), join: tokio::spawn(async {}) }
         };
-        let (plugin, config) = match self.validate(&entry.props) {
-            Ok(v) => v,
+        let config = match self.validate(&entry.props) {
+            Ok((_, config)) => config,
             Err(e) => return fail(&status, e.message),
         };
         let (key_converter, value_converter) = match self.converters(&entry.props) {
@@ -317,20 +317,20 @@ impl Herder {
             flush_interval: Duration::from_millis(w.config.long("offset.flush.interval.ms").max(1) as u64),
             flush_timeout: Duration::from_millis(w.config.long("offset.flush.timeout.ms").max(0) as u64),
         };
-        let join = match (&entry.instance, plugin.factory) {
-            (Some(Instance::Source(c)), _) => {
+        let join = match &entry.instance {
+            Some(Instance::Source(c)) => {
                 let creation = match TopicCreation::from_config(&config) {
                     Ok(c) => c,
                     Err(e) => return fail(&status, format!("{e:#}")),
                 };
                 tokio::spawn(source_worker::run(setup, c.create_task(), w.store.clone(), creation))
             }
-            (Some(Instance::Sink(c)), _) => {
+            Some(Instance::Sink(c)) => {
                 let task = c.create_task();
                 let handle = tokio::runtime::Handle::current();
                 tokio::task::spawn_blocking(move || sink_worker::run(setup, task, handle))
             }
-            (None, _) => return fail(&status, "connector is not running".into()),
+            None => return fail(&status, "connector is not running".into()),
         };
         TaskHandle { status, control, join }
     }
