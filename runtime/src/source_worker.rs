@@ -30,6 +30,12 @@ const MAX_IN_FLIGHT: usize = 10_000;
 /// Converted key, value and headers of a record.
 type Encoded = (Option<Vec<u8>>, Option<Vec<u8>>, Option<OwnedHeaders>);
 
+/// An offset write in progress: the offsets it writes, by partition key, and its outcome.
+struct Flush {
+    written: Vec<(String, OffsetMap)>,
+    handle: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
 type Ack = (Submission, SourceRecord, std::result::Result<RecordMetadata, KafkaError>);
 
 /// Runs a source task until shut down or failed, reporting its state in `setup.status`.
@@ -56,6 +62,7 @@ struct SourceWorker {
     pending: FuturesUnordered<futures::future::BoxFuture<'static, Ack>>,
     acked: Vec<(SourceRecord, RecordMetadata)>,
     unflushed: HashMap<String, (OffsetMap, OffsetMap)>,
+    flushing: Option<Flush>,
     known_topics: HashSet<String>,
 }
 
@@ -71,6 +78,7 @@ impl SourceWorker {
             pending: FuturesUnordered::new(),
             acked: Vec::new(),
             unflushed: HashMap::new(),
+            flushing: None,
             known_topics: HashSet::new(),
         }
     }
@@ -96,8 +104,9 @@ impl SourceWorker {
             let target = *self.setup.control.borrow();
             self.drain_acks()?;
             self.deliver_commit_callbacks().await?;
+            self.finish_flush(false).await?;
             if Instant::now() >= next_flush {
-                self.flush_offsets().await?;
+                self.start_flush();
                 next_flush = Instant::now() + self.setup.flush_interval;
             }
             match target {
@@ -295,24 +304,45 @@ impl SourceWorker {
         Ok(())
     }
 
-    /// Writes every offset that became committable, then tells the task.
-    async fn flush_offsets(&mut self) -> Result<()> {
+    /// Starts writing the offsets that became committable, unless a write is in flight. The
+    /// write runs beside the poll loop, as Kafka Connect's offset committer does.
+    fn start_flush(&mut self) {
         for (partition, offset) in self.tracker.take_committable() {
             self.unflushed.insert(partition_key(&partition), (partition, offset));
         }
-        if self.unflushed.is_empty() {
+        if self.flushing.is_some() || self.unflushed.is_empty() {
+            return;
+        }
+        let written = self.unflushed.iter().map(|(k, (_, o))| (k.clone(), o.clone())).collect();
+        let offsets: Vec<_> = self.unflushed.values().map(|(p, o)| (p.clone(), Some(o.clone()))).collect();
+        let (store, name) = (self.store.clone(), self.setup.name().to_owned());
+        let handle = tokio::spawn(async move { store.write(&name, offsets).await });
+        self.flushing = Some(Flush { written, handle });
+    }
+
+    /// Completes a finished offset write (or waits for it when `wait`): forgets what it stored
+    /// and calls the task's `commit`. A failed write keeps its offsets for the next flush.
+    async fn finish_flush(&mut self, wait: bool) -> Result<()> {
+        if !wait && self.flushing.as_ref().is_none_or(|f| !f.handle.is_finished()) {
             return Ok(());
         }
-        let offsets: Vec<_> = self.unflushed.values().map(|(p, o)| (p.clone(), Some(o.clone()))).collect();
-        match self.store.write(self.setup.name(), offsets).await {
-            Ok(()) => {
-                debug!(partitions = self.unflushed.len(), "flushed source offsets");
-                self.unflushed.clear();
+        let Some(flush) = self.flushing.take() else { return Ok(()) };
+        match flush.handle.await {
+            Ok(Ok(())) => {
+                for (key, offset) in flush.written {
+                    if self.unflushed.get(&key).is_some_and(|(_, o)| *o == offset) {
+                        self.unflushed.remove(&key);
+                    }
+                }
+                debug!("flushed source offsets");
                 self.task.commit().await
             }
-            Err(e) => {
-                // Kept in `unflushed`, retried at the next flush.
+            Ok(Err(e)) => {
                 warn!(error = format!("{e:#}"), "could not write source offsets; will retry");
+                Ok(())
+            }
+            Err(e) => {
+                warn!(error = %e, "offset writer stopped; will retry");
                 Ok(())
             }
         }
@@ -355,7 +385,12 @@ impl SourceWorker {
             result = self.deliver_commit_callbacks().await;
         }
         // Even after a failure, offsets acknowledged before it are safe to store.
-        if let Err(e) = self.flush_offsets().await {
+        let flushed = async {
+            self.finish_flush(true).await?;
+            self.start_flush();
+            self.finish_flush(true).await
+        };
+        if let Err(e) = flushed.await {
             warn!(error = %e, "final offset flush failed");
         }
         self.pending.clear();

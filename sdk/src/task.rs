@@ -49,8 +49,10 @@ impl SourceTaskContext {
 ///    no data, so the runtime can pause, stop or commit in between. A poll in progress is
 ///    never cancelled, except when the task overruns the shutdown timeout.
 /// 3. `commit_record` for each record once Kafka acknowledged it, in acknowledgement order,
-///    between polls; `commit` after the offsets up to those records were written to the offset
-///    store. Only then may the task acknowledge the data upstream (e.g. advance a replication slot).
+///    between polls; `commit` after a write of offsets to the offset store completed. Acks can
+///    arrive out of order, so a record acknowledged is not yet a position safe to acknowledge
+///    upstream: in `commit`, read the stored offset with [`SourceTaskContext::offset`] and
+///    acknowledge upstream (e.g. advance a replication slot) only up to that.
 /// 4. `stop` once.
 ///
 /// Guarantee: at-least-once. After a crash, the task restarts from the last stored offset,
@@ -69,7 +71,8 @@ pub trait SourceTask: Send {
         Ok(())
     }
 
-    /// The offsets of every acknowledged record so far are in the offset store.
+    /// An offset write completed: [`SourceTaskContext::offset`] now returns the stored
+    /// positions, which are safe to acknowledge upstream.
     async fn commit(&mut self) -> Result<()> {
         Ok(())
     }

@@ -129,6 +129,23 @@ impl Worker {
         }
     }
 
+    /// Like [`wait_for`], but a timeout shows the end of this worker's log.
+    pub fn wait<T>(&self, what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(v) = check() {
+                return v;
+            }
+            if Instant::now() > deadline {
+                let log = self.log();
+                let tail: Vec<&str> = log.lines().rev().take(40).collect();
+                let tail: Vec<&str> = tail.into_iter().rev().collect();
+                panic!("timed out after {timeout:?} waiting for {what}; worker log ends with:\n{}", tail.join("\n"));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// The worker's log so far (for assertion messages).
     pub fn log(&self) -> String {
         fs::read_to_string(&self.log).unwrap_or_default()

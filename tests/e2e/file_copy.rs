@@ -32,7 +32,7 @@ fn file_copy_survives_kill_9() {
 
     // First run: kill -9 once part of the file made it through.
     let worker = Worker::start(&dir.path().join("run1"), worker_extra.clone(), &connectors);
-    let seen = wait_for("some lines copied", Duration::from_secs(120), || {
+    let seen = worker.wait("some lines copied", Duration::from_secs(120), || {
         let n = read_lines(&output).len();
         (n >= 5_000).then_some(n)
     });
@@ -44,7 +44,7 @@ fn file_copy_survives_kill_9() {
     // Second run: same configs, same offset topic and consumer group.
     let worker = Worker::start(&dir.path().join("run2"), worker_extra, &connectors);
     let source = format!("{topic}-source");
-    wait_for("every line copied", Duration::from_secs(180), || {
+    worker.wait("every line copied", Duration::from_secs(180), || {
         let lines = read_lines(&output);
         let distinct: HashSet<&String> = lines.iter().collect();
         (distinct.len() >= LINES).then_some(())
