@@ -1,8 +1,82 @@
-//! Not written yet.
+//! `PostgresSink`: a JDBC-style sink (Confluent's `JdbcSinkConnector` keys) writing records to
+//! PostgreSQL tables, with upserts, deletes, Debezium change events, auto-create/evolve, and an
+//! optional exactly-once mode that stores consumed offsets with the rows.
+//!
+//! Modules, one concern each: [`config`] (keys), [`ops`] (records to row operations),
+//! [`types`] and [`render`] (type mapping), [`table`] and [`ddl`] (catalog, create/alter),
+//! [`writer`] (statements), [`conn`] (connection, error kinds), [`offsets`] (exactly once),
+//! [`task`] (the `SinkTask`).
 
-use aqueduct_sdk::PluginDescriptor;
+pub mod config;
+pub mod conn;
+pub mod ddl;
+pub mod offsets;
+pub mod ops;
+pub mod render;
+pub mod table;
+pub mod task;
+pub mod types;
+pub mod writer;
+
+use std::sync::Arc;
+
+use aqueduct_sdk::{
+    async_trait, ConfigDef, Connector, ConnectorContext, ConnectorFactory, KeyValidation, PluginDescriptor, Props,
+    Result, SinkConnector, SinkTask,
+};
+use tracing::info;
+
+pub use config::SinkConfig;
+pub use task::PostgresSinkTask;
+
+/// The plugin: `PostgresSink`, also answering to the Confluent and Debezium JDBC sink class names.
+pub const PLUGIN: PluginDescriptor = PluginDescriptor {
+    class: "PostgresSink",
+    aliases: &[
+        "io.confluent.connect.jdbc.JdbcSinkConnector",
+        "io.debezium.connector.jdbc.JdbcSinkConnector",
+        "JdbcSinkConnector",
+    ],
+    version: env!("CARGO_PKG_VERSION"),
+    factory: ConnectorFactory::Sink(|| Box::new(PostgresSinkConnector::default())),
+};
 
 /// The plugins of this module.
 pub fn plugins() -> Vec<PluginDescriptor> {
-    Vec::new()
+    vec![PLUGIN]
+}
+
+/// The connector: validates the configuration and runs `tasks.max` identical tasks (Kafka
+/// spreads the topic partitions over them).
+#[derive(Debug, Default)]
+pub struct PostgresSinkConnector {
+    props: Props,
+}
+
+#[async_trait]
+impl Connector for PostgresSinkConnector {
+    fn config_def(&self) -> ConfigDef {
+        config::config_def()
+    }
+
+    fn validate(&self, props: &Props) -> Vec<KeyValidation> {
+        config::validate(props)
+    }
+
+    async fn start(&mut self, _context: Arc<dyn ConnectorContext>, props: Props) -> Result<()> {
+        let config = SinkConfig::parse(&props)?;
+        info!(connector = %config.connector, url = %config.url_for_logs, "starting PostgresSink connector");
+        self.props = props;
+        Ok(())
+    }
+
+    fn task_configs(&self, max_tasks: usize) -> Result<Vec<Props>> {
+        Ok(vec![self.props.clone(); max_tasks.max(1)])
+    }
+}
+
+impl SinkConnector for PostgresSinkConnector {
+    fn create_task(&self) -> Box<dyn SinkTask> {
+        Box::new(PostgresSinkTask::new())
+    }
 }

@@ -1,0 +1,416 @@
+//! The sink task: `put` buffers records and writes them once `batch.size` are waiting;
+//! `pre_commit` writes the rest. Each write is one transaction (rows, and with exactly once the
+//! consumed offsets), so offsets handed back by `pre_commit` only cover committed rows.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use aqueduct_sdk::{
+    async_trait, ConnectError, ErrorKind, Props, Result, SinkRecord, SinkTask, SinkTaskContext, TopicPartition,
+    TopicPartitionOffsets,
+};
+use tracing::{debug, info, warn};
+
+use super::config::{InsertMode, SinkConfig};
+use super::conn::{Db, DbError, Failure};
+use super::ddl::Tables;
+use super::offsets::OffsetStore;
+use super::ops::{Converted, Converter, Op};
+use super::writer::{self, Grouping, RenderedRow, Step};
+
+/// How many times a batch is rewritten after a table changed under the sink.
+const SCHEMA_ATTEMPTS: usize = 3;
+
+/// A `put` smaller than this (Kafka's default `max.poll.records`) means the consumer has caught
+/// up: the task asks for an early commit so buffered rows do not wait for the commit interval.
+const CAUGHT_UP_BELOW: usize = 500;
+
+/// The PostgreSQL sink task.
+#[derive(Default)]
+pub struct PostgresSinkTask {
+    running: Option<Running>,
+}
+
+impl PostgresSinkTask {
+    /// A new, unstarted task.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn running(&mut self) -> Result<&mut Running> {
+        self.running.as_mut().ok_or_else(|| ConnectError::fatal("PostgresSink task used before start or after stop"))
+    }
+}
+
+struct Running {
+    config: Arc<SinkConfig>,
+    context: Arc<dyn SinkTaskContext>,
+    db: Db,
+    tables: Tables,
+    offsets: Option<OffsetStore>,
+    /// With exactly once: the next offset the database holds per partition; older records are skipped.
+    floor: HashMap<TopicPartition, i64>,
+    /// Records given to `put` and not written yet.
+    pending: Vec<SinkRecord>,
+}
+
+/// Why writing a batch stopped.
+enum Stop {
+    /// A table changed under the sink: reload and try again.
+    SchemaChanged,
+    /// Give up with this error.
+    Error(ConnectError),
+}
+
+impl From<ConnectError> for Stop {
+    fn from(e: ConnectError) -> Self {
+        Stop::Error(e)
+    }
+}
+
+fn origin(record: &SinkRecord) -> String {
+    format!("record {}-{}@{}", record.topic, record.kafka_partition, record.kafka_offset)
+}
+
+#[async_trait]
+impl SinkTask for PostgresSinkTask {
+    async fn start(&mut self, context: Arc<dyn SinkTaskContext>, props: Props) -> Result<()> {
+        let config = SinkConfig::parse(&props)?;
+        let mut db = Db::new(config.connection.clone(), config.url_for_logs.clone());
+        let offsets = config.offsets_table.as_ref().map(|t| OffsetStore::new(t, config.quoting, &config.connector));
+        if let Some(store) = &offsets {
+            if config.connector.is_empty() {
+                return Err(ConnectError::config("offsets.storage.table needs the connector 'name' to key its rows"));
+            }
+            store.create(&mut db).await?;
+        }
+        info!(connector = %config.connector, url = %config.url_for_logs, mode = ?config.insert_mode, pk = ?config.pk_mode,
+            "started PostgresSink task");
+        self.running = Some(Running {
+            config: Arc::new(config),
+            context,
+            db,
+            tables: Tables::default(),
+            offsets,
+            floor: HashMap::new(),
+            pending: Vec::new(),
+        });
+        Ok(())
+    }
+
+    async fn put(&mut self, records: Vec<SinkRecord>) -> Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let running = self.running()?;
+        let given = records.len();
+        let before = running.pending.len();
+        running.pending.extend(records);
+        if running.pending.len() >= running.config.batch_size {
+            if let Err(e) = running.flush_pending().await {
+                // The runtime gives this batch again after a retriable error: forget it.
+                running.pending.truncate(before);
+                return Err(e);
+            }
+        } else if given < CAUGHT_UP_BELOW {
+            running.context.request_commit();
+        }
+        Ok(())
+    }
+
+    async fn pre_commit(&mut self, offsets: &TopicPartitionOffsets) -> Result<TopicPartitionOffsets> {
+        // Everything given to `put` is committed once the buffer is written.
+        self.running()?.flush_pending().await?;
+        Ok(offsets.clone())
+    }
+
+    async fn open(&mut self, partitions: &[TopicPartition]) -> Result<()> {
+        let running = self.running()?;
+        let Some(store) = &running.offsets else { return Ok(()) };
+        let stored = store.read(&mut running.db, partitions).await?;
+        for (tp, offset) in &stored {
+            running.floor.insert(tp.clone(), *offset);
+        }
+        if !stored.is_empty() {
+            info!(connector = %running.config.connector, table = store.name(), offsets = ?stored,
+                "resuming partitions from the offsets stored with the rows");
+            running.context.rewind(stored);
+        }
+        Ok(())
+    }
+
+    async fn close(&mut self, partitions: &[TopicPartition]) -> Result<()> {
+        let running = self.running()?;
+        for tp in partitions {
+            running.floor.remove(tp);
+        }
+        // The runtime ran `pre_commit` first; anything still buffered for these partitions is
+        // another task's to write now.
+        running
+            .pending
+            .retain(|r| !partitions.iter().any(|tp| tp.topic == r.topic && tp.partition == r.kafka_partition));
+        Ok(())
+    }
+
+    async fn stop(&mut self) -> Result<()> {
+        if let Some(running) = self.running.take() {
+            info!(connector = %running.config.connector, "stopped PostgresSink task");
+        }
+        Ok(())
+    }
+}
+
+impl Running {
+    /// Writes the buffered records; they stay buffered when that fails.
+    async fn flush_pending(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let records = std::mem::take(&mut self.pending);
+        let result = self.write_batch(&records).await;
+        if result.is_err() {
+            self.pending = records;
+        }
+        result
+    }
+
+    /// Writes records in one transaction, reporting (or failing on) records that cannot be written.
+    async fn write_batch(&mut self, records: &[SinkRecord]) -> Result<()> {
+        let mut next_offsets = TopicPartitionOffsets::new();
+        let mut ops = Vec::with_capacity(records.len());
+        let mut rejected = HashSet::new();
+        let config = Arc::clone(&self.config);
+        let mut converter = Converter::new(&config);
+        for (i, record) in records.iter().enumerate() {
+            let tp = record.topic_partition();
+            if self.floor.get(&tp).is_some_and(|&floor| record.kafka_offset < floor) {
+                continue; // already in the database (exactly once)
+            }
+            let next = next_offsets.entry(tp).or_insert(0);
+            *next = (*next).max(record.kafka_offset + 1);
+            match converter.convert(i, record) {
+                Ok(Converted::Op(op)) => ops.push(op),
+                Ok(Converted::Skip(why)) => debug!(connector = %config.connector, record = %origin(record), "{why}"),
+                Err(e) => {
+                    let table = config.table_for(&record.topic);
+                    let e =
+                        ConnectError::new(e.kind(), format!("{} for table {table}: {}", origin(record), e.message()));
+                    if e.kind() != ErrorKind::Data {
+                        return Err(e);
+                    }
+                    self.reject(record, e).await?;
+                    rejected.insert(i);
+                }
+            }
+        }
+        if ops.is_empty() && (self.offsets.is_none() || next_offsets.is_empty()) {
+            return Ok(());
+        }
+        for attempt in 1..=SCHEMA_ATTEMPTS {
+            match self.write(records, &ops, &mut rejected, &next_offsets).await {
+                Ok(()) => {
+                    if self.offsets.is_some() {
+                        self.floor.extend(next_offsets);
+                    }
+                    return Ok(());
+                }
+                Err(Stop::SchemaChanged) if attempt < SCHEMA_ATTEMPTS => {
+                    warn!(connector = %config.connector, attempt, "a destination table changed; reloading it and rewriting the batch");
+                    self.tables.clear();
+                    self.db.forget_statements();
+                }
+                Err(Stop::SchemaChanged) => {
+                    return Err(ConnectError::fatal("destination tables keep changing while writing the batch"))
+                }
+                Err(Stop::Error(e)) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands a bad record to the errant-record reporter; an error when there is none or when it
+    /// says to fail (`errors.tolerance=none`).
+    async fn reject(&self, record: &SinkRecord, error: ConnectError) -> Result<()> {
+        warn!(connector = %self.config.connector, record = %origin(record), error = %error, "record cannot be written");
+        match self.context.errant_record_reporter() {
+            Some(reporter) => reporter.report(record, &error).await,
+            None => Err(error),
+        }
+    }
+
+    /// Groups, renders and writes the operations in one transaction.
+    async fn write(
+        &mut self,
+        records: &[SinkRecord],
+        ops: &[Op<'_>],
+        rejected: &mut HashSet<usize>,
+        next_offsets: &TopicPartitionOffsets,
+    ) -> std::result::Result<(), Stop> {
+        let config = Arc::clone(&self.config);
+        let Grouping { groups, of_op } = writer::group(&mut self.db, &mut self.tables, &config, ops).await?;
+        let mut rows: Vec<Option<RenderedRow>> = Vec::with_capacity(ops.len());
+        for (op, group) in ops.iter().zip(&of_op) {
+            let Some(g) = *group else {
+                rows.push(None);
+                continue;
+            };
+            match writer::render_op(op, &groups[g]) {
+                Ok(cells) => rows.push(Some(RenderedRow { record: op.record, group: g, cells })),
+                Err(reason) => {
+                    rows.push(None);
+                    let record = &records[op.record];
+                    if rejected.insert(op.record) {
+                        self.reject(record, ConnectError::data(format!("{}: {reason}", origin(record)))).await?;
+                    }
+                }
+            }
+        }
+        let steps = writer::plan(config.insert_mode, &groups, ops, &rows);
+        match self.run(&steps, &groups, &rows, next_offsets, None).await {
+            Ok(()) => Ok(()),
+            Err((error, context)) => {
+                self.db.rollback().await;
+                match error.failure {
+                    Failure::Data => {
+                        debug!(connector = %config.connector, error = %super::conn::PgMessage(error.error),
+                            "a batch statement failed on a value; writing the rows one by one");
+                        self.run_one_by_one(records, &steps, &groups, &rows, rejected, next_offsets).await
+                    }
+                    failure => Err(stop(failure, error, context)),
+                }
+            }
+        }
+    }
+
+    /// Rewrites the batch row by row, each in a savepoint, reporting the rows the database rejects.
+    async fn run_one_by_one(
+        &mut self,
+        records: &[SinkRecord],
+        steps: &[Step],
+        groups: &[writer::Group],
+        rows: &[Option<RenderedRow>],
+        rejected: &mut HashSet<usize>,
+        next_offsets: &TopicPartitionOffsets,
+    ) -> std::result::Result<(), Stop> {
+        let mut bad: Vec<BadRow> = Vec::new();
+        let result = self.run(steps, groups, rows, next_offsets, Some(&mut bad)).await;
+        self.db.rollback().await;
+        if let Err((error, context)) = result {
+            return Err(stop(error.failure, error, context));
+        }
+        for BadRow { record, message, error } in bad {
+            if rejected.insert(record) {
+                let error = error.into_connect(format!("{}: {message}", origin(&records[record])));
+                self.reject(&records[record], error).await?;
+            }
+        }
+        // The bad rows are now reported; write the rest without them.
+        let mut rows_left: Vec<Option<RenderedRow>> = Vec::with_capacity(rows.len());
+        for row in rows {
+            rows_left.push(row.as_ref().filter(|r| !rejected.contains(&r.record)).map(|r| RenderedRow {
+                record: r.record,
+                group: r.group,
+                cells: r.cells.clone(),
+            }));
+        }
+        match self.run(steps, groups, &rows_left, next_offsets, None).await {
+            Ok(()) => Ok(()),
+            Err((error, context)) => {
+                self.db.rollback().await;
+                Err(stop(error.failure, error, context))
+            }
+        }
+    }
+
+    /// Runs the steps and the offsets in one transaction and commits. With `bad`, runs row by row
+    /// in savepoints, collects the rows the database rejects, and does not commit.
+    async fn run(
+        &mut self,
+        steps: &[Step],
+        groups: &[writer::Group],
+        rows: &[Option<RenderedRow>],
+        next_offsets: &TopicPartitionOffsets,
+        mut bad: Option<&mut Vec<BadRow>>,
+    ) -> std::result::Result<(), (DbError, String)> {
+        let mode = self.config.insert_mode;
+        let batch_size = self.config.batch_size;
+        self.db.batch("BEGIN").await.map_err(|e| (e, format!("starting a transaction on {}", self.db.url())))?;
+        for step in steps {
+            match step {
+                Step::Truncate(table) => {
+                    let sql = format!("TRUNCATE TABLE {}", table.sql(self.config.quoting));
+                    self.db.batch(&sql).await.map_err(|e| (e, format!("truncating table {table}")))?;
+                }
+                Step::Rows { group, rows: indexes } => {
+                    let group_info = &groups[*group];
+                    let Some(sql) = writer::rows_sql(mode, group_info) else { continue };
+                    let selected: Vec<&RenderedRow> = indexes.iter().filter_map(|&i| rows[i].as_ref()).collect();
+                    let width = group_info.columns.len();
+                    let table = &group_info.table.id;
+                    match bad.as_deref_mut() {
+                        None if mode == InsertMode::Insert && group_info.kind == writer::Kind::Write => {
+                            // Insert mode: COPY is the fastest path (see the README's figures).
+                            self.db
+                                .copy_in(&writer::copy_sql(group_info), writer::copy_data(&selected))
+                                .await
+                                .map_err(|e| (e, format!("copying {} rows into table {table}", selected.len())))?;
+                        }
+                        None => writer::write_rows(&mut self.db, &sql, width, &selected, batch_size)
+                            .await
+                            .map_err(|e| (e, format!("writing {} rows to table {table}", selected.len())))?,
+                        Some(bad) => {
+                            for row in selected {
+                                self.db
+                                    .batch("SAVEPOINT aqueduct_row")
+                                    .await
+                                    .map_err(|e| (e, "savepoint".to_owned()))?;
+                                match writer::write_rows(&mut self.db, &sql, width, &[row], 1).await {
+                                    Ok(()) => {}
+                                    Err(e) if e.failure == Failure::Data => {
+                                        self.db
+                                            .batch("ROLLBACK TO SAVEPOINT aqueduct_row")
+                                            .await
+                                            .map_err(|e| (e, "rollback to savepoint".to_owned()))?;
+                                        let column = writer::find_bad_column(&mut self.db, group_info, row)
+                                            .await
+                                            .map(|c| format!(", column '{}' ({})", c.name, c.type_sql))
+                                            .unwrap_or_default();
+                                        let message = format!("table {table}{column} rejected the row");
+                                        bad.push(BadRow { record: row.record, message, error: e });
+                                    }
+                                    Err(e) => return Err((e, format!("writing a row to table {table}"))),
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(store) = &self.offsets {
+            let store = store.clone();
+            store
+                .write(&mut self.db, next_offsets)
+                .await
+                .map_err(|e| (e, format!("storing offsets in {}", store.name())))?;
+        }
+        if bad.is_none() {
+            self.db.batch("COMMIT").await.map_err(|e| (e, "committing the transaction".to_owned()))?;
+        }
+        Ok(())
+    }
+}
+
+/// A row the database rejected in the row-by-row pass.
+struct BadRow {
+    record: usize,
+    message: String,
+    error: DbError,
+}
+
+/// The outcome of a failed statement.
+fn stop(failure: Failure, error: DbError, context: String) -> Stop {
+    match failure {
+        Failure::SchemaChanged => Stop::SchemaChanged,
+        _ => Stop::Error(error.into_connect(context)),
+    }
+}
