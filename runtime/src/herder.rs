@@ -683,5 +683,8 @@ fn status_json(mut base: Json, status: &Status, worker_id: &str) -> Json {
     if let Some(trace) = &status.trace {
         base["trace"] = json!(trace);
     }
+    if let Some(progress) = &status.progress {
+        base["progress"] = json!(progress);
+    }
     base
 }

@@ -89,7 +89,8 @@ impl SourceWorker {
             self.setup.clients.producer_config(&overrides).create().fatal(|| "creating the Kafka producer".into())?;
         self.producer = Some(producer);
         let reader = Arc::new(StoreReader::new(self.store.clone(), self.setup.name()));
-        let context = SourceTaskContext::new(self.setup.name(), self.setup.task_id, reader);
+        let context = SourceTaskContext::new(self.setup.name(), self.setup.task_id, reader)
+            .with_progress(Arc::new(self.setup.status.clone()));
         self.task.start(context, self.setup.task_props.clone()).await?;
         info!("source task started");
         let result = self.poll_loop().await;

@@ -30,6 +30,9 @@ pub struct Status {
     /// The error that failed it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trace: Option<String>,
+    /// What the task last reported of its progress (e.g. a snapshot's rows done).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress: Option<String>,
 }
 
 /// A status shared between a running task (which updates it) and the REST API (which reads it).
@@ -39,19 +42,29 @@ pub struct StatusCell(Arc<Mutex<Status>>);
 impl StatusCell {
     /// A cell in `state`.
     pub fn new(state: State) -> Self {
-        StatusCell(Arc::new(Mutex::new(Status { state, trace: None })))
+        StatusCell(Arc::new(Mutex::new(Status { state, trace: None, progress: None })))
     }
     /// Sets a state without a trace.
     pub fn set(&self, state: State) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Status { state, trace: None };
+        let mut status = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        status.state = state;
+        status.trace = None;
     }
     /// Marks it failed with `trace`.
     pub fn fail(&self, trace: String) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Status { state: State::Failed, trace: Some(trace) };
+        let mut status = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        status.state = State::Failed;
+        status.trace = Some(trace);
     }
     /// The current status.
     pub fn get(&self) -> Status {
         self.0.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+}
+
+impl aqueduct_sdk::ProgressReporter for StatusCell {
+    fn report(&self, progress: Option<String>) {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).progress = progress;
     }
 }
 
@@ -64,4 +77,26 @@ pub enum Target {
     Paused,
     /// Finish in-flight work, commit, and exit.
     Shutdown,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aqueduct_sdk::ProgressReporter;
+
+    #[test]
+    fn progress_survives_state_changes_until_cleared() {
+        let cell = StatusCell::new(State::Unassigned);
+        cell.report(Some("snapshot: 10/100 rows".into()));
+        cell.set(State::Running);
+        assert_eq!(cell.get().progress.as_deref(), Some("snapshot: 10/100 rows"));
+        cell.fail("boom".into());
+        let failed = serde_json::to_value(cell.get()).expect("json");
+        assert_eq!(
+            failed,
+            serde_json::json!({"state": "FAILED", "trace": "boom", "progress": "snapshot: 10/100 rows"})
+        );
+        cell.report(None);
+        assert_eq!(cell.get().progress, None);
+    }
 }

@@ -112,5 +112,7 @@ pub use record::{
 };
 pub use schema::{logical, Field, Schema, SchemaBuilder, SchemaRef, SchemaType};
 pub use serde_json;
-pub use task::{ErrantRecordReporter, OffsetReader, SinkTask, SinkTaskContext, SourceTask, SourceTaskContext};
+pub use task::{
+    ErrantRecordReporter, OffsetReader, ProgressReporter, SinkTask, SinkTaskContext, SourceTask, SourceTaskContext,
+};
 pub use value::{Struct, Value};

@@ -14,18 +14,37 @@ pub trait OffsetReader: Send + Sync {
     fn offset(&self, partition: &OffsetMap) -> Option<OffsetMap>;
 }
 
+/// Shows a task's progress (e.g. of an initial snapshot) in the status API.
+pub trait ProgressReporter: Send + Sync {
+    /// Replaces the progress line; `None` clears it.
+    fn report(&self, progress: Option<String>);
+}
+
 /// What a source task may see of the runtime.
 #[derive(Clone)]
 pub struct SourceTaskContext {
     connector: String,
     task_id: u32,
     offsets: Arc<dyn OffsetReader>,
+    progress: Option<Arc<dyn ProgressReporter>>,
 }
 
 impl SourceTaskContext {
     /// A context for task `task_id` of `connector`, reading offsets from `offsets`.
     pub fn new(connector: impl Into<String>, task_id: u32, offsets: Arc<dyn OffsetReader>) -> Self {
-        SourceTaskContext { connector: connector.into(), task_id, offsets }
+        SourceTaskContext { connector: connector.into(), task_id, offsets, progress: None }
+    }
+    /// Sends [`SourceTaskContext::report_progress`] to `reporter`.
+    pub fn with_progress(mut self, reporter: Arc<dyn ProgressReporter>) -> Self {
+        self.progress = Some(reporter);
+        self
+    }
+    /// Shows a progress line in the task's status (e.g. `"snapshot: 12000/50000 rows, 8000 rows/s"`);
+    /// `None` clears it. A no-op when the runtime shows no progress.
+    pub fn report_progress(&self, progress: Option<String>) {
+        if let Some(reporter) = &self.progress {
+            reporter.report(progress);
+        }
     }
     /// The connector's name.
     pub fn connector(&self) -> &str {

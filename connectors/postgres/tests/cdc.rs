@@ -38,7 +38,13 @@ async fn connect() -> tokio_postgres::Client {
 
 /// The offset store the runtime would keep: offsets of acknowledged records.
 #[derive(Default)]
-struct MemOffsets(Mutex<HashMap<String, OffsetMap>>);
+struct MemOffsets(Mutex<HashMap<String, OffsetMap>>, Mutex<Vec<String>>);
+
+impl aqueduct_sdk::ProgressReporter for MemOffsets {
+    fn report(&self, progress: Option<String>) {
+        self.1.lock().expect("lock").extend(progress);
+    }
+}
 
 impl OffsetReader for MemOffsets {
     fn offset(&self, partition: &OffsetMap) -> Option<OffsetMap> {
@@ -185,7 +191,7 @@ fn new_task() -> Box<dyn SourceTask> {
 
 async fn start(props: Props, offsets: &Arc<MemOffsets>) -> aqueduct_sdk::Result<Box<dyn SourceTask>> {
     let mut task = new_task();
-    let context = SourceTaskContext::new("cdc-test", 0, offsets.clone());
+    let context = SourceTaskContext::new("cdc-test", 0, offsets.clone()).with_progress(offsets.clone());
     task.start(context, props).await?;
     Ok(task)
 }
@@ -285,6 +291,8 @@ async fn snapshot_then_stream_loses_and_doubles_nothing_under_concurrent_inserts
     })
     .await;
     let during = inserted.load(Ordering::Relaxed);
+    let progress = offsets.1.lock().expect("lock").clone();
+    assert!(progress.iter().any(|p| p.contains("snapshot of") && p.contains("completed")), "progress: {progress:?}");
     // Keep writing a little into the stream phase, then stop.
     tokio::time::sleep(Duration::from_millis(300)).await;
     stop.store(1, Ordering::Relaxed);

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aqueduct_sdk::{ConnectError, OffsetMap, Result, SourceRecord};
+use aqueduct_sdk::{ConnectError, OffsetMap, Result, SourceRecord, SourceTaskContext};
 use futures::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document, Timestamp};
 use mongodb::change_stream::event::ResumeToken;
@@ -74,6 +74,8 @@ pub struct Reader {
     pub(crate) task: u32,
     /// The offset stored for this scope's partition when the task started.
     pub(crate) stored: Option<OffsetMap>,
+    /// Where copy progress is shown in the task's status.
+    pub(crate) context: SourceTaskContext,
 }
 
 /// Why a phase ended early.
@@ -387,8 +389,10 @@ impl Reader {
         let rate = (done as f64 / secs).round();
         let percent = if total > 0 { (done as f64 * 100.0 / total as f64).min(100.0).round() } else { 100.0 };
         let state = if finished { "copied" } else { "copying" };
+        let line = format!("{state} existing documents of {what}: {done}/~{total} ({percent}%), {rate} docs/s");
         info!(connector = %self.connector, task = self.task, namespace = what, documents = done,
-            estimated_total = total, percent, docs_per_sec = rate, "{state} existing documents: {done}/~{total} ({percent}%), {rate} docs/s");
+            estimated_total = total, percent, docs_per_sec = rate, "{line}");
+        self.context.report_progress(Some(line));
     }
 }
 

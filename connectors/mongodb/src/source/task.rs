@@ -93,6 +93,7 @@ impl SourceTask for MongoSourceTask {
                 connector: context.connector().to_owned(),
                 task: context.task_id(),
                 stored,
+                context: context.clone(),
             };
             self.readers.push(tokio::spawn(reader.run()));
         }

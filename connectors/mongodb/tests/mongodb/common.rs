@@ -41,7 +41,20 @@ pub fn props(pairs: &[(&str, &str)]) -> Props {
 
 /// Source offsets kept in memory, keyed by partition.
 #[derive(Default)]
-pub struct MemOffsets(Mutex<HashMap<String, OffsetMap>>);
+pub struct MemOffsets(Mutex<HashMap<String, OffsetMap>>, Mutex<Vec<String>>);
+
+impl aqueduct_sdk::ProgressReporter for MemOffsets {
+    fn report(&self, progress: Option<String>) {
+        self.1.lock().expect("lock").extend(progress);
+    }
+}
+
+impl MemOffsets {
+    /// Every progress line the tasks reported.
+    pub fn progress(&self) -> Vec<String> {
+        self.1.lock().expect("lock").clone()
+    }
+}
 
 impl MemOffsets {
     /// Stores the offset of every record (as the runtime would after Kafka acknowledged them).
@@ -79,7 +92,7 @@ pub async fn task_configs(props: Props, max_tasks: usize) -> aqueduct_sdk::Resul
 /// A started source task.
 pub async fn source_task(props: Props, offsets: Arc<MemOffsets>) -> aqueduct_sdk::Result<MongoSourceTask> {
     let mut task = MongoSourceTask::new();
-    task.start(SourceTaskContext::new("test-source", 0, offsets), props).await?;
+    task.start(SourceTaskContext::new("test-source", 0, offsets.clone()).with_progress(offsets), props).await?;
     Ok(task)
 }
 

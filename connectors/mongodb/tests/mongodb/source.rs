@@ -169,6 +169,8 @@ async fn copy_existing_then_streams_every_change_of_two_collections() {
     }
     let copies = seen.iter().filter(|r| r.source_offset.get("copy").is_some()).count();
     assert!(copies >= 500, "every pre-existing document was copied ({copies})");
+    let progress = offsets.progress();
+    assert!(progress.iter().any(|p| p.starts_with("copied existing documents of")), "progress: {progress:?}");
     let ops: BTreeSet<String> = seen
         .iter()
         .filter_map(|r| r.value.as_str().and_then(|v| serde_json::from_str::<serde_json::Value>(v).ok()))

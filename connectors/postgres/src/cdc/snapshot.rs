@@ -16,7 +16,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aqueduct_sdk::{Result, SchemaRef, Value};
+use aqueduct_sdk::{Result, SchemaRef, SourceTaskContext, Value};
 use tokio_postgres::SimpleQueryMessage;
 use tracing::info;
 
@@ -66,6 +66,8 @@ pub struct SnapshotReader {
     pub ts_usec: i64,
     /// The snapshot's transaction id horizon (`txId` of its records).
     pub tx_id: Option<u32>,
+    /// Where progress is shown in the task's status.
+    pub progress: Option<SourceTaskContext>,
 }
 
 impl SnapshotReader {
@@ -150,6 +152,7 @@ impl SnapshotReader {
                 started: now,
                 ts_usec,
                 tx_id,
+                progress: None,
             },
             schemas,
         ))
@@ -221,8 +224,15 @@ impl SnapshotReader {
         self.cursor_open = false;
         let table = &self.tables[self.current];
         let secs = self.table_started.elapsed().as_secs_f64().max(0.001);
+        let rate = (self.table_rows as f64 / secs) as u64;
         info!(table = %table.schema.id, rows = self.table_rows, seconds = format!("{secs:.1}"),
-            rows_per_second = (self.table_rows as f64 / secs) as u64, "table snapshot completed");
+            rows_per_second = rate, "table snapshot completed");
+        if let Some(context) = &self.progress {
+            context.report_progress(Some(format!(
+                "snapshot of {} completed: {} rows in {secs:.1} s ({rate} rows/s); {} rows in all tables so far",
+                table.schema.id, self.table_rows, self.total_rows
+            )));
+        }
         Ok(())
     }
 
@@ -263,9 +273,15 @@ impl SnapshotReader {
             } else {
                 0.0
             };
+            let rate = (self.table_rows as f64 / secs) as u64;
             info!(table = %schema.id, rows = self.table_rows, estimated_rows = table.estimated_rows,
-                percent = format!("{pct:.1}"), rows_per_second = (self.table_rows as f64 / secs) as u64,
-                total_rows = self.total_rows, "snapshot progress");
+                percent = format!("{pct:.1}"), rows_per_second = rate, total_rows = self.total_rows, "snapshot progress");
+            if let Some(context) = &self.progress {
+                context.report_progress(Some(format!(
+                    "snapshot of {}: {}/~{} rows ({pct:.1}%), {rate} rows/s; {} rows in all tables so far",
+                    schema.id, self.table_rows, table.estimated_rows, self.total_rows
+                )));
+            }
         }
         Ok(rows)
     }

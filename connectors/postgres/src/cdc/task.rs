@@ -187,7 +187,8 @@ impl PostgresCdcTask {
         base: StreamPosition,
         then_stream: bool,
     ) -> Result<()> {
-        let (reader, schemas) = SnapshotReader::begin(cfg, exported, resume, &self.source_schema).await?;
+        let (mut reader, schemas) = SnapshotReader::begin(cfg, exported, resume, &self.source_schema).await?;
+        reader.progress = self.context.clone();
         if let Some(p) = self.processor.as_mut() {
             p.add_tables(schemas);
         }
