@@ -1,6 +1,7 @@
 //! PostgreSQL connectors: a JDBC-style sink and a change-data-capture source.
 
 pub mod cdc;
+pub mod query;
 pub mod sink;
 
 use aqueduct_sdk::PluginDescriptor;
@@ -9,5 +10,6 @@ use aqueduct_sdk::PluginDescriptor;
 pub fn plugins() -> Vec<PluginDescriptor> {
     let mut plugins = sink::plugins();
     plugins.extend(cdc::plugins());
+    plugins.extend(query::plugins());
     plugins
 }
