@@ -144,4 +144,11 @@ async fn bench_source_and_sink_throughput() {
     println!("  documents, MongoSink put, InsertOne    : {}", rate(n, insert_secs));
     println!("  documents, MongoSink put, ReplaceOne   : {}", rate(n, sink_secs));
     println!("  change events, MongoSink put, CDC      : {}", rate(n, cdc_secs));
+    let peak = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.trim_start_matches("VmHWM:").trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown".to_owned());
+    println!("  peak RSS of the benchmark process (connector tasks, driver, test data): {peak}");
 }
