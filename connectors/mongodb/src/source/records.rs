@@ -178,6 +178,23 @@ impl RecordBuilder {
             _ => None,
         };
         let after = if op == Op::Delete { None } else { doc_of("fullDocument") };
+        // A top-level field removed by `$unset` is absent from the full document; name it as
+        // null so a row-based sink clears the column instead of keeping the old value.
+        let patched;
+        let removed = doc_of("updateDescription").and_then(|d| d.get_array("removedFields").ok());
+        let after = match (after, removed) {
+            (Some(full), Some(removed)) => {
+                let mut doc = full.clone();
+                for name in removed.iter().filter_map(Bson::as_str).filter(|n| !n.contains('.')) {
+                    if !doc.contains_key(name) {
+                        doc.insert(name, Bson::Null);
+                    }
+                }
+                patched = doc;
+                Some(&patched)
+            }
+            (after, _) => after,
+        };
         let rows = convert::rows(&format!("{name}.Value"), doc_of("fullDocumentBeforeChange"), after)?;
         let mut schema = (*debezium::envelope_schema(&name, &rows.schema, &self.source_schema)).clone();
         schema.fields.push(Field { name: "updateDescription".into(), schema: self.update_schema.clone() });
