@@ -3,6 +3,7 @@
 
 mod common;
 mod file_copy;
+mod mongo_to_postgres;
 mod mongodb;
 mod postgres;
 mod rest_api;

@@ -41,7 +41,7 @@ fn parts(url: &str) -> (String, String, String, String, String) {
 }
 
 /// Runs SQL with psql; its unaligned output, or the error.
-fn try_psql(url: &str, sql: &str) -> Result<String, String> {
+pub(crate) fn try_psql(url: &str, sql: &str) -> Result<String, String> {
     let out = Command::new("psql")
         .args([url, "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-c", sql])
         .env("PGTZ", "UTC")
@@ -55,7 +55,7 @@ fn try_psql(url: &str, sql: &str) -> Result<String, String> {
 }
 
 /// Runs SQL with psql; panics on errors.
-fn psql(url: &str, sql: &str) -> String {
+pub(crate) fn psql(url: &str, sql: &str) -> String {
     try_psql(url, sql).unwrap_or_else(|e| panic!("psql failed on {sql}: {e}"))
 }
 
