@@ -161,24 +161,10 @@ fn write_date(days: i64, out: &mut String) {
 
 /// Writes `YYYY-MM-DD` for days since 1970-01-01; true when the year is BC (then written as such).
 fn write_ymd(days: i64, out: &mut String) -> bool {
-    let (y, m, d) = civil_from_days(days);
+    let (y, m, d) = crate::cdc::text::civil_from_days(days);
     let (year, bc) = if y <= 0 { (1 - y, true) } else { (y, false) };
     let _ = write!(out, "{year:04}-{m:02}-{d:02}");
     bc
-}
-
-/// Proleptic Gregorian date of a day count since the Unix epoch (H. Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 /// A PostgreSQL array literal (`{"a","b",NULL}`) of `items` for elements of `elem`.
