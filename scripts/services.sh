@@ -6,33 +6,22 @@
 #   scripts/services.sh down [SERVICE...]     stop what `up` started
 #   scripts/services.sh status                print which servers answer
 #
-# SERVICE: kafka (tansu, :9092), postgres (:5432), mongodb (SecantusDB, :27017), s3 (moto, :9000),
+# SERVICE: kafka (Apache Kafka, KRaft, :9092), postgres (:5432), mongodb (SecantusDB, :27017), s3 (moto, :9000),
 # elasticsearch (osmem-server, :9200); all of them when none is named.
 #
-# Slow installs (tansu, the Python servers) live in $AQUEDUCT_CACHE, outside the clone, and are
+# Slow installs (Kafka's jars, the Python servers) live in $AQUEDUCT_CACHE, outside the clone, and are
 # skipped when present. Runtime state (data, logs, PID files) lives in $AQUEDUCT_RUN.
 set -euo pipefail
 
+HERE=$(cd "$(dirname "$0")" && pwd)
 CACHE=${AQUEDUCT_CACHE:-/var/cache/aqueduct}
 RUN=${AQUEDUCT_RUN:-/tmp/aqueduct-services}
-TANSU_VERSION=0.6.0
-TANSU=$CACHE/tansu-$TANSU_VERSION/bin/tansu
-
-log() { printf '[services] %s\n' "$*" >&2; }
-
-install_tansu() {
-  if [ -x "$TANSU" ]; then return; fi
-  log "building tansu $TANSU_VERSION into $CACHE (one-time, ~20 min on 2 cores)"
-  mkdir -p "$CACHE"
-  cargo install tansu --version "$TANSU_VERSION" --locked --features dynostore,libsql \
-    --root "$CACHE/tansu-$TANSU_VERSION" --target-dir "$CACHE/tansu-target"
-  rm -rf "$CACHE/tansu-target"
-}
-
 VENV=$CACHE/venv
 PG_VERSION=15
 PG_CONF_DIR=/etc/postgresql/$PG_VERSION/main
 ALL_SERVICES=(kafka postgres mongodb s3 elasticsearch)
+
+log() { printf '[services] %s\n' "$*" >&2; }
 
 die() { log "error: $*"; exit 1; }
 
@@ -128,27 +117,73 @@ pip_ensure() {
   venv_py -m pip install --quiet --disable-pip-version-check "$spec"
 }
 
-# ---- kafka (tansu) -------------------------------------------------------------------------
+# ---- kafka (Apache Kafka, one KRaft node: broker + controller) ------------------------------
 
-install_kafka() { install_tansu; }
+KAFKA_POM=$HERE/kafka/pom.xml
+KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$KAFKA_POM")
+KAFKA_LIBS=$CACHE/kafka-$KAFKA_VERSION/libs
+KAFKA_HEAP=${AQUEDUCT_KAFKA_HEAP:--Xmx768m}
+
+# The jars come from Maven Central through scripts/kafka/pom.xml, once per version.
+install_kafka() {
+  if [ -f "$KAFKA_LIBS/.complete" ]; then return; fi
+  log "kafka: fetching Apache Kafka $KAFKA_VERSION jars into $KAFKA_LIBS (one-time)"
+  rm -rf "$KAFKA_LIBS"
+  mkdir -p "$KAFKA_LIBS"
+  mvn -q -B -Dstyle.color=never -f "$KAFKA_POM" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$KAFKA_LIBS"
+  touch "$KAFKA_LIBS/.complete"
+}
+
+kafka_java() { java -cp "$KAFKA_LIBS/*" -Dlog4j2.configurationFile="$HERE/kafka/log4j2.properties" "$@"; }
+
+write_kafka_config() {
+  cat >"$RUN/kafka/server.properties" <<PROPS
+process.roles=broker,controller
+node.id=1
+controller.quorum.bootstrap.servers=127.0.0.1:9093
+listeners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093
+advertised.listeners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$RUN/kafka/data
+num.partitions=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=10
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=10
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+PROPS
+}
 
 launch_kafka() {
   mkdir -p "$RUN/kafka"
   if [ "${AQUEDUCT_KAFKA_FRESH:-0}" = 1 ]; then
-    log "kafka: AQUEDUCT_KAFKA_FRESH=1, wiping $RUN/kafka/tansu.db"
-    rm -f "$RUN/kafka"/tansu.db*
+    log "kafka: AQUEDUCT_KAFKA_FRESH=1, wiping $RUN/kafka/data"
+    rm -rf "$RUN/kafka/data"
   fi
-  spawn kafka "$TANSU" broker \
-    --listener-url tcp://127.0.0.1:9092 \
-    --advertised-listener-url tcp://127.0.0.1:9092 \
-    --storage-engine sqlite://tansu.db
+  write_kafka_config
+  if [ ! -f "$RUN/kafka/data/meta.properties" ]; then
+    log "kafka: formatting storage in $RUN/kafka/data"
+    kafka_java kafka.tools.StorageTool format --standalone --ignore-formatted \
+      -t "$(kafka_java kafka.tools.StorageTool random-uuid)" -c "$RUN/kafka/server.properties" >/dev/null
+  fi
+  spawn kafka java "$KAFKA_HEAP" -cp "$KAFKA_LIBS/*" \
+    -Dlog4j2.configurationFile="$HERE/kafka/log4j2.properties" \
+    kafka.Kafka "$RUN/kafka/server.properties"
 }
 
-ready_kafka() { tcp_open 9092; }
+# Ready when the broker answers a metadata request (an Admin client's describeCluster).
+ready_kafka() {
+  tcp_open 9092 && java -cp "$KAFKA_LIBS/*" "$HERE/kafka/Ready.java" 127.0.0.1:9092 2>/dev/null
+}
 
 start_kafka() {
   if [ "${AQUEDUCT_KAFKA_FRESH:-0}" = 1 ]; then stop_pid kafka; fi
-  start_spawned kafka 60
+  start_spawned kafka 120
 }
 
 # ---- postgres (Debian cluster 15/main) ------------------------------------------------------
@@ -291,6 +326,5 @@ case "$cmd" in
       if "ready_$s"; then echo "$s up"; else echo "$s down"; fi
     done
     ;;
-  install-tansu) install_tansu ;;
   *) echo "usage: $0 install|up|down|status [SERVICE...]   (SERVICE: ${ALL_SERVICES[*]})" >&2; exit 2 ;;
 esac
