@@ -1,0 +1,374 @@
+//! The loop that runs one sink task: consume -> convert -> put -> pre_commit -> commit offsets.
+//!
+//! Like Kafka Connect's `WorkerSinkTask`, each sink task owns a thread: the consumer's
+//! rebalance callbacks run on it, so partitions taken away are flushed and committed
+//! before they go. Consumer offsets are committed only for what `pre_commit` reports durable.
+//!
+//! A retriable `put` failure keeps the batch and pauses every assigned partition; the loop goes
+//! on polling (so the consumer stays in its group and rebalances are served) and redelivers the
+//! batch, minus records of partitions no longer assigned, after a backoff. `errors.retry.timeout`
+//! (when positive) bounds how long that goes on before the task fails.
+
+mod context;
+mod rebalance;
+#[cfg(test)]
+mod tests;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aqueduct_sdk::{
+    ConnectError, Header, Props, Result, ResultExt, SinkRecord, SinkTask, SinkTaskContext, TimestampType,
+    TopicPartition, TopicPartitionOffsets,
+};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{BorrowedMessage, Headers};
+use rdkafka::producer::FutureProducer;
+use rdkafka::{Message, Offset, TopicPartitionList};
+use tokio::runtime::Handle;
+use tracing::{info, warn};
+
+use self::context::TaskContext;
+use self::rebalance::{commit, lock, to_list, RebalanceHandler, Shared};
+use crate::dead_letter::DeadLetterReporter;
+use crate::status::{State, Target};
+use crate::task_context::TaskSetup;
+
+/// Records per `put`, like Kafka's `max.poll.records`.
+const MAX_BATCH: usize = 500;
+
+/// Runs a sink task on the current (blocking) thread until shut down or failed.
+pub fn run(setup: TaskSetup, task: Box<dyn SinkTask>, handle: Handle) {
+    let span = tracing::info_span!("task", connector = %setup.name(), task = setup.task_id);
+    let _enter = span.enter();
+    let status = setup.status.clone();
+    if let Err(e) = SinkWorker::run(setup, task, handle) {
+        tracing::error!(error = %e, "sink task failed");
+        status.fail(e.trace());
+    }
+}
+
+/// A batch whose `put` failed retriably, waiting to be given to the task again.
+struct Redelivery {
+    batch: Vec<SinkRecord>,
+    /// Next offset per partition the batch (and records skipped while converting) advance to.
+    positions: TopicPartitionOffsets,
+    attempt: u32,
+    first_failure: Instant,
+    next_attempt: Instant,
+}
+
+struct SinkWorker {
+    setup: TaskSetup,
+    handle: Handle,
+    consumer: BaseConsumer<RebalanceHandler>,
+    shared: Arc<Mutex<Shared>>,
+    context: Arc<TaskContext>,
+    reporter: DeadLetterReporter,
+    paused_by_user: bool,
+    redelivery: Option<Redelivery>,
+}
+
+impl SinkWorker {
+    fn run(setup: TaskSetup, task: Box<dyn SinkTask>, handle: Handle) -> Result<()> {
+        let group = format!("connect-{}", setup.name());
+        let overrides = setup.connector.with_prefix("consumer.override.");
+        let dlq_producer: Option<FutureProducer> = match setup.connector.string("errors.deadletterqueue.topic.name") {
+            "" => None,
+            _ => Some(
+                setup
+                    .clients
+                    .producer_config(&Props::new())
+                    .create()
+                    .fatal(|| "creating dead-letter producer".into())?,
+            ),
+        };
+        let reporter = DeadLetterReporter::new(&setup, dlq_producer);
+        let context = Arc::new(TaskContext { requests: Mutex::default(), reporter: Some(Arc::new(reporter.clone())) });
+        let shared = Arc::new(Mutex::new(Shared::new(task)));
+        // A task started while its connector is PAUSED holds every partition it is given.
+        let paused_by_user = *setup.control.borrow() == Target::Paused;
+        lock(&shared).pause_all = paused_by_user;
+        let rebalance = RebalanceHandler { shared: shared.clone(), context: context.clone(), handle: handle.clone() };
+        let consumer: BaseConsumer<RebalanceHandler> = setup
+            .clients
+            .consumer_config(&group, &overrides)
+            .create_with_context(rebalance)
+            .fatal(|| "creating the Kafka consumer".into())?;
+        {
+            let mut guard = lock(&shared);
+            let ctx: Arc<dyn SinkTaskContext> = context.clone();
+            handle.block_on(guard.task.start(ctx, setup.task_props.clone()))?;
+        }
+        let mut worker =
+            SinkWorker { setup, handle, consumer, shared, context, reporter, paused_by_user, redelivery: None };
+        let result = worker.subscribe().and_then(|()| worker.consume_loop());
+        let stopped = worker.shutdown(result.is_ok());
+        result.and(stopped)
+    }
+
+    fn subscribe(&mut self) -> Result<()> {
+        let regex = self.setup.connector.string("topics.regex");
+        let topics = self.setup.connector.topics();
+        let patterns: Vec<String> = if regex.is_empty() { topics } else { vec![format!("^{regex}")] };
+        if patterns.is_empty() {
+            return Err(ConnectError::config("Must configure one of topics or topics.regex"));
+        }
+        let refs: Vec<&str> = patterns.iter().map(String::as_str).collect();
+        self.consumer.subscribe(&refs).fatal(|| format!("subscribing to {patterns:?}"))?;
+        info!(topics = ?patterns, "sink task subscribed");
+        Ok(())
+    }
+
+    fn consume_loop(&mut self) -> Result<()> {
+        let mut next_commit = Instant::now() + self.setup.flush_interval;
+        self.setup.status.set(if self.paused_by_user { State::Paused } else { State::Running });
+        loop {
+            let target = *self.setup.control.borrow();
+            if target == Target::Shutdown {
+                return Ok(());
+            }
+            self.apply_target(target)?;
+            self.apply_requests()?;
+            if let Some(e) = lock(&self.shared).failure.take() {
+                return Err(e);
+            }
+            // Polling goes on during a redelivery: every partition is paused, so this only
+            // keeps the consumer in its group and serves rebalances.
+            let (batch, positions) = self.poll_batch()?;
+            match self.redelivery.take() {
+                Some(r) if Instant::now() >= r.next_attempt => self.deliver(r)?,
+                Some(r) => self.redelivery = Some(r),
+                None => {
+                    let now = Instant::now();
+                    let fresh = Redelivery { batch, positions, attempt: 0, first_failure: now, next_attempt: now };
+                    self.deliver(fresh)?;
+                }
+            }
+            let requested = std::mem::take(&mut self.context.requests().commit);
+            if requested || Instant::now() >= next_commit {
+                let mut shared = lock(&self.shared);
+                commit(&self.consumer, &self.handle, &mut shared, None)?;
+                next_commit = Instant::now() + self.setup.flush_interval;
+            }
+        }
+    }
+
+    fn apply_target(&mut self, target: Target) -> Result<()> {
+        let paused = target == Target::Paused;
+        if paused == self.paused_by_user {
+            return Ok(());
+        }
+        self.paused_by_user = paused;
+        self.setup.status.set(if paused { State::Paused } else { State::Running });
+        self.hold_or_release()
+    }
+
+    /// Pauses every assigned partition while the user paused the connector or a batch awaits
+    /// redelivery; otherwise resumes all but those the task paused.
+    fn hold_or_release(&mut self) -> Result<()> {
+        let hold = self.paused_by_user || self.redelivery.is_some();
+        let mut shared = lock(&self.shared);
+        shared.pause_all = hold;
+        if hold {
+            self.consumer.pause(&to_list(&shared.assignment)).fatal(|| "pausing partitions".into())
+        } else {
+            let resume = shared.assignment.iter().filter(|tp| !shared.paused_by_task.contains(tp));
+            self.consumer.resume(&to_list(resume)).fatal(|| "resuming partitions".into())
+        }
+    }
+
+    fn apply_requests(&mut self) -> Result<()> {
+        let (pause, resume, rewind) = {
+            let mut r = self.context.requests();
+            (std::mem::take(&mut r.pause), std::mem::take(&mut r.resume), std::mem::take(&mut r.rewind))
+        };
+        let mut shared = lock(&self.shared);
+        if !pause.is_empty() {
+            self.consumer.pause(&to_list(&pause)).fatal(|| "pausing partitions".into())?;
+            shared.paused_by_task.extend(pause);
+        }
+        if !resume.is_empty() {
+            for tp in &resume {
+                shared.paused_by_task.remove(tp);
+            }
+            if !shared.pause_all {
+                self.consumer.resume(&to_list(&resume)).fatal(|| "resuming partitions".into())?;
+            }
+        }
+        if !rewind.is_empty() {
+            let mut tpl = TopicPartitionList::new();
+            for (tp, offset) in &rewind {
+                tpl.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(*offset))
+                    .fatal(|| format!("rewinding {tp}"))?;
+            }
+            self.consumer.seek_partitions(tpl, Duration::from_secs(10)).fatal(|| "rewinding partitions".into())?;
+            for (tp, offset) in rewind {
+                shared.consumed.insert(tp, offset);
+            }
+        }
+        Ok(())
+    }
+
+    /// Up to [`MAX_BATCH`] converted records, and the next offset per partition they (and any
+    /// skipped records) advance to. Waits at most ~100 ms for the first one.
+    fn poll_batch(&mut self) -> Result<(Vec<SinkRecord>, TopicPartitionOffsets)> {
+        let mut batch = Vec::new();
+        let mut positions = TopicPartitionOffsets::new();
+        let mut wait = Duration::from_millis(100);
+        while batch.len() < MAX_BATCH {
+            let Some(message) = self.consumer.poll(wait) else { break };
+            wait = Duration::ZERO;
+            let message = match message {
+                Ok(m) => m,
+                Err(e) => {
+                    warn!(error = %e, "consumer error");
+                    break;
+                }
+            };
+            let tp = TopicPartition::new(message.topic(), message.partition());
+            if !lock(&self.shared).flowing(&tp) {
+                // Fetched before the partition was paused or revoked: read it again later.
+                self.seek_back(&tp, message.offset())?;
+                continue;
+            }
+            self.setup.topics.add(message.topic());
+            let next = message.offset() + 1;
+            match self.convert(&message) {
+                Ok(record) => batch.push(record),
+                Err(e) => {
+                    // Tolerated conversion failures go to the dead-letter topic; otherwise fail.
+                    self.handle.block_on(self.reporter.report_raw(&message, e))?;
+                }
+            }
+            positions.insert(tp, next);
+        }
+        Ok((batch, positions))
+    }
+
+    fn seek_back(&self, tp: &TopicPartition, offset: i64) -> Result<()> {
+        if !lock(&self.shared).assignment.contains(tp) {
+            return Ok(());
+        }
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(offset)).fatal(|| format!("seeking {tp}"))?;
+        self.consumer.seek_partitions(tpl, Duration::from_secs(10)).fatal(|| format!("seeking {tp}"))?;
+        Ok(())
+    }
+
+    /// Puts the records of partitions still assigned (a rebalance may have taken some away),
+    /// then marks their positions as consumed: only records given to `put` can be offered to
+    /// `pre_commit`. A retriable failure keeps the batch for redelivery and pauses consumption.
+    fn deliver(&mut self, mut r: Redelivery) -> Result<()> {
+        {
+            let shared = lock(&self.shared);
+            r.batch.retain(|record| shared.assignment.contains(&record.topic_partition()));
+            r.positions.retain(|tp, _| shared.assignment.contains(tp));
+        }
+        let retrying = r.attempt > 0;
+        if !r.batch.is_empty() {
+            let result = {
+                let mut shared = lock(&self.shared);
+                self.handle.block_on(shared.task.put(r.batch.clone()))
+            };
+            match result {
+                Ok(()) => {}
+                Err(e) if e.is_retriable() => return self.schedule_redelivery(r, e),
+                Err(e) => return Err(e),
+            }
+        }
+        if retrying {
+            info!(attempts = r.attempt + 1, "redelivered batch accepted; resuming consumption");
+            self.hold_or_release()?;
+        }
+        let mut shared = lock(&self.shared);
+        for (tp, next) in r.positions {
+            if shared.assignment.contains(&tp) {
+                shared.consumed.insert(tp, next);
+            }
+        }
+        Ok(())
+    }
+
+    fn schedule_redelivery(&mut self, mut r: Redelivery, error: ConnectError) -> Result<()> {
+        let limit = self.setup.connector.long("errors.retry.timeout");
+        if limit > 0 && r.first_failure.elapsed() >= Duration::from_millis(limit as u64) {
+            return Err(ConnectError::retriable(format!(
+                "put kept failing for errors.retry.timeout={limit} ms ({} attempts); giving up",
+                r.attempt + 1
+            ))
+            .with_source(error));
+        }
+        let delay = self.setup.backoff(r.attempt);
+        warn!(error = %error, attempt = r.attempt, ?delay, "put failed; pausing consumption and retrying the batch");
+        if r.attempt == 0 {
+            r.first_failure = Instant::now();
+        }
+        r.attempt += 1;
+        r.next_attempt = Instant::now() + delay;
+        let first = r.attempt == 1;
+        self.redelivery = Some(r);
+        if first {
+            self.hold_or_release()?;
+        }
+        Ok(())
+    }
+
+    fn convert(&self, message: &BorrowedMessage<'_>) -> Result<SinkRecord> {
+        let topic = message.topic();
+        let (key_schema, key) = self.setup.key_converter.decode(topic, message.key())?;
+        let (value_schema, value) = self.setup.value_converter.decode(topic, message.payload())?;
+        let (timestamp, timestamp_type) = match message.timestamp() {
+            rdkafka::Timestamp::NotAvailable => (None, TimestampType::NoTimestamp),
+            rdkafka::Timestamp::CreateTime(t) => (Some(t), TimestampType::CreateTime),
+            rdkafka::Timestamp::LogAppendTime(t) => (Some(t), TimestampType::LogAppendTime),
+        };
+        let headers = message
+            .headers()
+            .map(|hs| {
+                hs.iter()
+                    .map(|h| Header {
+                        key: h.key.to_owned(),
+                        schema: None,
+                        value: h.value.map_or(aqueduct_sdk::Value::Null, |v| match std::str::from_utf8(v) {
+                            Ok(s) => aqueduct_sdk::Value::String(s.to_owned()),
+                            Err(_) => aqueduct_sdk::Value::Bytes(v.to_vec()),
+                        }),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(SinkRecord {
+            topic: topic.to_owned(),
+            kafka_partition: message.partition(),
+            kafka_offset: message.offset(),
+            key_schema,
+            key,
+            value_schema,
+            value,
+            timestamp,
+            timestamp_type,
+            headers,
+        })
+    }
+
+    /// Commits what is durable, closes the partitions, stops the task, and leaves the group.
+    fn shutdown(&mut self, clean: bool) -> Result<()> {
+        let mut shared = lock(&self.shared);
+        let mut result = Ok(());
+        if clean {
+            result = commit(&self.consumer, &self.handle, &mut shared, None);
+        }
+        let assigned: Vec<TopicPartition> = std::mem::take(&mut shared.assignment).into_iter().collect();
+        if !assigned.is_empty() {
+            if let Err(e) = self.handle.block_on(shared.task.close(&assigned)) {
+                warn!(error = %e, "closing partitions failed");
+            }
+        }
+        let stopped = self.handle.block_on(shared.task.stop());
+        drop(shared);
+        self.consumer.unsubscribe();
+        info!("sink task stopped");
+        result.and(stopped)
+    }
+}
