@@ -159,6 +159,8 @@ mod delivery;
 mod errors;
 #[path = "sink/modes.rs"]
 mod modes;
+#[path = "sink/toast.rs"]
+mod toast;
 #[path = "sink/types.rs"]
 mod types;
 

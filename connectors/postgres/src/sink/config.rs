@@ -49,6 +49,10 @@ pub const QUOTE_SQL_IDENTIFIERS: &str = "quote.sql.identifiers";
 pub const OFFSETS_STORAGE_TABLE: &str = "offsets.storage.table";
 /// Connection timeout in seconds.
 pub const CONNECTION_TIMEOUT: &str = "connection.timeout.sec";
+/// The value standing for an unchanged TOAST value (the key of Debezium's PostgreSQL source).
+pub const UNAVAILABLE_VALUE_PLACEHOLDER: &str = "unavailable.value.placeholder";
+/// Debezium's default for [`UNAVAILABLE_VALUE_PLACEHOLDER`].
+pub const DEFAULT_UNAVAILABLE_VALUE_PLACEHOLDER: &str = "__debezium_unavailable_value";
 
 const MODES: &[&str] = &["insert", "upsert", "update"];
 const PK_MODES: &[&str] = &["none", "kafka", "record_key", "record_value"];
@@ -87,6 +91,10 @@ pub fn config_def() -> ConfigDef {
         .define(OFFSETS_STORAGE_TABLE, ConfigType::String, Some(""), Importance::Medium,
             "Exactly once: a table where each transaction also stores the next Kafka offset per topic partition; \
              on partition assignment the task resumes from it. Empty disables it.")
+        .group("Writes")
+        .define(UNAVAILABLE_VALUE_PLACEHOLDER, ConfigType::String, Some(DEFAULT_UNAVAILABLE_VALUE_PLACEHOLDER), Importance::Low,
+            "A value (a string, its UTF-8 bytes, or an array of that one string) standing for an unchanged TOAST value: \
+             such a column is left out of the row's INSERT/UPDATE, so the stored value stays. Empty disables this.")
         .group("Writes")
         .define(TABLE_NAME_FORMAT, ConfigType::String, Some("${topic}"), Importance::Medium,
             "Destination table; '${topic}' is replaced by the record's topic. 'schema.table' names a schema.")
@@ -194,6 +202,8 @@ pub struct SinkConfig {
     pub quoting: Quoting,
     /// Exactly-once offsets table, when enabled.
     pub offsets_table: Option<TableId>,
+    /// The value standing for an unchanged TOAST value; `None` when detection is off.
+    pub unavailable_placeholder: Option<String>,
 }
 
 impl SinkConfig {
@@ -254,6 +264,7 @@ impl SinkConfig {
             batch_size: usize::try_from(config.int(BATCH_SIZE).unwrap_or(3000)).unwrap_or(1).max(1),
             quoting,
             offsets_table,
+            unavailable_placeholder: Some(string(UNAVAILABLE_VALUE_PLACEHOLDER)).filter(|p| !p.is_empty()),
         })
     }
 
@@ -454,6 +465,7 @@ mod tests {
         assert_eq!(c.quoting, Quoting::Always);
         assert!(c.offsets_table.is_none());
         assert_eq!(c.connector, "n");
+        assert_eq!(c.unavailable_placeholder.as_deref(), Some(DEFAULT_UNAVAILABLE_VALUE_PLACEHOLDER));
     }
 
     #[test]

@@ -4,17 +4,19 @@
 //!
 //! Modules, one concern each: [`config`] (keys), [`ops`] (records to row operations),
 //! [`types`] and [`render`] (type mapping), [`table`] and [`ddl`] (catalog, create/alter),
-//! [`writer`] (statements), [`conn`] (connection, error kinds), [`offsets`] (exactly once),
-//! [`task`] (the `SinkTask`).
+//! [`toast`] (unchanged TOAST values), [`writer`] (statements), [`plan`] (their order),
+//! [`conn`] (connection, error kinds), [`offsets`] (exactly once), [`task`] (the `SinkTask`).
 
 pub mod config;
 pub mod conn;
 pub mod ddl;
 pub mod offsets;
 pub mod ops;
+pub mod plan;
 pub mod render;
 pub mod table;
 pub mod task;
+pub mod toast;
 pub mod types;
 pub mod writer;
 

@@ -55,9 +55,22 @@ impl Shape {
 #[derive(Debug)]
 pub enum Action<'a> {
     /// Insert, upsert or update (per `insert.mode`) a row with these values.
-    Write { shape: Arc<Shape>, values: Vec<Cow<'a, Value>> },
+    Write {
+        /// The columns.
+        shape: Arc<Shape>,
+        /// One value per column.
+        values: Vec<Cow<'a, Value>>,
+        /// Columns holding the unavailable-value placeholder (unchanged TOAST values), in
+        /// order: they are left out of the write.
+        unavailable: Vec<usize>,
+    },
     /// Delete the row with this key (the shape holds key columns only).
-    Delete { shape: Arc<Shape>, values: Vec<Cow<'a, Value>> },
+    Delete {
+        /// The key columns.
+        shape: Arc<Shape>,
+        /// One value per key column.
+        values: Vec<Cow<'a, Value>>,
+    },
     /// Truncate the table.
     Truncate,
 }
@@ -199,7 +212,9 @@ impl<'c> Converter<'c> {
         };
         let row = Row::of(row_value, row_schema, "record value")?;
         let (shape, values) = self.image(record, Some(row), false)?;
-        op(Action::Write { shape, values })
+        let placeholder = self.config.unavailable_placeholder.as_deref();
+        let unavailable = super::toast::unavailable_columns(&values, shape.key_len, placeholder);
+        op(Action::Write { shape, values, unavailable })
     }
 
     /// The shape and values of a row (or, for deletes, of its key).

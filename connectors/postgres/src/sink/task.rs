@@ -16,6 +16,7 @@ use super::conn::{Db, DbError, Failure};
 use super::ddl::Tables;
 use super::offsets::OffsetStore;
 use super::ops::{Converted, Converter, Op};
+use super::plan;
 use super::writer::{self, Grouping, RenderedRow, Step};
 
 /// How many times a batch is rewritten after a table changed under the sink.
@@ -265,7 +266,8 @@ impl Running {
                 }
             }
         }
-        let steps = writer::plan(config.insert_mode, &groups, ops, &rows);
+        let keys = plan::text_keys(&groups, ops, &rows);
+        let steps = plan::plan(config.insert_mode, &groups, ops, &rows, &keys);
         match self.run(&steps, &groups, &rows, next_offsets, None).await {
             Ok(()) => Ok(()),
             Err((error, context)) => {

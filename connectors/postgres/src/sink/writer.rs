@@ -1,6 +1,6 @@
-//! Writes a batch of operations: groups them by table and columns, renders values for the
-//! catalog's column types, plans statements (last image per key in upsert/update modes, order
-//! kept in insert mode), and builds and runs `INSERT ... SELECT FROM UNNEST(...)` statements.
+//! Writes a batch of operations: groups them by table and columns (leaving out unavailable
+//! TOAST values), renders values for the catalog's column types, and builds and runs
+//! `INSERT ... SELECT FROM UNNEST(...)` statements (their order is [`super::plan`]'s).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -30,12 +30,15 @@ pub enum Kind {
 pub struct Group {
     /// The table as found in the catalog.
     pub table: Arc<TableInfo>,
-    /// The catalog's columns, key columns first.
+    /// The catalog's columns written, key columns first.
     pub columns: Vec<ColumnInfo>,
     /// How many leading columns form the key.
     pub key_len: usize,
     /// Write or delete.
     pub kind: Kind,
+    /// The operations' columns left out (their values are unavailable), as indexes into the
+    /// operations' shape; `columns` holds the others.
+    pub omitted: Vec<usize>,
 }
 
 /// One operation, rendered.
@@ -73,29 +76,29 @@ pub struct Grouping {
 
 /// Finds the groups of `ops` and makes their tables ready (create, evolve).
 pub async fn group(db: &mut Db, tables: &mut Tables, config: &SinkConfig, ops: &[Op<'_>]) -> Result<Grouping> {
-    let mut by_shape: HashMap<(&TableId, usize, Kind), usize> = HashMap::new();
-    let mut by_names: HashMap<(&TableId, &[String], usize, Kind), usize> = HashMap::new();
+    let mut by_shape: HashMap<(&TableId, usize, Kind, &[usize]), usize> = HashMap::new();
+    let mut by_names: HashMap<(&TableId, &[String], usize, Kind, &[usize]), usize> = HashMap::new();
     let mut members: Vec<Vec<usize>> = Vec::new();
     let mut of_op = Vec::with_capacity(ops.len());
     for (i, op) in ops.iter().enumerate() {
-        let (shape, kind) = match &op.action {
-            Action::Write { shape, .. } => (shape, Kind::Write),
-            Action::Delete { shape, .. } => (shape, Kind::Delete),
+        let (shape, kind, omitted) = match &op.action {
+            Action::Write { shape, unavailable, .. } => (shape, Kind::Write, unavailable.as_slice()),
+            Action::Delete { shape, .. } => (shape, Kind::Delete, &[][..]),
             Action::Truncate => {
                 of_op.push(None);
                 continue;
             }
         };
         let ptr = Arc::as_ptr(shape) as usize;
-        let index = match by_shape.get(&(&op.table, ptr, kind)) {
+        let index = match by_shape.get(&(&op.table, ptr, kind, omitted)) {
             Some(&g) => g,
             None => {
                 let next = members.len();
-                let g = *by_names.entry((&op.table, &shape.names, shape.key_len, kind)).or_insert(next);
+                let g = *by_names.entry((&op.table, &shape.names, shape.key_len, kind, omitted)).or_insert(next);
                 if g == next {
                     members.push(Vec::new());
                 }
-                by_shape.insert((&op.table, ptr, kind), g);
+                by_shape.insert((&op.table, ptr, kind, omitted), g);
                 g
             }
         };
@@ -106,7 +109,10 @@ pub async fn group(db: &mut Db, tables: &mut Tables, config: &SinkConfig, ops: &
     for member in &members {
         let first = &ops[member[0]];
         let Some((shape, _)) = first.action.shape_values() else { continue };
-        let kind = if matches!(first.action, Action::Delete { .. }) { Kind::Delete } else { Kind::Write };
+        let (kind, omitted) = match &first.action {
+            Action::Write { unavailable, .. } => (Kind::Write, unavailable.clone()),
+            _ => (Kind::Delete, Vec::new()),
+        };
         let wanted: Vec<WantedColumn> = (0..shape.names.len())
             .map(|c| {
                 let spec = &shape.specs[c];
@@ -122,9 +128,11 @@ pub async fn group(db: &mut Db, tables: &mut Tables, config: &SinkConfig, ops: &
                 }
             })
             .collect();
-        let (table, columns) =
-            tables.ensure(db, config, &first.table, &wanted, shape.key_len, kind == Kind::Write).await?;
-        groups.push(Group { table, columns, key_len: shape.key_len, kind });
+        // The table gets every column of the shape (auto.create/evolve), the statement only
+        // the available ones.
+        let (table, all) = tables.ensure(db, config, &first.table, &wanted, shape.key_len, kind == Kind::Write).await?;
+        let columns = all.into_iter().enumerate().filter(|(c, _)| !omitted.contains(c)).map(|(_, c)| c).collect();
+        groups.push(Group { table, columns, key_len: shape.key_len, kind, omitted });
     }
     Ok(Grouping { groups, of_op })
 }
@@ -133,18 +141,22 @@ impl Action<'_> {
     /// The shape and values of a write or delete.
     pub fn shape_values(&self) -> Option<(&Arc<super::ops::Shape>, &[std::borrow::Cow<'_, Value>])> {
         match self {
-            Action::Write { shape, values } | Action::Delete { shape, values } => Some((shape, values)),
+            Action::Write { shape, values, .. } | Action::Delete { shape, values } => Some((shape, values)),
             Action::Truncate => None,
         }
     }
 }
 
-/// Renders one operation's values for its group's columns; the error names the column.
+/// Renders one operation's values for its group's columns (leaving out the omitted ones); the
+/// error names the column.
 pub fn render_op(op: &Op<'_>, group: &Group) -> std::result::Result<Vec<Option<String>>, String> {
     let Some((shape, values)) = op.action.shape_values() else { return Ok(Vec::new()) };
     values
         .iter()
         .zip(&shape.specs)
+        .enumerate()
+        .filter(|(c, _)| !group.omitted.contains(c))
+        .map(|(_, pair)| pair)
         .zip(&group.columns)
         .map(|((value, spec), column)| {
             render(value, spec.schema.as_deref(), &column.kind).map_err(|reason| {
@@ -152,71 +164,6 @@ pub fn render_op(op: &Op<'_>, group: &Group) -> std::result::Result<Vec<Option<S
             })
         })
         .collect()
-}
-
-/// A row's identity: table, key columns, key values.
-type RowKey<'a> = (&'a TableId, &'a [ColumnInfo], &'a [Option<String>]);
-
-/// Orders the rendered rows into statements. Upsert and update keep only the last operation per
-/// key (so no statement touches a row twice); insert keeps every row, in order. A truncate
-/// drops the table's earlier operations of the batch.
-pub fn plan(mode: InsertMode, groups: &[Group], ops: &[Op<'_>], rows: &[Option<RenderedRow>]) -> Vec<Step> {
-    let mut last_truncate: HashMap<&TableId, usize> = HashMap::new();
-    for (i, op) in ops.iter().enumerate() {
-        if matches!(op.action, Action::Truncate) {
-            last_truncate.insert(&op.table, i);
-        }
-    }
-    let live = |i: usize| last_truncate.get(&ops[i].table).is_none_or(|&t| i > t);
-    let mut steps: Vec<Step> = Vec::new();
-    let mut truncated: Vec<&TableId> = Vec::new();
-    for (i, op) in ops.iter().enumerate() {
-        if matches!(op.action, Action::Truncate)
-            && last_truncate.get(&op.table) == Some(&i)
-            && !truncated.contains(&&op.table)
-        {
-            truncated.push(&op.table);
-            steps.push(Step::Truncate(op.table.clone()));
-        }
-    }
-    if mode == InsertMode::Insert {
-        for (i, row) in rows.iter().enumerate() {
-            let Some(row) = row.as_ref().filter(|_| live(i)) else { continue };
-            match steps.last_mut() {
-                Some(Step::Rows { group, rows }) if *group == row.group => rows.push(i),
-                _ => steps.push(Step::Rows { group: row.group, rows: vec![i] }),
-            }
-        }
-        return steps;
-    }
-    // Last operation per (table, key columns, key values) wins; keys are then distinct, so
-    // the order of statements no longer matters.
-    let mut last: HashMap<RowKey<'_>, usize> = HashMap::new();
-    for (i, row) in rows.iter().enumerate() {
-        let Some(row) = row.as_ref().filter(|_| live(i)) else { continue };
-        let group = &groups[row.group];
-        let key = (&ops[i].table, &group.columns[..group.key_len], &row.cells[..group.key_len]);
-        last.insert(key, i);
-    }
-    let mut per_group: Vec<Vec<usize>> = vec![Vec::new(); groups.len()];
-    for (i, row) in rows.iter().enumerate() {
-        let Some(row) = row.as_ref().filter(|_| live(i)) else { continue };
-        let group = &groups[row.group];
-        if last.get(&(&ops[i].table, &group.columns[..group.key_len], &row.cells[..group.key_len])) == Some(&i) {
-            per_group[row.group].push(i);
-        }
-    }
-    // Deletes first: a key deleted and another written in the same batch do not collide.
-    let order = (0..groups.len())
-        .filter(|&g| groups[g].kind == Kind::Delete)
-        .chain((0..groups.len()).filter(|&g| groups[g].kind == Kind::Write));
-    for g in order.collect::<Vec<_>>() {
-        let rows = std::mem::take(&mut per_group[g]);
-        if !rows.is_empty() {
-            steps.push(Step::Rows { group: g, rows });
-        }
-    }
-    steps
 }
 
 /// The statement writing or deleting a group's rows; `None` when there is nothing to do
@@ -343,7 +290,7 @@ mod tests {
         info.columns = vec![col("id", "bigint"), col("v", "text")];
         let columns = info.columns.clone();
         let columns = if kind == Kind::Delete { columns[..1].to_vec() } else { columns };
-        Group { table: Arc::new(info), columns, key_len, kind }
+        Group { table: Arc::new(info), columns, key_len, kind, omitted: Vec::new() }
     }
 
     #[test]
