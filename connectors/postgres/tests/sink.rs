@@ -157,6 +157,8 @@ const UPSERT: &[(&str, &str)] =
 mod delivery;
 #[path = "sink/errors.rs"]
 mod errors;
+#[path = "sink/keys.rs"]
+mod keys;
 #[path = "sink/modes.rs"]
 mod modes;
 #[path = "sink/toast.rs"]

@@ -4,12 +4,14 @@
 //!
 //! Modules, one concern each: [`config`] (keys), [`ops`] (records to row operations),
 //! [`types`] and [`render`] (type mapping), [`table`] and [`ddl`] (catalog, create/alter),
-//! [`toast`] (unchanged TOAST values), [`writer`] (statements), [`plan`] (their order),
-//! [`conn`] (connection, error kinds), [`offsets`] (exactly once), [`task`] (the `SinkTask`).
+//! [`toast`] (unchanged TOAST values), [`writer`] (statements), [`keys`] (key equality),
+//! [`plan`] (statement order), [`conn`] (connection, error kinds), [`offsets`] (exactly once),
+//! [`task`] (the `SinkTask`).
 
 pub mod config;
 pub mod conn;
 pub mod ddl;
+pub mod keys;
 pub mod offsets;
 pub mod ops;
 pub mod plan;

@@ -9,11 +9,13 @@ use aqueduct_sdk::{
     async_trait, ConnectError, ErrorKind, Props, Result, SinkRecord, SinkTask, SinkTaskContext, TopicPartition,
     TopicPartitionOffsets,
 };
+use tokio_postgres::error::SqlState;
 use tracing::{debug, info, warn};
 
 use super::config::{InsertMode, SinkConfig};
 use super::conn::{Db, DbError, Failure};
 use super::ddl::Tables;
+use super::keys;
 use super::offsets::OffsetStore;
 use super::ops::{Converted, Converter, Op};
 use super::plan;
@@ -266,9 +268,27 @@ impl Running {
                 }
             }
         }
-        let keys = plan::text_keys(&groups, ops, &rows);
-        let steps = plan::plan(config.insert_mode, &groups, ops, &rows, &keys);
-        match self.run(&steps, &groups, &rows, next_offsets, None).await {
+        let keys = if config.insert_mode == InsertMode::Insert {
+            Vec::new()
+        } else {
+            keys::same_row_keys(&mut self.db, &groups, ops, &rows)
+                .await
+                .map_err(|e| stop(e.failure, e, "comparing the keys of the batch".to_owned()))?
+        };
+        let mut steps = plan::plan(config.insert_mode, &groups, ops, &rows, &keys);
+        let mut result = self.run(&steps, &groups, &rows, next_offsets, None).await;
+        if let Err((error, _)) = &result {
+            if error.error.code() == Some(&SqlState::CARDINALITY_VIOLATION) {
+                // Keys the plan thought distinct are equal to the database (e.g. under a
+                // nondeterministic collation): apply the rows one statement each, in order.
+                self.db.rollback().await;
+                warn!(connector = %config.connector, error = %error.error,
+                    "a statement met a row twice; writing the batch one row per statement");
+                steps = plan::one_row_per_statement(&steps);
+                result = self.run(&steps, &groups, &rows, next_offsets, None).await;
+            }
+        }
+        match result {
             Ok(()) => Ok(()),
             Err((error, context)) => {
                 self.db.rollback().await;
