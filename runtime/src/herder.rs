@@ -315,7 +315,10 @@ impl Herder {
             control: control_rx,
             topics: entry.topics.clone(),
             flush_interval: Duration::from_millis(w.config.long("offset.flush.interval.ms").max(1) as u64),
-            flush_timeout: Duration::from_millis(w.config.long("offset.flush.timeout.ms").max(0) as u64),
+            // The ack wait at shutdown takes at most half the graceful window, so the final
+            // offset write and the task's stop() fit in the rest.
+            flush_timeout: Duration::from_millis(w.config.long("offset.flush.timeout.ms").max(0) as u64)
+                .min(self.graceful_timeout() / 2),
         };
         let join = match &entry.instance {
             Some(Instance::Source(c)) => {
@@ -335,18 +338,19 @@ impl Herder {
         TaskHandle { status, control, join }
     }
 
-    /// Shuts every task down, waiting up to `task.shutdown.graceful.timeout.ms` for each.
+    /// `task.shutdown.graceful.timeout.ms`.
+    fn graceful_timeout(&self) -> Duration {
+        Duration::from_millis(self.worker.config.long("task.shutdown.graceful.timeout.ms").max(0) as u64)
+    }
+
+    /// Shuts every task down together, waiting up to `task.shutdown.graceful.timeout.ms` in all.
     async fn stop_tasks(&self, entry: &mut ConnectorEntry) {
-        let timeout = Duration::from_millis(self.worker.config.long("task.shutdown.graceful.timeout.ms").max(0) as u64);
         for task in &entry.tasks {
             let _ = task.control.send(Target::Shutdown);
         }
+        let deadline = tokio::time::Instant::now() + self.graceful_timeout();
         for (id, task) in entry.tasks.drain(..).enumerate() {
-            let abort = task.join.abort_handle();
-            if tokio::time::timeout(timeout, task.join).await.is_err() {
-                warn!(task = id, ?timeout, "task did not stop in time; abandoning it");
-                abort.abort();
-            }
+            await_stop(id, task.join, deadline).await;
         }
     }
 
@@ -506,15 +510,15 @@ impl Herder {
         Ok(())
     }
 
+    /// Stops task `id` (it flushes its offsets and commits as it goes), then starts it again:
+    /// two copies of one task never run at once.
     async fn restart_task_in(&self, entry: &mut ConnectorEntry, id: usize) {
-        let timeout = Duration::from_millis(self.worker.config.long("task.shutdown.graceful.timeout.ms").max(0) as u64);
-        let handle = self.spawn_task(entry, id as u32);
-        let old = std::mem::replace(&mut entry.tasks[id], handle);
+        let old = &mut entry.tasks[id];
         let _ = old.control.send(Target::Shutdown);
-        let abort = old.join.abort_handle();
-        if tokio::time::timeout(timeout, old.join).await.is_err() {
-            abort.abort();
-        }
+        old.status.set(State::Restarting);
+        let join = std::mem::replace(&mut old.join, tokio::spawn(async {}));
+        await_stop(id, join, tokio::time::Instant::now() + self.graceful_timeout()).await;
+        entry.tasks[id] = self.spawn_task(entry, id as u32);
     }
 
     /// Topics the connector used (KIP-558).
@@ -597,6 +601,15 @@ impl Herder {
             info!(connector = %name, "stopping");
             self.stop_entry(entry).await;
         }
+    }
+}
+
+/// Waits for a stopping task until `deadline`, then abandons it (logged).
+async fn await_stop(id: usize, join: JoinHandle<()>, deadline: tokio::time::Instant) {
+    let abort = join.abort_handle();
+    if tokio::time::timeout_at(deadline, join).await.is_err() {
+        warn!(task = id, "task did not stop within task.shutdown.graceful.timeout.ms; abandoning it");
+        abort.abort();
     }
 }
 

@@ -16,6 +16,11 @@ impl Plugins {
         plugins.extend(aqueduct_connector_datagen::plugins());
         plugins.extend(aqueduct_connector_postgres::plugins());
         plugins.extend(aqueduct_connector_mongodb::plugins());
+        Plugins::new(plugins)
+    }
+
+    /// A registry of exactly these plugins.
+    pub fn new(plugins: Vec<PluginDescriptor>) -> Self {
         Plugins { plugins }
     }
 

@@ -136,13 +136,15 @@ impl SourceWorker {
                     let delay = self.setup.backoff(failures);
                     warn!(error = %e, ?delay, "poll failed; retrying");
                     failures += 1;
-                    tokio::time::sleep(delay).await;
+                    self.setup.sleep_unless_shutdown(delay).await;
                     continue;
                 }
                 Err(e) => return Err(e),
             };
             for record in records {
-                self.send(record).await?;
+                if !self.send(record).await? {
+                    break; // shutting down: the rest of the batch is never acknowledged
+                }
             }
         }
     }
@@ -160,8 +162,12 @@ impl SourceWorker {
         Ok(())
     }
 
-    async fn send(&mut self, record: SourceRecord) -> Result<()> {
-        self.ensure_topic(&record.topic).await?;
+    /// Converts and produces a record; false when shutdown came first (the record stays
+    /// unacknowledged, so neither its offset nor any later one of its partition is stored).
+    async fn send(&mut self, record: SourceRecord) -> Result<bool> {
+        if !self.ensure_topic(&record.topic).await? {
+            return Ok(false);
+        }
         let encoded = self.encode(&record);
         let (key, value, headers) = match encoded {
             Ok(parts) => parts,
@@ -170,12 +176,14 @@ impl SourceWorker {
                 // The record is dropped, but its offset still counts as done.
                 let submission = self.tracker.submit(&record.source_partition, record.source_offset.clone());
                 self.tracker.ack(&submission);
-                return Ok(());
+                return Ok(true);
             }
             Err(e) => return Err(e),
         };
         let submission = self.tracker.submit(&record.source_partition, record.source_offset.clone());
-        let delivery = self.produce(&record, key.as_deref(), value.as_deref(), headers).await?;
+        let Some(delivery) = self.produce(&record, key.as_deref(), value.as_deref(), headers).await? else {
+            return Ok(false);
+        };
         self.pending.push(
             async move {
                 let result = match delivery.await {
@@ -191,7 +199,7 @@ impl SourceWorker {
             }
             .boxed(),
         );
-        Ok(())
+        Ok(true)
     }
 
     fn encode(&self, record: &SourceRecord) -> Result<Encoded> {
@@ -212,14 +220,15 @@ impl SourceWorker {
         Ok((key, value, Some(headers)))
     }
 
-    /// Queues a record with the producer, waiting for room when its queue is full.
+    /// Queues a record with the producer, waiting for room when its queue is full; `None` when
+    /// shutdown is asked for while waiting.
     async fn produce(
         &mut self,
         record: &SourceRecord,
         key: Option<&[u8]>,
         value: Option<&[u8]>,
         headers: Option<OwnedHeaders>,
-    ) -> Result<DeliveryFuture> {
+    ) -> Result<Option<DeliveryFuture>> {
         loop {
             let Some(producer) = self.producer.as_ref() else { return Err(ConnectError::fatal("producer is closed")) };
             let mut fr: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&record.topic);
@@ -239,9 +248,13 @@ impl SourceWorker {
                 fr = fr.headers(h.clone());
             }
             match producer.send_result(fr) {
-                Ok(delivery) => return Ok(delivery),
+                Ok(delivery) => return Ok(Some(delivery)),
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
-                    match self.pending.next().await {
+                    let ack = tokio::select! {
+                        ack = self.pending.next() => ack,
+                        _ = self.setup.control.wait_for(|t| *t == Target::Shutdown) => return Ok(None),
+                    };
+                    match ack {
                         Some(ack) => self.on_ack(ack)?,
                         None => tokio::time::sleep(Duration::from_millis(10)).await,
                     }
@@ -253,9 +266,10 @@ impl SourceWorker {
         }
     }
 
-    async fn ensure_topic(&mut self, topic: &str) -> Result<()> {
+    /// Creates `topic` when missing (retried with backoff); false when shutdown came first.
+    async fn ensure_topic(&mut self, topic: &str) -> Result<bool> {
         if self.known_topics.contains(topic) {
-            return Ok(());
+            return Ok(true);
         }
         let spec = self.creation.spec(topic);
         let mut attempt = 0;
@@ -266,14 +280,16 @@ impl SourceWorker {
                     let delay = self.setup.backoff(attempt);
                     warn!(topic, error = format!("{e:#}"), ?delay, "could not create topic; retrying");
                     attempt += 1;
-                    tokio::time::sleep(delay).await;
+                    if !self.setup.sleep_unless_shutdown(delay).await {
+                        return Ok(false);
+                    }
                 }
                 Err(e) => return Err(ConnectError::retriable(format!("creating topic {topic}: {e:#}"))),
             }
         }
         self.setup.topics.add(topic);
         self.known_topics.insert(topic.to_owned());
-        Ok(())
+        Ok(true)
     }
 
     fn drain_acks(&mut self) -> Result<()> {

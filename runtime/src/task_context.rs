@@ -70,4 +70,12 @@ impl TaskSetup {
         let max = u64::try_from(self.connector.long("errors.retry.delay.max.ms")).unwrap_or(60_000).max(1);
         Duration::from_millis((100u64 << attempt.min(16)).min(max))
     }
+    /// Sleeps for `delay` unless shutdown is asked for first (or the herder is gone); returns
+    /// whether the whole delay passed.
+    pub async fn sleep_unless_shutdown(&mut self, delay: Duration) -> bool {
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => true,
+            _ = self.control.wait_for(|t| *t == Target::Shutdown) => false,
+        }
+    }
 }
