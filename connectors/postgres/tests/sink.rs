@@ -157,6 +157,8 @@ const UPSERT: &[(&str, &str)] =
 mod delivery;
 #[path = "sink/errors.rs"]
 mod errors;
+#[path = "sink/fencing.rs"]
+mod fencing;
 #[path = "sink/keys.rs"]
 mod keys;
 #[path = "sink/modes.rs"]

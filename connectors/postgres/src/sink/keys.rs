@@ -30,18 +30,18 @@ pub async fn same_row_keys(
 ) -> Result<Vec<Option<usize>>, DbError> {
     let mut keys = text_keys(groups, ops, rows);
     // The distinct text keys per table and key columns, and whether all their texts are canonical.
-    let mut buckets: HashMap<(&TableId, &[ColumnInfo]), (Vec<usize>, bool)> = HashMap::new();
+    let mut buckets: HashMap<(&TableId, &[ColumnInfo]), Bucket> = HashMap::new();
     for (i, row) in rows.iter().enumerate() {
         let Some(row) = row.as_ref().filter(|_| keys[i] == Some(i)) else { continue };
         let group = &groups[row.group];
         let columns = &group.columns[..group.key_len];
         let exact = columns.iter().zip(&row.cells).all(|(c, v)| canonical(c, v.as_deref()));
-        let bucket = buckets.entry((&ops[i].table, columns)).or_insert((Vec::new(), true));
-        bucket.0.push(i);
-        bucket.1 &= exact;
+        let bucket = buckets.entry((&ops[i].table, columns)).or_insert(Bucket { distinct: Vec::new(), exact: true });
+        bucket.distinct.push(i);
+        bucket.exact &= exact;
     }
     let mut first_equal: HashMap<usize, usize> = HashMap::new();
-    for ((table, columns), (distinct, exact)) in buckets {
+    for ((table, columns), Bucket { distinct, exact }) in buckets {
         if exact || distinct.len() < 2 {
             continue;
         }
@@ -59,6 +59,14 @@ pub async fn same_row_keys(
         }
     }
     Ok(keys)
+}
+
+/// The distinct text keys of one table and key columns.
+struct Bucket {
+    /// Their first rows.
+    distinct: Vec<usize>,
+    /// Whether every key text is canonical (equal as text iff equal to the database).
+    exact: bool,
 }
 
 /// True when equal values of this column always have the same text: integers written without

@@ -5,9 +5,10 @@
 //! Modules, one concern each: [`config`] (keys), [`ops`] (records to row operations),
 //! [`types`] and [`render`] (type mapping), [`table`] and [`ddl`] (catalog, create/alter),
 //! [`toast`] (unchanged TOAST values), [`writer`] (statements), [`keys`] (key equality),
-//! [`plan`] (statement order), [`conn`] (connection, error kinds), [`offsets`] (exactly once),
-//! [`task`] (the `SinkTask`).
+//! [`plan`] (statement order), [`apply`] (one transaction), [`conn`] (connection, error kinds),
+//! [`offsets`] (exactly once), [`task`] (the `SinkTask`).
 
+pub mod apply;
 pub mod config;
 pub mod conn;
 pub mod ddl;

@@ -1,6 +1,12 @@
 //! Exactly-once delivery: the next Kafka offset of every topic partition is stored in a table
 //! (`offsets.storage.table`) in the same transaction as the rows, and read back when partitions
 //! are assigned so consumption resumes right after what the database holds.
+//!
+//! A stored offset only moves forward: the upsert's `DO UPDATE ... WHERE stored < new` leaves
+//! a row that is already at or past the batch's, and such a row means another task wrote the
+//! partition since this one read it (a stale task after a rebalance), so the transaction is
+//! rolled back with a fatal error instead of committing stale rows. After a `COMMIT` of unknown
+//! outcome the task reads the offsets again before writing, and skips what they cover.
 
 use aqueduct_sdk::{Result, TopicPartition, TopicPartitionOffsets};
 
@@ -56,20 +62,55 @@ impl OffsetStore {
             .collect())
     }
 
-    /// Stores next offsets, inside the caller's transaction.
-    pub async fn write(&self, db: &mut Db, offsets: &TopicPartitionOffsets) -> std::result::Result<(), DbError> {
+    /// Stores next offsets, inside the caller's transaction, never moving one back: returns the
+    /// partitions whose stored offset is already at or past this one (another task wrote them
+    /// since this one read them: this task is stale), which are left as they are.
+    pub async fn write(
+        &self,
+        db: &mut Db,
+        offsets: &TopicPartitionOffsets,
+    ) -> std::result::Result<Vec<TopicPartition>, DbError> {
         if offsets.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let topics: Vec<&str> = offsets.keys().map(|tp| tp.topic.as_str()).collect();
         let numbers: Vec<i32> = offsets.keys().map(|tp| tp.partition).collect();
         let next: Vec<i64> = offsets.values().copied().collect();
         let sql = format!(
-            "INSERT INTO {} (connector, topic, \"partition\", next_offset) \
-             SELECT $1, t, p, o FROM UNNEST($2::text[], $3::int4[], $4::int8[]) AS u(t, p, o) \
-             ON CONFLICT (connector, topic, \"partition\") DO UPDATE SET next_offset = EXCLUDED.next_offset",
+            "INSERT INTO {} AS __o (connector, topic, \"partition\", next_offset) \
+             SELECT $1, t, p, n FROM UNNEST($2::text[], $3::int4[], $4::int8[]) AS u(t, p, n) \
+             ON CONFLICT (connector, topic, \"partition\") DO UPDATE SET next_offset = EXCLUDED.next_offset \
+             WHERE __o.next_offset < EXCLUDED.next_offset RETURNING __o.topic, __o.\"partition\"",
             self.sql_name
         );
-        db.execute(&sql, &[&self.connector, &topics, &numbers, &next]).await.map(|_| ())
+        let written = db.query(&sql, &[&self.connector, &topics, &numbers, &next]).await?;
+        let written: Vec<TopicPartition> =
+            written.iter().map(|r| TopicPartition::new(r.get::<_, String>(0), r.get::<_, i32>(1))).collect();
+        Ok(offsets.keys().filter(|tp| !written.contains(tp)).cloned().collect())
+    }
+
+    /// The error of a stale task: the stored offsets of `stale` (read in the open transaction)
+    /// are at or past those of the batch, `offsets`.
+    pub async fn stale_error(
+        &self,
+        db: &mut Db,
+        stale: &[TopicPartition],
+        offsets: &TopicPartitionOffsets,
+    ) -> aqueduct_sdk::ConnectError {
+        let stored = self.read(db, stale).await.unwrap_or_default();
+        let details: Vec<String> = stale
+            .iter()
+            .map(|tp| {
+                let mine = offsets.get(tp).copied().unwrap_or_default();
+                let theirs = stored.get(tp).map_or_else(|| "?".to_owned(), i64::to_string);
+                format!("{}-{}: stored next offset {theirs}, this batch's {mine}", tp.topic, tp.partition)
+            })
+            .collect();
+        aqueduct_sdk::ConnectError::fatal(format!(
+            "this task is stale: another task has written its partitions since they were assigned to it \
+             (the offsets table {} is ahead: {}); the batch was rolled back, nothing of it is committed",
+            self.display,
+            details.join("; ")
+        ))
     }
 }

@@ -12,6 +12,7 @@ use aqueduct_sdk::{
 use tokio_postgres::error::SqlState;
 use tracing::{debug, info, warn};
 
+use super::apply::{self, BadRow, Batch, RunError};
 use super::config::{InsertMode, SinkConfig};
 use super::conn::{Db, DbError, Failure};
 use super::ddl::Tables;
@@ -19,7 +20,7 @@ use super::keys;
 use super::offsets::OffsetStore;
 use super::ops::{Converted, Converter, Op};
 use super::plan;
-use super::writer::{self, Grouping, RenderedRow, Step};
+use super::writer::{self, Grouping, RenderedRow};
 
 /// How many times a batch is rewritten after a table changed under the sink.
 const SCHEMA_ATTEMPTS: usize = 3;
@@ -55,6 +56,8 @@ struct Running {
     floor: HashMap<TopicPartition, i64>,
     /// Records given to `put` and not written yet.
     pending: Vec<SinkRecord>,
+    /// With exactly once: the last COMMIT got no answer; `floor` is re-read before writing.
+    commit_in_doubt: bool,
 }
 
 /// Why writing a batch stopped.
@@ -97,6 +100,7 @@ impl SinkTask for PostgresSinkTask {
             offsets,
             floor: HashMap::new(),
             pending: Vec::new(),
+            commit_in_doubt: false,
         });
         Ok(())
     }
@@ -179,6 +183,9 @@ impl Running {
 
     /// Writes records in one transaction, reporting (or failing on) records that cannot be written.
     async fn write_batch(&mut self, records: &[SinkRecord]) -> Result<()> {
+        if self.commit_in_doubt {
+            self.resolve_in_doubt_commit(records).await?;
+        }
         let mut next_offsets = TopicPartitionOffsets::new();
         let mut ops = Vec::with_capacity(records.len());
         let mut rejected = HashSet::new();
@@ -276,8 +283,8 @@ impl Running {
                 .map_err(|e| stop(e.failure, e, "comparing the keys of the batch".to_owned()))?
         };
         let mut steps = plan::plan(config.insert_mode, &groups, ops, &rows, &keys);
-        let mut result = self.run(&steps, &groups, &rows, next_offsets, None).await;
-        if let Err((error, _)) = &result {
+        let mut result = self.run(&Batch { steps: &steps, groups: &groups, rows: &rows, next_offsets }, None).await;
+        if let Err(RunError::Statement(error, _)) = &result {
             if error.error.code() == Some(&SqlState::CARDINALITY_VIOLATION) {
                 // Keys the plan thought distinct are equal to the database (e.g. under a
                 // nondeterministic collation): apply the rows one statement each, in order.
@@ -285,21 +292,21 @@ impl Running {
                 warn!(connector = %config.connector, error = %error.error,
                     "a statement met a row twice; writing the batch one row per statement");
                 steps = plan::one_row_per_statement(&steps);
-                result = self.run(&steps, &groups, &rows, next_offsets, None).await;
+                result = self.run(&Batch { steps: &steps, groups: &groups, rows: &rows, next_offsets }, None).await;
             }
         }
         match result {
             Ok(()) => Ok(()),
-            Err((error, context)) => {
+            Err(RunError::Statement(error, _)) if error.failure == Failure::Data => {
                 self.db.rollback().await;
-                match error.failure {
-                    Failure::Data => {
-                        debug!(connector = %config.connector, error = %super::conn::PgMessage(error.error),
-                            "a batch statement failed on a value; writing the rows one by one");
-                        self.run_one_by_one(records, &steps, &groups, &rows, rejected, next_offsets).await
-                    }
-                    failure => Err(stop(failure, error, context)),
-                }
+                debug!(connector = %config.connector, error = %super::conn::PgMessage(error.error),
+                    "a batch statement failed on a value; writing the rows one by one");
+                let batch = Batch { steps: &steps, groups: &groups, rows: &rows, next_offsets };
+                self.run_one_by_one(records, &batch, rejected).await
+            }
+            Err(e) => {
+                self.db.rollback().await;
+                Err(e.into())
             }
         }
     }
@@ -308,18 +315,13 @@ impl Running {
     async fn run_one_by_one(
         &mut self,
         records: &[SinkRecord],
-        steps: &[Step],
-        groups: &[writer::Group],
-        rows: &[Option<RenderedRow>],
+        batch: &Batch<'_>,
         rejected: &mut HashSet<usize>,
-        next_offsets: &TopicPartitionOffsets,
     ) -> std::result::Result<(), Stop> {
         let mut bad: Vec<BadRow> = Vec::new();
-        let result = self.run(steps, groups, rows, next_offsets, Some(&mut bad)).await;
+        let result = self.run(batch, Some(&mut bad)).await;
         self.db.rollback().await;
-        if let Err((error, context)) = result {
-            return Err(stop(error.failure, error, context));
-        }
+        result?;
         for BadRow { record, message, error } in bad {
             if rejected.insert(record) {
                 let error = error.into_connect(format!("{}: {message}", origin(&records[record])));
@@ -327,106 +329,58 @@ impl Running {
             }
         }
         // The bad rows are now reported; write the rest without them.
-        let mut rows_left: Vec<Option<RenderedRow>> = Vec::with_capacity(rows.len());
-        for row in rows {
+        let mut rows_left: Vec<Option<RenderedRow>> = Vec::with_capacity(batch.rows.len());
+        for row in batch.rows {
             rows_left.push(row.as_ref().filter(|r| !rejected.contains(&r.record)).map(|r| RenderedRow {
                 record: r.record,
                 group: r.group,
                 cells: r.cells.clone(),
             }));
         }
-        match self.run(steps, groups, &rows_left, next_offsets, None).await {
-            Ok(()) => Ok(()),
-            Err((error, context)) => {
-                self.db.rollback().await;
-                Err(stop(error.failure, error, context))
-            }
+        let result = self.run(&Batch { rows: &rows_left, ..*batch }, None).await;
+        if result.is_err() {
+            self.db.rollback().await;
         }
+        Ok(result?)
     }
 
-    /// Runs the steps and the offsets in one transaction and commits. With `bad`, runs row by row
-    /// in savepoints, collects the rows the database rejects, and does not commit.
-    async fn run(
-        &mut self,
-        steps: &[Step],
-        groups: &[writer::Group],
-        rows: &[Option<RenderedRow>],
-        next_offsets: &TopicPartitionOffsets,
-        mut bad: Option<&mut Vec<BadRow>>,
-    ) -> std::result::Result<(), (DbError, String)> {
-        let mode = self.config.insert_mode;
-        let batch_size = self.config.batch_size;
-        self.db.batch("BEGIN").await.map_err(|e| (e, format!("starting a transaction on {}", self.db.url())))?;
-        for step in steps {
-            match step {
-                Step::Truncate(table) => {
-                    let sql = format!("TRUNCATE TABLE {}", table.sql(self.config.quoting));
-                    self.db.batch(&sql).await.map_err(|e| (e, format!("truncating table {table}")))?;
-                }
-                Step::Rows { group, rows: indexes } => {
-                    let group_info = &groups[*group];
-                    let Some(sql) = writer::rows_sql(mode, group_info) else { continue };
-                    let selected: Vec<&RenderedRow> = indexes.iter().filter_map(|&i| rows[i].as_ref()).collect();
-                    let width = group_info.columns.len();
-                    let table = &group_info.table.id;
-                    match bad.as_deref_mut() {
-                        None if mode == InsertMode::Insert && group_info.kind == writer::Kind::Write => {
-                            // Insert mode: COPY is the fastest path (see the README's figures).
-                            self.db
-                                .copy_in(&writer::copy_sql(group_info), writer::copy_data(&selected))
-                                .await
-                                .map_err(|e| (e, format!("copying {} rows into table {table}", selected.len())))?;
-                        }
-                        None => writer::write_rows(&mut self.db, &sql, width, &selected, batch_size)
-                            .await
-                            .map_err(|e| (e, format!("writing {} rows to table {table}", selected.len())))?,
-                        Some(bad) => {
-                            for row in selected {
-                                self.db
-                                    .batch("SAVEPOINT aqueduct_row")
-                                    .await
-                                    .map_err(|e| (e, "savepoint".to_owned()))?;
-                                match writer::write_rows(&mut self.db, &sql, width, &[row], 1).await {
-                                    Ok(()) => {}
-                                    Err(e) if e.failure == Failure::Data => {
-                                        self.db
-                                            .batch("ROLLBACK TO SAVEPOINT aqueduct_row")
-                                            .await
-                                            .map_err(|e| (e, "rollback to savepoint".to_owned()))?;
-                                        let column = writer::find_bad_column(&mut self.db, group_info, row)
-                                            .await
-                                            .map(|c| format!(", column '{}' ({})", c.name, c.type_sql))
-                                            .unwrap_or_default();
-                                        let message = format!("table {table}{column} rejected the row");
-                                        bad.push(BadRow { record: row.record, message, error: e });
-                                    }
-                                    Err(e) => return Err((e, format!("writing a row to table {table}"))),
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+    /// Runs one transaction; remembers a COMMIT of unknown outcome (exactly once: the next
+    /// write first reads the offsets table to learn what it holds).
+    async fn run(&mut self, batch: &Batch<'_>, bad: Option<&mut Vec<BadRow>>) -> std::result::Result<(), RunError> {
+        let result = apply::run(&mut self.db, &self.config, self.offsets.as_ref(), batch, bad).await;
+        if matches!(result, Err(RunError::InDoubt(_))) && self.offsets.is_some() {
+            self.commit_in_doubt = true;
         }
-        if let Some(store) = &self.offsets {
-            let store = store.clone();
-            store
-                .write(&mut self.db, next_offsets)
-                .await
-                .map_err(|e| (e, format!("storing offsets in {}", store.name())))?;
-        }
-        if bad.is_none() {
-            self.db.batch("COMMIT").await.map_err(|e| (e, "committing the transaction".to_owned()))?;
-        }
+        result
+    }
+
+    /// After a COMMIT of unknown outcome: the stored offsets of the batch's partitions say
+    /// whether it happened; records below them are in the database and are skipped.
+    async fn resolve_in_doubt_commit(&mut self, records: &[SinkRecord]) -> Result<()> {
+        let Some(store) = &self.offsets else { return Ok(()) };
+        let mut partitions: Vec<TopicPartition> = records.iter().map(SinkRecord::topic_partition).collect();
+        partitions.extend(self.floor.keys().cloned());
+        partitions.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
+        partitions.dedup();
+        let stored = store.read(&mut self.db, &partitions).await?;
+        info!(connector = %self.config.connector, table = store.name(), offsets = ?stored,
+            "the last COMMIT got no answer; re-read the stored offsets, writing only what they do not cover");
+        self.floor.extend(stored);
+        self.commit_in_doubt = false;
         Ok(())
     }
 }
 
-/// A row the database rejected in the row-by-row pass.
-struct BadRow {
-    record: usize,
-    message: String,
-    error: DbError,
+impl From<RunError> for Stop {
+    fn from(e: RunError) -> Self {
+        match e {
+            RunError::Statement(error, context) => stop(error.failure, error, context),
+            RunError::Stale(error) => Stop::Error(error),
+            RunError::InDoubt(error) => Stop::Error(
+                error.into_connect("committing the transaction: the connection was lost, the outcome is unknown"),
+            ),
+        }
+    }
 }
 
 /// The outcome of a failed statement.

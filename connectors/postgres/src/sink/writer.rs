@@ -74,10 +74,13 @@ pub struct Grouping {
     pub of_op: Vec<Option<usize>>,
 }
 
+/// A group's identity: table, column names, key length, kind, omitted columns.
+type ByNames<'a> = (&'a TableId, &'a [String], usize, Kind, &'a [usize]);
+
 /// Finds the groups of `ops` and makes their tables ready (create, evolve).
 pub async fn group(db: &mut Db, tables: &mut Tables, config: &SinkConfig, ops: &[Op<'_>]) -> Result<Grouping> {
     let mut by_shape: HashMap<(&TableId, usize, Kind, &[usize]), usize> = HashMap::new();
-    let mut by_names: HashMap<(&TableId, &[String], usize, Kind, &[usize]), usize> = HashMap::new();
+    let mut by_names: HashMap<ByNames<'_>, usize> = HashMap::new();
     let mut members: Vec<Vec<usize>> = Vec::new();
     let mut of_op = Vec::with_capacity(ops.len());
     for (i, op) in ops.iter().enumerate() {
