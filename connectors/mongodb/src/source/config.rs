@@ -76,6 +76,10 @@ pub const POLL_AWAIT_TIME_MS: &str = "poll.await.time.ms";
 pub const BATCH_SIZE: &str = "batch.size";
 /// Debezium: emit a tombstone after each delete event.
 pub const TOMBSTONES_ON_DELETE: &str = "tombstones.on.delete";
+/// How often (ms) a heartbeat carries the latest resume token when no event moved it; 0: off.
+pub const HEARTBEAT_INTERVAL_MS: &str = "heartbeat.interval.ms";
+/// The topic of heartbeat records.
+pub const HEARTBEAT_TOPIC_NAME: &str = "heartbeat.topic.name";
 /// Internal: the namespaces (`db.coll`) a task watches, as a JSON array.
 pub const TASK_NAMESPACES: &str = "aqueduct.mongodb.task.namespaces";
 
@@ -165,6 +169,11 @@ pub fn source_config_def() -> ConfigDef {
         .validator(Validator::at_least(1.0))
         .define(BATCH_SIZE, ConfigType::Int, Some("0"), Importance::Low, "Cursor batch size; 0 lets the server decide.")
         .validator(Validator::at_least(0.0))
+        .define(HEARTBEAT_INTERVAL_MS, ConfigType::Long, Some("0"), Importance::Medium,
+            "Every this many ms, when the change stream's resume token moved without an emitted record (no events, or events filtered out), send a heartbeat record carrying it, so its offset is stored. 0: off.")
+        .validator(Validator::at_least(0.0))
+        .define(HEARTBEAT_TOPIC_NAME, ConfigType::String, Some("__mongodb_heartbeats"), Importance::Low,
+            "The topic of heartbeat records (key: the resume token as JSON text, value: null).")
         .define(TOMBSTONES_ON_DELETE, ConfigType::Boolean, Some("true"), Importance::Low,
             "Debezium output: follow each delete event with a tombstone for log compaction.")
 }
@@ -372,6 +381,10 @@ pub struct SourceConfig {
     pub batch_size: Option<u32>,
     /// Debezium delete tombstones.
     pub tombstones_on_delete: bool,
+    /// Heartbeat interval; `None`: off.
+    pub heartbeat_interval: Option<Duration>,
+    /// Heartbeat topic.
+    pub heartbeat_topic: String,
     /// `errors.tolerance=all`: restart a stream whose resume token was lost instead of failing.
     pub tolerate_errors: bool,
     /// The namespaces assigned to this task (task configs only).
@@ -479,6 +492,11 @@ impl SourceConfig {
             ),
             batch_size: u32::try_from(c.int(BATCH_SIZE).unwrap_or(0)).ok().filter(|b| *b > 0),
             tombstones_on_delete: c.boolean(TOMBSTONES_ON_DELETE).unwrap_or(true),
+            heartbeat_interval: u64::try_from(c.long(HEARTBEAT_INTERVAL_MS).unwrap_or(0))
+                .ok()
+                .filter(|ms| *ms > 0)
+                .map(Duration::from_millis),
+            heartbeat_topic: s(HEARTBEAT_TOPIC_NAME),
             tolerate_errors: props.get("errors.tolerance").is_some_and(|t| t.eq_ignore_ascii_case("all")),
             task_namespaces,
         })
@@ -486,63 +504,4 @@ impl SourceConfig {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn props(pairs: &[(&str, &str)]) -> Props {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
-    }
-
-    #[test]
-    fn defaults_follow_the_mongodb_connector() {
-        let c = SourceConfig::parse(&props(&[("database", "shop"), ("collection", "orders,items")])).expect("valid");
-        assert_eq!(c.collections, vec!["orders", "items"]);
-        assert_eq!(c.format, OutputFormat::MongoDb);
-        assert_eq!(c.startup, StartupMode::Latest);
-        assert_eq!(c.json, JsonFormat::Strict);
-        assert_eq!((c.max_batch, c.await_time), (1000, Duration::from_millis(5000)));
-        assert!(c.full_document.is_none());
-    }
-
-    #[test]
-    fn debezium_alias_defaults_to_envelopes_and_a_snapshot() {
-        let c = SourceConfig::parse(&props(&[
-            ("connector.class", DEBEZIUM_CLASS),
-            ("mongodb.connection.string", "mongodb://h:1"),
-            ("topic.prefix", "dbserver1"),
-        ]))
-        .expect("valid");
-        assert_eq!(c.format, OutputFormat::Debezium);
-        assert_eq!(c.startup, StartupMode::CopyExisting);
-        assert_eq!(c.uri, "mongodb://h:1");
-        assert!(matches!(c.full_document, Some(FullDocumentType::UpdateLookup)));
-    }
-
-    #[test]
-    fn bad_values_name_their_key() {
-        let err = SourceConfig::parse(&props(&[("pipeline", r#"{"$match": {}}"#)])).expect_err("not an array");
-        assert!(err.to_string().contains("pipeline") && err.to_string().contains("JSON array"), "{err}");
-        let err = SourceConfig::parse(&props(&[("pipeline", "[{")])).expect_err("bad json");
-        assert!(err.to_string().contains("pipeline"), "{err}");
-        let err = SourceConfig::parse(&props(&[("startup.mode", "sometimes")])).expect_err("bad mode");
-        assert!(err.to_string().contains("startup.mode"), "{err}");
-        let err = SourceConfig::parse(&props(&[("connection.uri", "mongodb+srv://x")])).expect_err("srv");
-        assert!(err.to_string().contains("connection.uri"), "{err}");
-        let err = SourceConfig::parse(&props(&[("collection", "c")])).expect_err("no database");
-        assert!(err.to_string().contains("database"), "{err}");
-        assert!(SourceConfig::parse(&props(&[("topic.namespace.map", "[1]")])).is_err());
-        assert!(SourceConfig::parse(&props(&[("output.json.formatter", "Xml")])).is_err());
-    }
-
-    #[test]
-    fn timestamps_in_three_forms() {
-        assert_eq!(parse_timestamp("30"), Ok(Some(Timestamp { time: 30, increment: 0 })));
-        assert_eq!(parse_timestamp("1970-01-01T00:00:30Z"), Ok(Some(Timestamp { time: 30, increment: 0 })));
-        assert_eq!(
-            parse_timestamp(r#"{"$timestamp": {"t": 30, "i": 2}}"#),
-            Ok(Some(Timestamp { time: 30, increment: 2 }))
-        );
-        assert_eq!(parse_timestamp(""), Ok(None));
-        assert!(parse_timestamp("yesterday").is_err());
-    }
-}
+mod tests;

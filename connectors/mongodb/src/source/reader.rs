@@ -1,19 +1,30 @@
 //! One reader per watched scope (a collection, a database or the deployment): copies the
 //! existing documents when asked, then follows the change stream, sending records to the task.
 //!
-//! Copy protocol (`startup.mode=copy_existing`): open a change stream and take its resume token
-//! (the server's `postBatchResumeToken`) *before* reading any document; copy every document
-//! (records carry that token and `copy: "true"` in their offset); then stream from the token.
-//! A change made during the copy is therefore in the copy, in the stream, or both — never lost.
-//! A restart while an offset still carries `copy` copies again from the start (like the MongoDB
-//! connector): duplicates, no loss.
+//! Copy protocol (`startup.mode=copy_existing`, in [`copy`]): open a change stream and take its
+//! resume token (the server's `postBatchResumeToken`) *before* reading any document; copy every
+//! document (records carry that token and `copy: "true"` in their offset, except the copy's last
+//! record, whose offset is the token alone: stored, it says the copy is complete); then stream
+//! from the token. A change made during the copy is therefore in the copy, in the stream, or
+//! both — never lost. A restart while the stored offset still carries `copy` copies again from
+//! the start (like the MongoDB connector), then streams from the stored token — the one taken
+//! before the first copy — so changes made since then (deletes included) still follow.
+//!
+//! Streaming: the resume point moves with every event and with every empty batch (the server's
+//! `postBatchResumeToken`), from the moment the stream is opened, so reopening after a failure
+//! continues where the stream was, never from a new "now". Heartbeats ([`heartbeat`]) carry that
+//! point to the offset store when no record does. An `invalidate` event (the watched collection
+//! dropped or renamed, its database dropped) ends the stream: no record is produced for it, and
+//! the stream is reopened with `startAfter` its resume token.
+
+mod copy;
+pub mod heartbeat;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aqueduct_sdk::{ConnectError, OffsetMap, Result, SourceRecord, SourceTaskContext};
-use futures::TryStreamExt;
-use mongodb::bson::{doc, Bson, Document, Timestamp};
+use mongodb::bson::{Bson, Document, Timestamp};
 use mongodb::change_stream::event::ResumeToken;
 use mongodb::change_stream::ChangeStream;
 use mongodb::Client;
@@ -23,7 +34,8 @@ use tracing::{info, warn};
 use crate::errors::{is_lost_resume_point, to_connect_error};
 use crate::extjson;
 use crate::source::config::{SourceConfig, StartupMode, OFFSET_PARTITION_NAME, PIPELINE};
-use crate::source::records::{offset, RecordBuilder, COPY_FIELD, ID_FIELD};
+use crate::source::reader::heartbeat::Heartbeat;
+use crate::source::records::{offset, operation, RecordBuilder, COPY_FIELD, ID_FIELD};
 
 /// What a reader sends to the task: a record, or a failure for `poll` to report.
 pub type Item = Result<SourceRecord>;
@@ -92,12 +104,24 @@ impl From<ConnectError> for Stop {
     }
 }
 
+/// A copy still to do.
+#[derive(Debug, Clone)]
+enum Pending {
+    /// Take a resume point, then copy.
+    Fresh,
+    /// Copy, then stream from this resume point, taken before the copy; `stored`: taken by an
+    /// interrupted copy of an earlier run (checked with the server before copying again).
+    From { token: Document, stored: bool },
+}
+
 /// The state a reader keeps across retries.
 struct Progress {
-    /// The copy still to do, with the resume token taken before it (once taken).
-    copy: Option<Option<Document>>,
+    /// The copy still to do.
+    copy: Option<Pending>,
     /// Where the stream (re)starts.
     start: Start,
+    /// When to send a heartbeat.
+    heartbeat: Heartbeat,
 }
 
 impl Reader {
@@ -144,24 +168,32 @@ impl Reader {
             StartupMode::Timestamp(t) => Start::At(*t),
             _ => Start::At(None),
         };
-        let Some(stored) = &self.stored else {
-            return Ok(Progress { copy: copy_mode.then_some(None), start: fresh });
+        let progress = |copy, start| Progress {
+            copy,
+            start,
+            heartbeat: Heartbeat::new(&self.config, self.builder.partition().clone()),
         };
-        if stored.contains_key(COPY_FIELD) {
-            if copy_mode {
-                info!(connector = %self.connector, task = self.task, namespace = %self.target,
-                    "the previous copy of existing documents did not finish; copying again from the start");
-            }
-            return Ok(Progress { copy: copy_mode.then_some(None), start: fresh });
+        let Some(stored) = &self.stored else {
+            return Ok(progress(copy_mode.then_some(Pending::Fresh), fresh));
+        };
+        if stored.contains_key(COPY_FIELD) && !copy_mode {
+            return Ok(progress(None, fresh));
         }
         let token = stored
             .get(ID_FIELD)
             .and_then(|v| v.as_str())
             .ok_or_else(|| self.bad_offset("it has no resume token"))
             .and_then(|text| extjson::parse_document(text).map_err(|e| self.bad_offset(&e)))?;
+        if stored.contains_key(COPY_FIELD) {
+            info!(connector = %self.connector, task = self.task, namespace = %self.target,
+                "the previous copy of existing documents did not finish; copying again from the start, then \
+                 streaming from the resume token taken before the first copy");
+            let copy = Pending::From { token: token.clone(), stored: true };
+            return Ok(progress(Some(copy), Start::After(token)));
+        }
         info!(connector = %self.connector, task = self.task, namespace = %self.target,
             "resuming the change stream after the stored resume token");
-        Ok(Progress { copy: None, start: Start::After(token) })
+        Ok(progress(None, Start::After(token)))
     }
 
     fn bad_offset(&self, why: &str) -> ConnectError {
@@ -249,150 +281,69 @@ impl Reader {
             }
             Err(e) => return Err(e.into()),
         };
+        self.keep_resume_point(&stream, progress);
         info!(connector = %self.connector, task = self.task, namespace = %self.target, "streaming changes");
         loop {
             let event = stream.next_if_any().await.map_err(|e| self.stream_error(e, true))?;
-            let Some(event) = event else {
-                if self.tx.is_closed() {
-                    return Err(Stop::Closed);
+            match event {
+                None => {
+                    if self.tx.is_closed() {
+                        return Err(Stop::Closed);
+                    }
+                    self.keep_resume_point(&stream, progress);
+                    if !stream.is_alive() {
+                        info!(connector = %self.connector, task = self.task, namespace = %self.target,
+                            "change stream closed by the server; reopening");
+                        return Ok(());
+                    }
                 }
-                if !stream.is_alive() {
-                    // Invalidated (collection dropped or renamed): wait and watch again.
+                Some(event) => {
+                    let token = match event.get("_id") {
+                        Some(Bson::Document(t)) => t.clone(),
+                        _ => {
+                            return Err(ConnectError::config(format!(
+                                "a change event of {} has no _id (resume token); {PIPELINE} must not remove it",
+                                self.target
+                            ))
+                            .into())
+                        }
+                    };
+                    if operation(&event) == "invalidate" {
+                        info!(connector = %self.connector, task = self.task, namespace = %self.target,
+                            "change stream invalidated (the collection was dropped or renamed, or its database \
+                             dropped); reopening it after the invalidate event");
+                        progress.start = Start::After(token);
+                        return Ok(());
+                    }
+                    let records = self.builder.records(&event, offset(&token, false), false)?;
+                    if !records.is_empty() {
+                        progress.heartbeat.sent(&token);
+                    }
+                    for record in records {
+                        self.send(record).await?;
+                    }
+                    progress.start = Start::After(token);
+                }
+            }
+            if let Start::After(token) = &progress.start {
+                if let Some(heartbeat) = progress.heartbeat.due(token) {
                     info!(connector = %self.connector, task = self.task, namespace = %self.target,
-                        "change stream closed by the server; reopening");
-                    return Ok(());
-                }
-                continue;
-            };
-            let token = match event.get("_id") {
-                Some(Bson::Document(t)) => t.clone(),
-                _ => {
-                    return Err(ConnectError::config(format!(
-                        "a change event of {} has no _id (resume token); {PIPELINE} must not remove it",
-                        self.target
-                    ))
-                    .into())
-                }
-            };
-            for record in self.builder.records(&event, offset(&token, false), false)? {
-                self.send(record).await?;
-            }
-            progress.start = Start::After(token);
-        }
-    }
-
-    /// Takes the resume point (once), copies every namespace, then switches to streaming.
-    async fn copy(&self, progress: &mut Progress) -> std::result::Result<(), Stop> {
-        let token = match progress.copy.clone().flatten() {
-            Some(token) => token,
-            None => {
-                let stream = self.open(&Start::At(None)).await?;
-                let token =
-                    stream.resume_token().and_then(|t| mongodb::bson::to_document(&t).ok()).ok_or_else(|| {
-                        ConnectError::fatal(format!(
-                            "the server gave no resume token for {} (copy_existing needs MongoDB 4.0.7 or later)",
-                            self.target
-                        ))
-                    })?;
-                progress.copy = Some(Some(token.clone()));
-                token
-            }
-        };
-        let namespaces = self.copy_namespaces().await?;
-        info!(connector = %self.connector, task = self.task, namespace = %self.target, ?namespaces,
-            "copying existing documents; changes made meanwhile will follow from the change stream");
-        for (db, coll) in &namespaces {
-            self.copy_collection(db, coll, &token).await?;
-        }
-        info!(connector = %self.connector, task = self.task, namespace = %self.target,
-            "finished copying existing documents");
-        progress.copy = None;
-        progress.start = Start::After(token);
-        Ok(())
-    }
-
-    async fn copy_namespaces(&self) -> std::result::Result<Vec<(String, String)>, ConnectError> {
-        let err = |e| to_connect_error(e, || format!("listing the collections of {}", self.target));
-        let mut all = Vec::new();
-        let dbs = match &self.target {
-            Target::Collection { db, coll } => {
-                all.push((db.clone(), coll.clone()));
-                Vec::new()
-            }
-            Target::Database(db) => vec![db.clone()],
-            Target::Deployment => self
-                .client
-                .list_database_names()
-                .await
-                .map_err(err)?
-                .into_iter()
-                .filter(|d| !matches!(d.as_str(), "admin" | "config" | "local"))
-                .collect(),
-        };
-        for db in dbs {
-            let names = self.client.database(&db).list_collection_names().filter(doc! {"type": "collection"}).await;
-            for coll in names.map_err(err)? {
-                if !coll.starts_with("system.") {
-                    all.push((db.clone(), coll));
+                        "sending a heartbeat with the latest resume token");
+                    self.send(heartbeat).await?;
                 }
             }
         }
-        all.sort();
-        if let Some(re) = &self.config.copy_namespace_regex {
-            all.retain(|(db, coll)| re.is_match(&format!("{db}.{coll}")));
-        }
-        Ok(all)
     }
 
-    /// Copies one collection as insert-shaped events (`_id: {_id, copyingData: true}`), through
-    /// `startup.mode.copy.existing.pipeline` before and `pipeline` after the reshaping.
-    async fn copy_collection(&self, db: &str, coll: &str, token: &Document) -> std::result::Result<(), Stop> {
-        let c = &self.config;
-        let collection = self.client.database(db).collection::<Document>(coll);
-        let what = format!("{db}.{coll}");
-        let total = collection.estimated_document_count().await.unwrap_or(0);
-        let mut pipeline = c.copy_pipeline.clone();
-        pipeline.push(doc! { "$replaceRoot": { "newRoot": {
-            "_id": { "_id": "$_id", "copyingData": true },
-            "operationType": "insert",
-            "ns": { "db": db, "coll": coll },
-            "documentKey": { "_id": "$_id" },
-            "fullDocument": "$$ROOT",
-        }}});
-        pipeline.extend(c.pipeline.iter().cloned());
-        let mut aggregate = collection.aggregate(pipeline).allow_disk_use(c.allow_disk_use);
-        if let Some(size) = c.batch_size {
-            aggregate = aggregate.batch_size(size);
+    /// Keeps the stream's resume token (after its last event, or the server's
+    /// `postBatchResumeToken`) as the point to reopen from.
+    fn keep_resume_point(&self, stream: &ChangeStream<Document>, progress: &mut Progress) {
+        match stream.resume_token().map(|t| mongodb::bson::to_document(&t)) {
+            Some(Ok(token)) => progress.start = Start::After(token),
+            Some(Err(e)) => warn!(connector = %self.connector, task = self.task, namespace = %self.target,
+                error = %e, "the server's resume token is not a document; keeping the previous resume point"),
+            None => {}
         }
-        let copy_error = |e| to_connect_error(e, || format!("copying the documents of {what}"));
-        let mut cursor = aggregate.await.map_err(copy_error)?;
-        let started = Instant::now();
-        let mut last_log = Instant::now();
-        let mut done = 0u64;
-        let offset = offset(token, true);
-        while let Some(event) = cursor.try_next().await.map_err(copy_error)? {
-            for record in self.builder.records(&event, offset.clone(), true)? {
-                self.send(record).await?;
-            }
-            done += 1;
-            if last_log.elapsed() >= Duration::from_secs(5) {
-                last_log = Instant::now();
-                self.log_progress(&what, done, total, started, false);
-            }
-        }
-        self.log_progress(&what, done, total, started, true);
-        Ok(())
-    }
-
-    fn log_progress(&self, what: &str, done: u64, total: u64, started: Instant, finished: bool) {
-        let secs = started.elapsed().as_secs_f64().max(0.001);
-        let rate = (done as f64 / secs).round();
-        let percent = if total > 0 { (done as f64 * 100.0 / total as f64).min(100.0).round() } else { 100.0 };
-        let state = if finished { "copied" } else { "copying" };
-        let line = format!("{state} existing documents of {what}: {done}/~{total} ({percent}%), {rate} docs/s");
-        info!(connector = %self.connector, task = self.task, namespace = what, documents = done,
-            estimated_total = total, percent, docs_per_sec = rate, "{line}");
-        self.context.report_progress(Some(line));
     }
 }
 

@@ -9,6 +9,7 @@ use aqueduct_sdk::{
     offset_map, ConnectError, Field, OffsetMap, Result, Schema, SchemaRef, SchemaType, SourceRecord, Struct, Value,
 };
 use mongodb::bson::{Bson, Document};
+use tracing::warn;
 
 use crate::convert;
 use crate::extjson::{self, JsonFormat};
@@ -77,10 +78,21 @@ impl RecordBuilder {
         RecordBuilder { config, partition, source_schema, update_schema, server }
     }
 
-    /// The records for one event: none (filtered), one, or an event and its tombstone.
+    /// The source partition of the records.
+    pub fn partition(&self) -> &OffsetMap {
+        &self.partition
+    }
+
+    /// The records for one event: none (filtered, or no topic for it), one, or an event and its
+    /// tombstone.
     pub fn records(&self, event: &Document, offset: OffsetMap, copying: bool) -> Result<Vec<SourceRecord>> {
         let (db, coll) = namespace(event);
         let topic = self.topic(&db, coll.as_deref());
+        if topic.is_empty() {
+            // As the MongoDB connector: an event without a namespace and no topic.prefix.
+            warn!(operation = operation(event), "no topic for this change event (it has no namespace); skipped");
+            return Ok(Vec::new());
+        }
         match self.config.format {
             OutputFormat::MongoDb => self.mongodb(event, offset, topic),
             OutputFormat::Debezium => self.debezium(event, offset, topic, &db, coll.as_deref(), copying),

@@ -9,8 +9,8 @@ use aqueduct_connector_mongodb::extjson::{document_to_string, JsonFormat};
 use aqueduct_connector_mongodb::{MongoSinkTask, MongoSourceConnector, MongoSourceTask};
 use aqueduct_sdk::{
     async_trait, ConnectError, Connector, ConnectorContext, ErrantRecordReporter, OffsetMap, OffsetReader, Props,
-    SinkRecord, SinkTask, SinkTaskContext, SourceRecord, SourceTask, SourceTaskContext, TimestampType, TopicPartition,
-    TopicPartitionOffsets,
+    RecordMetadata, SinkRecord, SinkTask, SinkTaskContext, SourceRecord, SourceTask, SourceTaskContext, TimestampType,
+    TopicPartition, TopicPartitionOffsets,
 };
 use futures::TryStreamExt;
 use mongodb::bson::{doc, Document};
@@ -105,6 +105,42 @@ pub async fn poll_n(task: &mut MongoSourceTask, n: usize, timeout: Duration) -> 
         out.extend(task.poll().await.expect("poll"));
     }
     out
+}
+
+/// Polls until `done(records so far)` holds, keeping the records and counting failed polls
+/// (retriable ones, as the runtime retries them); panics after `timeout`, saying what came.
+pub async fn poll_until(
+    task: &mut MongoSourceTask,
+    timeout: Duration,
+    done: impl Fn(&[SourceRecord]) -> bool,
+) -> (Vec<SourceRecord>, usize) {
+    let deadline = Instant::now() + timeout;
+    let (mut out, mut errors) = (Vec::new(), 0);
+    while !done(&out) {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} with {} records ({errors} failed polls): {:?}",
+            out.len(),
+            out.iter().map(|r| (r.topic.as_str(), r.value.as_str().unwrap_or("?"))).collect::<Vec<_>>()
+        );
+        match task.poll().await {
+            Ok(records) => out.extend(records),
+            Err(e) if e.is_retriable() => errors += 1,
+            Err(e) => panic!("poll failed: {e}"),
+        }
+    }
+    (out, errors)
+}
+
+/// What the runtime does once Kafka acknowledged `records`: `commit_record` for each, then
+/// their offsets stored.
+pub async fn acknowledge(task: &mut MongoSourceTask, offsets: &MemOffsets, records: &[SourceRecord]) {
+    for (i, r) in records.iter().enumerate() {
+        let metadata = RecordMetadata { topic: r.topic.clone(), partition: 0, offset: i as i64 };
+        task.commit_record(r, &metadata).await.expect("commit_record");
+    }
+    offsets.commit(records);
+    task.commit().await.expect("commit");
 }
 
 /// Polls until a poll fails; returns the error.

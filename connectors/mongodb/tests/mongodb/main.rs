@@ -3,5 +3,8 @@
 
 mod bench;
 mod common;
+mod copy_restart;
+mod recovery;
+mod server;
 mod sink;
 mod source;

@@ -167,8 +167,15 @@ async fn copy_existing_then_streams_every_change_of_two_collections() {
             assert_eq!(s, t, "{coll}: documents differ");
         }
     }
-    let copies = seen.iter().filter(|r| r.source_offset.get("copy").is_some()).count();
+    let copied = |r: &&aqueduct_sdk::SourceRecord| {
+        r.value.as_str().and_then(|v| serde_json::from_str::<serde_json::Value>(v).ok()).unwrap_or_default()["_id"]
+            ["copyingData"]
+            == true
+    };
+    let copies = seen.iter().filter(copied).count();
     assert!(copies >= 500, "every pre-existing document was copied ({copies})");
+    let unmarked = seen.iter().filter(copied).filter(|r| !r.source_offset.contains_key("copy")).count();
+    assert_eq!(unmarked, 2, "only the last copied record of each collection has an offset without copy");
     let progress = offsets.progress();
     assert!(progress.iter().any(|p| p.starts_with("copied existing documents of")), "progress: {progress:?}");
     let ops: BTreeSet<String> = seen
