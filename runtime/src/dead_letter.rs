@@ -1,7 +1,6 @@
 //! Bad sink records: skipped or failed per `errors.tolerance`, logged, and sent to the
 //! dead-letter topic (`errors.deadletterqueue.topic.name`) with Kafka Connect's error headers.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use aqueduct_sdk::{ConnectError, ErrantRecordReporter, Result, SinkRecord};
@@ -12,7 +11,7 @@ use rdkafka::Message;
 use tracing::warn;
 
 use crate::converter::Converter;
-use crate::kafka::{KafkaClients, TopicSpec};
+use crate::kafka::TopicSpec;
 use crate::task_context::TaskSetup;
 
 /// Applies the connector's error-handling keys to records that could not be converted or written.
@@ -25,8 +24,6 @@ pub struct DeadLetterReporter {
     topic: String,
     replication_factor: i32,
     producer: Option<FutureProducer>,
-    clients: KafkaClients,
-    topic_ready: Arc<AtomicBool>,
     key_converter: Arc<dyn Converter>,
     value_converter: Arc<dyn Converter>,
 }
@@ -50,11 +47,19 @@ impl DeadLetterReporter {
             topic: c.string("errors.deadletterqueue.topic.name").to_owned(),
             replication_factor: c.long("errors.deadletterqueue.topic.replication.factor") as i32,
             producer,
-            clients: setup.clients.clone(),
-            topic_ready: Arc::new(AtomicBool::new(false)),
             key_converter: setup.key_converter.clone(),
             value_converter: setup.value_converter.clone(),
         }
+    }
+
+    /// The dead-letter topic to create before the task starts consuming, if one is configured.
+    pub fn topic_spec(&self) -> Option<TopicSpec> {
+        self.producer.as_ref().map(|_| TopicSpec {
+            name: self.topic.clone(),
+            partitions: 1,
+            replication_factor: self.replication_factor,
+            configs: Vec::new(),
+        })
     }
 
     /// Handles a consumed message that failed conversion: an error unless tolerated.
@@ -88,19 +93,6 @@ impl DeadLetterReporter {
             }
         }
         let Some(producer) = &self.producer else { return Ok(()) };
-        if !self.topic_ready.load(Ordering::Relaxed) {
-            let spec = TopicSpec {
-                name: self.topic.clone(),
-                partitions: 1,
-                replication_factor: self.replication_factor,
-                configs: Vec::new(),
-            };
-            self.clients
-                .ensure_topic(&spec)
-                .await
-                .map_err(|e| ConnectError::retriable(format!("creating dead-letter topic {}: {e:#}", self.topic)))?;
-            self.topic_ready.store(true, Ordering::Relaxed);
-        }
         let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&self.topic);
         if let Some(k) = key {
             record = record.key(k);

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
-use aqueduct_sdk::Props;
+use anyhow::{Context, Result};
+use aqueduct_sdk::{ConnectError, Props};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::types::RDKafkaErrorCode;
@@ -71,9 +71,11 @@ impl KafkaClients {
         c
     }
 
-    /// Creates `topic` if it does not exist; returns whether it was created.
-    pub async fn ensure_topic(&self, spec: &TopicSpec) -> Result<bool> {
-        let admin = self.admin()?;
+    /// Creates `topic` if it does not exist; returns whether it was created. Errors the broker
+    /// will give again (bad replication factor or config, policy, authorization) are fatal;
+    /// the rest (unreachable broker, timeouts) are retriable.
+    pub async fn ensure_topic(&self, spec: &TopicSpec) -> aqueduct_sdk::Result<bool> {
+        let admin = self.admin().map_err(|e| ConnectError::fatal(format!("{e:#}")))?;
         let replication = TopicReplication::Fixed(spec.replication_factor);
         let mut topic = NewTopic::new(&spec.name, spec.partitions, replication);
         for (k, v) in &spec.configs {
@@ -82,17 +84,42 @@ impl KafkaClients {
         let opts = AdminOptions::new()
             .operation_timeout(Some(Duration::from_secs(30)))
             .request_timeout(Some(Duration::from_secs(15)));
-        let results =
-            admin.create_topics([&topic], &opts).await.with_context(|| format!("creating topic {}", spec.name))?;
+        let results = admin
+            .create_topics([&topic], &opts)
+            .await
+            .map_err(|e| ConnectError::retriable(format!("creating topic {}", spec.name)).with_source(e))?;
         match results.into_iter().next() {
             Some(Ok(_)) => {
                 tracing::info!(topic = %spec.name, partitions = spec.partitions, "created topic");
                 Ok(true)
             }
             Some(Err((_, RDKafkaErrorCode::TopicAlreadyExists))) | None => Ok(false),
-            Some(Err((name, code))) => bail!("creating topic {name}: {code}"),
+            Some(Err((name, code))) => {
+                let message = format!("creating topic {name}: {code}");
+                Err(if fatal_topic_error(code) {
+                    ConnectError::fatal(message)
+                } else {
+                    ConnectError::retriable(message)
+                })
+            }
         }
     }
+}
+
+/// Topic-creation errors that retrying cannot fix.
+fn fatal_topic_error(code: RDKafkaErrorCode) -> bool {
+    use RDKafkaErrorCode::*;
+    matches!(
+        code,
+        InvalidTopic
+            | InvalidPartitions
+            | InvalidReplicationFactor
+            | InvalidReplicaAssignment
+            | InvalidConfig
+            | PolicyViolation
+            | TopicAuthorizationFailed
+            | ClusterAuthorizationFailed
+    )
 }
 
 /// A topic to create when missing.

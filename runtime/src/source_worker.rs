@@ -272,20 +272,8 @@ impl SourceWorker {
             return Ok(true);
         }
         let spec = self.creation.spec(topic);
-        let mut attempt = 0;
-        loop {
-            match self.setup.clients.ensure_topic(&spec).await {
-                Ok(_) => break,
-                Err(e) if attempt < 10 => {
-                    let delay = self.setup.backoff(attempt);
-                    warn!(topic, error = format!("{e:#}"), ?delay, "could not create topic; retrying");
-                    attempt += 1;
-                    if !self.setup.sleep_unless_shutdown(delay).await {
-                        return Ok(false);
-                    }
-                }
-                Err(e) => return Err(ConnectError::retriable(format!("creating topic {topic}: {e:#}"))),
-            }
+        if !self.setup.ensure_topic(&spec).await? {
+            return Ok(false);
         }
         self.setup.topics.add(topic);
         self.known_topics.insert(topic.to_owned());

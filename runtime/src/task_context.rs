@@ -4,12 +4,13 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use aqueduct_sdk::Props;
+use aqueduct_sdk::{Props, Result};
 use tokio::sync::watch;
+use tracing::warn;
 
 use crate::connector_config::ConnectorConfig;
 use crate::converter::Converter;
-use crate::kafka::KafkaClients;
+use crate::kafka::{KafkaClients, TopicSpec};
 use crate::status::{StatusCell, Target};
 
 /// Topics a connector has used since it started or since the last reset (KIP-558).
@@ -69,6 +70,30 @@ impl TaskSetup {
     pub fn backoff(&self, attempt: u32) -> Duration {
         let max = u64::try_from(self.connector.long("errors.retry.delay.max.ms")).unwrap_or(60_000).max(1);
         Duration::from_millis((100u64 << attempt.min(16)).min(max))
+    }
+    /// Creates a topic when missing, retrying retriable failures with backoff (logged) until
+    /// it exists; false when shutdown came first. Fatal failures (e.g. a replication factor
+    /// the cluster cannot meet) are returned.
+    pub async fn ensure_topic(&mut self, spec: &TopicSpec) -> Result<bool> {
+        let mut attempt = 0;
+        loop {
+            let created = tokio::select! {
+                created = self.clients.ensure_topic(spec) => created,
+                _ = self.control.wait_for(|t| *t == Target::Shutdown) => return Ok(false),
+            };
+            match created {
+                Ok(_) => return Ok(true),
+                Err(e) if e.is_retriable() => {
+                    let delay = self.backoff(attempt);
+                    warn!(topic = %spec.name, error = %e, attempt, ?delay, "could not create topic; retrying");
+                    attempt += 1;
+                    if !self.sleep_unless_shutdown(delay).await {
+                        return Ok(false);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
     /// Sleeps for `delay` unless shutdown is asked for first (or the herder is gone); returns
     /// whether the whole delay passed.

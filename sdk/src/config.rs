@@ -195,7 +195,7 @@ pub struct ConfigDef {
 pub struct KeyValidation {
     /// The key.
     pub name: String,
-    /// The raw value given, if any.
+    /// The raw value given, if any (`[hidden]` for a password).
     pub value: Option<String>,
     /// Values worth suggesting.
     pub recommended_values: Vec<String>,
@@ -276,9 +276,11 @@ impl ConfigDef {
                     Ok(_) => Vec::new(),
                     Err(reason) => vec![reason],
                 };
+                // Kafka Connect never echoes a password: it shows `[hidden]` in its place.
+                let value = raw.map(|v| if key.ty == ConfigType::Password { "[hidden]".to_owned() } else { v.clone() });
                 KeyValidation {
                     name: key.name.clone(),
-                    value: raw.cloned(),
+                    value,
                     recommended_values: key.validator.as_ref().map(Validator::recommended).unwrap_or_default(),
                     errors,
                 }
@@ -459,5 +461,8 @@ mod tests {
             .validator(Validator::Custom(|_| Err("too short".into())));
         let msg = def.parse(&props(&[("pw", "hunter2")])).expect_err("invalid").to_string();
         assert!(!msg.contains("hunter2") && msg.contains("[hidden]"), "{msg}");
+        let shown = def.validate(&props(&[("pw", "hunter2")]));
+        assert_eq!(shown[0].value.as_deref(), Some("[hidden]"), "validate echoes a password");
+        assert!(shown[0].errors.iter().all(|e| !e.contains("hunter2")), "{:?}", shown[0].errors);
     }
 }

@@ -39,13 +39,10 @@ impl FileOffsetStore {
         Ok(FileOffsetStore { path, cache, write_lock: tokio::sync::Mutex::new(()) })
     }
 
-    async fn persist(&self) -> Result<()> {
-        let entries: Vec<Json> = self
-            .cache
-            .snapshot()
-            .into_iter()
-            .map(|(c, p, o)| json!({"key": entry_key(&c, &p), "value": Json::Object(o)}))
-            .collect();
+    /// Atomically replaces the file with `snapshot`: a temporary file, fsync, rename.
+    async fn persist(&self, snapshot: Vec<(String, OffsetMap, OffsetMap)>) -> Result<()> {
+        let entries: Vec<Json> =
+            snapshot.into_iter().map(|(c, p, o)| json!({"key": entry_key(&c, &p), "value": Json::Object(o)})).collect();
         let bytes = serde_json::to_vec_pretty(&entries)?;
         let tmp = self.path.with_extension("tmp");
         let mut file = tokio::fs::File::create(&tmp).await.with_context(|| format!("creating {}", tmp.display()))?;
@@ -66,10 +63,19 @@ impl OffsetStore for FileOffsetStore {
     }
     async fn write(&self, connector: &str, offsets: Vec<(OffsetMap, Option<OffsetMap>)>) -> Result<()> {
         let _guard = self.write_lock.lock().await;
+        // Readers see the new offsets only once they are on disk.
+        let staged = OffsetCache::default();
+        for (c, partition, offset) in self.cache.snapshot() {
+            staged.apply(&c, &partition, Some(offset));
+        }
+        for (partition, offset) in &offsets {
+            staged.apply(connector, partition, offset.clone());
+        }
+        self.persist(staged.snapshot()).await?;
         for (partition, offset) in offsets {
             self.cache.apply(connector, &partition, offset);
         }
-        self.persist().await
+        Ok(())
     }
 }
 
@@ -88,5 +94,15 @@ mod tests {
         let reopened = FileOffsetStore::open(path).await.expect("reopen");
         assert_eq!(reopened.get("c", &p), Some(offset_map([("position", json!(42))])));
         assert_eq!(reopened.get("other", &p), None);
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_changes_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = FileOffsetStore::open(dir.path().join("missing-dir/offsets.json")).await.expect("open");
+        let p = offset_map([("file", json!("/x"))]);
+        let written = store.write("c", vec![(p.clone(), Some(offset_map([("position", json!(42))])))]).await;
+        assert!(written.is_err(), "the directory does not exist");
+        assert_eq!(store.get("c", &p), None, "an offset that is not on disk must not be visible");
     }
 }

@@ -70,7 +70,7 @@ struct SinkWorker {
 }
 
 impl SinkWorker {
-    fn run(setup: TaskSetup, task: Box<dyn SinkTask>, handle: Handle) -> Result<()> {
+    fn run(mut setup: TaskSetup, task: Box<dyn SinkTask>, handle: Handle) -> Result<()> {
         let group = format!("connect-{}", setup.name());
         let overrides = setup.connector.with_prefix("consumer.override.");
         let dlq_producer: Option<FutureProducer> = match setup.connector.string("errors.deadletterqueue.topic.name") {
@@ -84,6 +84,13 @@ impl SinkWorker {
             ),
         };
         let reporter = DeadLetterReporter::new(&setup, dlq_producer);
+        if let Some(spec) = reporter.topic_spec() {
+            // Created up front, retried while the broker cannot do it; a shutdown meanwhile
+            // ends the task before it starts.
+            if !handle.block_on(setup.ensure_topic(&spec))? {
+                return Ok(());
+            }
+        }
         let context = Arc::new(TaskContext { requests: Mutex::default(), reporter: Some(Arc::new(reporter.clone())) });
         let shared = Arc::new(Mutex::new(Shared::new(task)));
         // A task started while its connector is PAUSED holds every partition it is given.

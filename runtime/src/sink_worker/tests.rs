@@ -287,3 +287,28 @@ fn a_task_started_paused_holds_its_partitions() {
     control.send(Target::Shutdown).expect("task listening");
     thread.join().expect("sink thread");
 }
+
+#[test]
+fn a_dead_letter_topic_that_cannot_be_created_yet_is_retried() {
+    // The mock cluster does not create topics: every attempt fails, as with a broker that is
+    // still starting. The task must keep trying (and answer shutdown), not fail.
+    let cluster = MockCluster::new(1).expect("mock cluster");
+    let bootstrap = cluster.bootstrap_servers();
+    produce(&bootstrap, "t", 10);
+    let extra = [
+        ("errors.tolerance", "all"),
+        ("errors.deadletterqueue.topic.name", "dlq"),
+        ("errors.retry.delay.max.ms", "200"),
+    ];
+    let (mut setup, control) = setup(&bootstrap, "dlq", &extra, Target::Running);
+    setup.value_converter = Arc::from(crate::converter::build("JsonConverter", &Props::new()).expect("converter"));
+    let status = setup.status.clone();
+    let (task, _seen) = Scripted::new(Duration::ZERO, None);
+    let (_rt, thread) = start(setup, task);
+
+    std::thread::sleep(Duration::from_secs(4));
+    assert_ne!(status.get().state, State::Failed, "{:?}", status.get().trace);
+    control.send(Target::Shutdown).expect("task listening");
+    thread.join().expect("sink thread");
+    assert_ne!(status.get().state, State::Failed, "{:?}", status.get().trace);
+}
