@@ -349,3 +349,6 @@ async fn timestamp_mode_reads_rows_sharing_a_timestamp_past_the_batch_size() {
     task.stop().await.expect("stop");
     fx.drop().await;
 }
+
+#[path = "query/streaming.rs"]
+mod streaming;

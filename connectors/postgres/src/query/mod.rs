@@ -6,10 +6,12 @@
 //! - [`config`]: the keys and the typed configuration;
 //! - [`tables`]: finding the tables to copy and splitting them across tasks;
 //! - [`columns`]: column types, Connect schemas and value decoding;
-//! - [`querier`]: one table's SQL, offset and records; [`task`]: the task's life cycle.
+//! - [`querier`]: one table's SQL, offset and records; [`cursor`]: reading a pass in pieces;
+//! - [`task`]: the task's life cycle.
 
 pub mod columns;
 pub mod config;
+pub mod cursor;
 pub mod querier;
 pub mod tables;
 pub mod task;

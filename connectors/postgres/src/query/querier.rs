@@ -1,5 +1,13 @@
 //! One table (or the custom query): its columns, the SQL of its mode, its offset, and how a
 //! batch of rows becomes records.
+//!
+//! Incrementing modes query `batch.max.rows` rows at a time (`LIMIT` over a unique order).
+//! Bulk and timestamp modes read one query per pass through a [`Cursor`], `batch.max.rows`
+//! rows per poll. In timestamp mode the order is not unique, so a record's offset only moves to
+//! its timestamp once every row of that timestamp was read (the next row has a later one, or
+//! the pass ended): a restart from any stored offset reads again the rows of a timestamp it may
+//! have left half-read, and never skips them (Confluent's rule). The last row fetched is held
+//! back until the next fetch shows whether its timestamp continues.
 
 use std::collections::VecDeque;
 use std::time::Instant;
@@ -10,6 +18,7 @@ use tokio_postgres::error::SqlState;
 
 use super::columns::{quote, timestamp_micros, Column, Kind};
 use super::config::{Mode, QueryConfig, INCREMENTING_COLUMN, TIMESTAMP_COLUMN};
+use super::cursor::Cursor;
 use crate::sink::conn::{Db, DbError, Failure};
 
 /// Confluent's starting incrementing value: rows with a larger id are read.
@@ -112,6 +121,10 @@ pub struct Querier {
     /// When the next query is due.
     pub next_poll: Instant,
     pending: VecDeque<SourceRecord>,
+    /// Bulk and timestamp modes: the cursor of the pass being read.
+    cursor: Option<Cursor>,
+    /// Timestamp mode: the last row fetched, not returned yet.
+    held: Option<tokio_postgres::Row>,
 }
 
 impl Querier {
@@ -236,7 +249,8 @@ impl Querier {
         if !conditions.is_empty() {
             sql.push_str(&format!(" WHERE {} ORDER BY {}", conditions.join(" AND "), order.join(", ")));
             // A LIMIT needs a unique order: with timestamps alone, rows sharing the last
-            // timestamp past the limit would be skipped by the next `ts > last` query.
+            // timestamp past the limit would be skipped by the next `ts > last` query (that
+            // mode reads through a cursor instead).
             if inc_expr.is_some() {
                 sql.push_str(&format!(" LIMIT {}", cfg.batch_max_rows));
             }
@@ -272,6 +286,8 @@ impl Querier {
             position,
             next_poll: Instant::now(),
             pending: VecDeque::new(),
+            cursor: None,
+            held: None,
         })
     }
 
@@ -280,26 +296,85 @@ impl Querier {
         self.source.label()
     }
 
-    /// Whether records read earlier wait to be returned.
+    /// Whether records read earlier wait to be returned, or a pass is being read (the task
+    /// keeps polling this table until the pass ends: its cursor holds the connection).
     pub fn has_pending(&self) -> bool {
-        !self.pending.is_empty()
+        !self.pending.is_empty() || self.streaming()
     }
 
-    /// Runs the query when nothing is pending and returns up to `max` records; sets when
-    /// the next query is due (at once when the last one filled a batch).
+    /// Whether a pass is being read through a cursor.
+    pub fn streaming(&self) -> bool {
+        self.cursor.is_some()
+    }
+
+    /// Returns up to `max` records (`max` is `batch.max.rows`); sets when the next query is due
+    /// (at once when the last one filled a batch or a pass is being read).
     pub async fn poll(&mut self, db: &mut Db, max: usize, interval: std::time::Duration) -> Result<Vec<SourceRecord>> {
+        if matches!(self.mode, Mode::Bulk | Mode::Timestamp) {
+            let result = self.poll_cursor(db, max.max(1)).await;
+            if result.is_err() {
+                // The pass starts again from the position reached (the transaction is gone).
+                self.cursor = None;
+                self.held = None;
+                db.rollback().await;
+            }
+            let (records, ended) = result?;
+            self.next_poll = if ended { Instant::now() + interval } else { Instant::now() };
+            return Ok(records);
+        }
         if self.pending.is_empty() {
             let rows = self.query(db).await?;
             let full = i64::try_from(rows.len()).unwrap_or(i64::MAX) >= self.limit;
             for row in &rows {
-                let record = self.record(row)?;
+                let (ts, id) = self.tracking(row);
+                self.position.timestamp_micros = ts.or(self.position.timestamp_micros);
+                self.position.incrementing = id.or(self.position.incrementing);
+                let record = self.record(row, self.position.to_offset())?;
                 self.pending.push_back(record);
             }
-            let limited = self.mode.uses_incrementing();
-            self.next_poll = if full && limited { Instant::now() } else { Instant::now() + interval };
+            self.next_poll = if full { Instant::now() } else { Instant::now() + interval };
         }
         let take = max.min(self.pending.len());
         Ok(self.pending.drain(..take).collect())
+    }
+
+    /// Bulk and timestamp modes: the next rows of the pass (opening it when none is open), and
+    /// whether the pass ended.
+    async fn poll_cursor(&mut self, db: &mut Db, max: usize) -> Result<(Vec<SourceRecord>, bool)> {
+        if self.cursor.is_none() {
+            let ts = self.position.timestamp_micros.unwrap_or(0);
+            let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+                if self.mode == Mode::Bulk { Vec::new() } else { vec![&ts, &self.delay_ms] };
+            self.cursor = Some(Cursor::open(db, &self.sql, &params, &self.source.label()).await?);
+        }
+        let Some(cursor) = self.cursor.as_mut() else { return Ok((Vec::new(), true)) };
+        let fetched = cursor.fetch(db, max).await?;
+        let ended = fetched.len() < max;
+        let mut rows: Vec<tokio_postgres::Row> = self.held.take().into_iter().chain(fetched).collect();
+        if !ended && self.mode == Mode::Timestamp {
+            self.held = rows.pop();
+        }
+        let mut records = Vec::with_capacity(rows.len());
+        for (k, row) in rows.iter().enumerate() {
+            let offset = if self.mode == Mode::Bulk {
+                OffsetMap::new()
+            } else {
+                let ts = self.tracking(row).0;
+                let next = rows.get(k + 1).or(self.held.as_ref()).map(|r| self.tracking(r).0);
+                // Every row of this timestamp is read once the next row is later, or at the end.
+                if next.map_or(ended, |n| n > ts) && ts.is_some() {
+                    self.position.timestamp_micros = ts;
+                }
+                self.position.to_offset()
+            };
+            records.push(self.record(row, offset)?);
+        }
+        if ended {
+            if let Some(cursor) = self.cursor.take() {
+                cursor.close(db).await?;
+            }
+        }
+        Ok((records, ended))
     }
 
     async fn query(&mut self, db: &mut Db) -> Result<Vec<tokio_postgres::Row>> {
@@ -307,32 +382,32 @@ impl Querier {
         let inc = self.position.incrementing.unwrap_or(INITIAL_INCREMENTING);
         let delay = self.delay_ms;
         let result = match self.mode {
-            Mode::Bulk => db.query(&self.sql, &[]).await,
             Mode::Incrementing => db.query(&self.sql, &[&inc]).await,
-            Mode::Timestamp => db.query(&self.sql, &[&ts, &delay]).await,
             Mode::TimestampIncrementing => db.query(&self.sql, &[&ts, &inc, &delay]).await,
+            Mode::Bulk => db.query(&self.sql, &[]).await,
+            Mode::Timestamp => db.query(&self.sql, &[&ts, &delay]).await,
         };
         result.map_err(|e| e.into_connect(format!("querying {}", self.source.label())))
     }
 
-    fn record(&mut self, row: &tokio_postgres::Row) -> Result<SourceRecord> {
+    /// The row's tracking values: its timestamp (µs) and incrementing id, per the mode.
+    fn tracking(&self, row: &tokio_postgres::Row) -> (Option<i64>, Option<i64>) {
+        let mut extra = self.columns.len();
+        let mut ts = None;
+        if self.mode.uses_timestamp() {
+            let raw: Option<Vec<u8>> = row.try_get::<_, Option<RawBytes>>(extra).ok().flatten().map(|r| r.0);
+            ts = raw.as_deref().and_then(timestamp_micros);
+            extra += 1;
+        }
+        let id = if self.mode.uses_incrementing() { row.try_get::<_, Option<i64>>(extra).ok().flatten() } else { None };
+        (ts, id)
+    }
+
+    fn record(&self, row: &tokio_postgres::Row, offset: OffsetMap) -> Result<SourceRecord> {
         let mut value = Struct::new(self.schema.clone());
         for (index, column) in self.columns.iter().enumerate() {
             value = value.put(&column.name, column.value(row, index)?)?;
         }
-        let mut extra = self.columns.len();
-        if self.mode.uses_timestamp() {
-            let raw: Option<Vec<u8>> = row.try_get::<_, Option<RawBytes>>(extra).ok().flatten().map(|r| r.0);
-            self.position.timestamp_micros =
-                raw.as_deref().and_then(timestamp_micros).or(self.position.timestamp_micros);
-            extra += 1;
-        }
-        if self.mode.uses_incrementing() {
-            if let Ok(Some(id)) = row.try_get::<_, Option<i64>>(extra) {
-                self.position.incrementing = Some(id);
-            }
-        }
-        let offset = if self.mode == Mode::Bulk { OffsetMap::new() } else { self.position.to_offset() };
         Ok(SourceRecord::new(self.partition.clone(), offset, self.topic.clone(), Value::Struct(value))
             .with_value_schema(self.schema.clone()))
     }

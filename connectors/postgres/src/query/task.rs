@@ -74,9 +74,12 @@ impl SourceTask for PostgresQueryTask {
         };
         let count = state.queriers.len();
         let now = Instant::now();
-        let due = (0..count)
-            .map(|i| (state.cursor + i) % count)
-            .find(|&i| state.queriers[i].has_pending() || state.queriers[i].next_poll <= now);
+        // A table whose pass is being read through a cursor keeps the connection until it ends.
+        let due = state.queriers.iter().position(Querier::streaming).or_else(|| {
+            (0..count)
+                .map(|i| (state.cursor + i) % count)
+                .find(|&i| state.queriers[i].has_pending() || state.queriers[i].next_poll <= now)
+        });
         let Some(index) = due else {
             let earliest = state.queriers.iter().map(|q| q.next_poll).min().unwrap_or(now + MAX_IDLE);
             tokio::time::sleep(earliest.saturating_duration_since(now).min(MAX_IDLE)).await;
