@@ -52,6 +52,7 @@ async fn main() -> anyhow::Result<()> {
     let setup = TaskSetup {
         connector: config.clone(),
         task_id: 0,
+        worker_id: "bench:0".into(),
         task_props,
         key_converter: json.clone(),
         value_converter: json,

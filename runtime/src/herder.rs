@@ -307,6 +307,7 @@ impl Herder {
         let setup = TaskSetup {
             connector: config.clone(),
             task_id: id,
+            worker_id: w.worker_id.clone(),
             task_props: entry.task_configs.get(id as usize).cloned().unwrap_or_default(),
             key_converter,
             value_converter,

@@ -41,6 +41,8 @@ pub struct TaskSetup {
     pub connector: ConnectorConfig,
     /// This task's number.
     pub task_id: u32,
+    /// The worker running it (`host:port`), stable across restarts of that worker.
+    pub worker_id: String,
     /// This task's own config, from the connector's `task_configs`.
     pub task_props: Props,
     /// Key converter.
@@ -65,6 +67,13 @@ impl TaskSetup {
     /// The connector's name.
     pub fn name(&self) -> &str {
         self.connector.name()
+    }
+    /// The sink consumer's static group membership (`group.instance.id`): connector, task and
+    /// worker, in the characters Kafka allows. A worker restarted after a crash rejoins as the
+    /// same member and gets its partitions back at once instead of after `session.timeout.ms`.
+    pub fn group_instance_id(&self) -> String {
+        let raw = format!("connect-{}-{}-{}", self.name(), self.task_id, self.worker_id);
+        raw.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect()
     }
     /// The backoff before retry `attempt` (from 0): doubling from 100 ms up to `errors.retry.delay.max.ms`.
     pub fn backoff(&self, attempt: u32) -> Duration {

@@ -66,9 +66,10 @@ impl Worker {
         worker
     }
 
-    /// Like [`Worker::start`], but waits only for the REST API to answer.
+    /// Like [`Worker::start`], but waits only for the REST API to answer. The REST port is
+    /// `extra["rest.port"]` when given (a restarted worker keeps its id), else a free one.
     pub fn spawn(dir: &Path, extra: Value, connectors: &[Value]) -> Worker {
-        let port = free_port();
+        let port = extra["rest.port"].as_u64().and_then(|p| u16::try_from(p).ok()).unwrap_or_else(free_port);
         let mut config = json!({
             "bootstrap.servers": kafka(),
             "rest.host.name": "127.0.0.1",
@@ -171,7 +172,8 @@ impl Drop for Worker {
     }
 }
 
-fn free_port() -> u16 {
+/// A TCP port nothing listens on right now.
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
 }
 

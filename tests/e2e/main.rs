@@ -8,3 +8,4 @@ mod mongodb;
 mod postgres;
 mod rest_api;
 mod shutdown;
+mod sink_rejoin;

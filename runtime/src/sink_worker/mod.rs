@@ -72,7 +72,8 @@ struct SinkWorker {
 impl SinkWorker {
     fn run(mut setup: TaskSetup, task: Box<dyn SinkTask>, handle: Handle) -> Result<()> {
         let group = format!("connect-{}", setup.name());
-        let overrides = setup.connector.with_prefix("consumer.override.");
+        let mut overrides = setup.connector.with_prefix("consumer.override.");
+        overrides.entry("group.instance.id".to_owned()).or_insert_with(|| setup.group_instance_id());
         let dlq_producer: Option<FutureProducer> = match setup.connector.string("errors.deadletterqueue.topic.name") {
             "" => None,
             _ => Some(

@@ -40,6 +40,7 @@ fn setup(bootstrap: &str, name: &str, extra: &[(&str, &str)], initial: Target) -
     let setup = TaskSetup {
         connector: ConnectorConfig::parse(&sink_def(), &props).expect("valid"),
         task_id: 0,
+        worker_id: "127.0.0.1:8083".into(),
         task_props: props,
         key_converter: Arc::new(StringConverter),
         value_converter: Arc::new(StringConverter),
