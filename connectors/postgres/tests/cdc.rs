@@ -785,3 +785,6 @@ async fn initial_only_snapshots_without_a_slot_and_stops() {
     task.stop().await.expect("stop");
     f.cleanup().await;
 }
+
+#[path = "cdc/positions.rs"]
+mod positions;

@@ -115,7 +115,8 @@ impl Sql {
         Ok(())
     }
 
-    /// The ordinary tables the filters capture, sorted by schema and name.
+    /// The ordinary tables the filters capture, sorted by schema and name byte-wise
+    /// (`COLLATE "C"`: the order of Rust's `str` comparison, whatever the database's collation).
     pub async fn captured_tables(&self, cfg: &CdcConfig) -> Result<Vec<(u32, TableId)>> {
         let rows = self
             .query(
@@ -123,7 +124,7 @@ impl Sql {
                  JOIN pg_namespace n ON n.oid = c.relnamespace \
                  WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
                  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%' \
-                 ORDER BY 2, 3",
+                 ORDER BY n.nspname::text COLLATE \"C\", c.relname::text COLLATE \"C\"",
                 &[],
                 "listing tables",
             )

@@ -70,6 +70,8 @@ pub const STATUS_UPDATE_INTERVAL_MS: &str = "status.update.interval.ms";
 pub const SLOT_MAX_RETRIES: &str = "slot.max.retries";
 /// `slot.retry.delay.ms`: the delay between those retries.
 pub const SLOT_RETRY_DELAY_MS: &str = "slot.retry.delay.ms";
+/// `stale.offset.handling.mode`: `fail` or `warn` when the slot has moved past the stored offset.
+pub const STALE_OFFSET_HANDLING: &str = "stale.offset.handling.mode";
 
 /// Debezium's default placeholder for values the server did not send (unchanged TOAST).
 pub const DEFAULT_UNAVAILABLE_PLACEHOLDER: &str = "__debezium_unavailable_value";
@@ -119,8 +121,11 @@ pub fn config_def() -> ConfigDef {
         .group("Filters")
         .define(TABLE_EXCLUDE, ConfigType::List, Some(""), Importance::Medium, "Regular expressions matching tables (schema.table) not to capture.")
         .group("Filters")
-        .define(SNAPSHOT_MODE, ConfigType::String, Some("initial"), Importance::Medium, "initial: snapshot the captured tables when no offsets are stored, then stream; initial_only: snapshot, then stop; never (or no_data): stream only; always: snapshot at every start, then stream; when_needed: like initial.")
+        .define(SNAPSHOT_MODE, ConfigType::String, Some("initial"), Importance::Medium, "initial: snapshot the captured tables when no offsets are stored, then stream; initial_only: snapshot, then stop; never (or no_data): stream only; always: snapshot at every start, then stream; when_needed: like initial, and also when the stored offset is older than the slot's confirmed position (the changes in between are gone).")
         .validator(Validator::one_of(&["initial", "initial_only", "never", "no_data", "always", "when_needed"]))
+        .group("Snapshot")
+        .define(STALE_OFFSET_HANDLING, ConfigType::String, Some("fail"), Importance::Medium, "When the stored offset is older than the replication slot's confirmed_flush_lsn (someone advanced or re-created the slot; the changes in between cannot be streamed): fail stops the task with an error; warn logs a warning and streams from the slot's position, losing those changes. snapshot.mode=when_needed takes a new snapshot instead.")
+        .validator(Validator::one_of(&["fail", "warn"]))
         .group("Snapshot")
         .define(SNAPSHOT_FETCH_SIZE, ConfigType::Int, Some("10240"), Importance::Medium, "Rows read per round trip (cursor FETCH) while snapshotting a table.")
         .validator(Validator::at_least(1.0))
@@ -243,6 +248,8 @@ pub enum SnapshotMode {
     Never,
     /// At every start, then stream from the stored position.
     Always,
+    /// Like `Initial`, and also when the stored offset is behind the slot (changes are gone).
+    WhenNeeded,
 }
 
 /// How `numeric` values are represented.
@@ -404,6 +411,8 @@ pub struct CdcConfig {
     pub filter: TableFilter,
     /// `snapshot.mode`.
     pub snapshot_mode: SnapshotMode,
+    /// `stale.offset.handling.mode=fail` (the default): a stored offset behind the slot fails the task.
+    pub fail_on_stale_offset: bool,
     /// `snapshot.fetch.size`.
     pub snapshot_fetch_size: usize,
     /// `max.batch.size`.
@@ -476,8 +485,10 @@ impl CdcConfig {
                 "initial_only" => SnapshotMode::InitialOnly,
                 "never" | "no_data" => SnapshotMode::Never,
                 "always" => SnapshotMode::Always,
+                "when_needed" => SnapshotMode::WhenNeeded,
                 _ => SnapshotMode::Initial,
             },
+            fail_on_stale_offset: !string(STALE_OFFSET_HANDLING).eq_ignore_ascii_case("warn"),
             snapshot_fetch_size: positive(SNAPSHOT_FETCH_SIZE, 10240),
             max_batch_size: positive(MAX_BATCH_SIZE, 2048),
             poll_interval: Duration::from_millis(u64::try_from(c.long(POLL_INTERVAL_MS).unwrap_or(500)).unwrap_or(500)),
@@ -550,6 +561,7 @@ mod tests {
         assert_eq!((c.port, c.slot_name.as_str(), c.publication_name.as_str()), (5432, "debezium", "dbz_publication"));
         assert_eq!(c.publication_autocreate, AutocreateMode::AllTables);
         assert_eq!(c.snapshot_mode, SnapshotMode::Initial);
+        assert!(c.fail_on_stale_offset, "a stored offset behind the slot fails by default");
         assert!(c.tombstones_on_delete);
         assert!(c.skipped.truncate && !c.skipped.delete);
         assert_eq!(c.heartbeat_interval, None);

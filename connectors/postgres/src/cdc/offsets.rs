@@ -21,6 +21,8 @@
 use aqueduct_sdk::serde_json::{json, Value as Json};
 use aqueduct_sdk::{offset_map, ConnectError, OffsetMap, Result};
 
+use super::config::{CdcConfig, SLOT_NAME, SNAPSHOT_MODE, STALE_OFFSET_HANDLING};
+
 /// The source partition of a connector: `{"server": <topic.prefix>}`.
 pub fn partition(topic_prefix: &str) -> OffsetMap {
     offset_map([("server", json!(topic_prefix))])
@@ -155,6 +157,25 @@ impl Offset {
     pub fn snapshot_incomplete(&self) -> bool {
         self.snapshot.as_ref().is_some_and(|s| !s.last)
     }
+}
+
+/// An LSN as PostgreSQL writes it (`16/B374D848`).
+pub fn lsn_text(lsn: u64) -> String {
+    format!("{:X}/{:X}", lsn >> 32, lsn & 0xffff_ffff)
+}
+
+/// The error of a stored offset the slot has moved past: not retriable, it names the way out.
+pub fn stale_offset_error(cfg: &CdcConfig, stored: u64, confirmed: u64) -> ConnectError {
+    ConnectError::fatal(format!(
+        "the stored offset (lsn_proc {}) is older than the confirmed position {} of the replication slot '{}' \
+         ({SLOT_NAME}) on {}: the slot was advanced or re-created, and the changes in between cannot be streamed any \
+         more. Set {SNAPSHOT_MODE}=when_needed to take a new snapshot, {STALE_OFFSET_HANDLING}=warn to stream from the \
+         slot's position and lose those changes, or delete the connector's offsets",
+        lsn_text(stored),
+        lsn_text(confirmed),
+        cfg.slot_name,
+        cfg.server()
+    ))
 }
 
 #[cfg(test)]

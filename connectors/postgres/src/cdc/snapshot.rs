@@ -5,7 +5,7 @@
 //! slot's consistent point and the stream continues with the first change after it: nothing
 //! lost, nothing doubled.
 //!
-//! Tables are read in (schema, table) order through a cursor, `snapshot.fetch.size` rows per
+//! Tables are read in (schema, table) byte-wise order (`COLLATE "C"`) through a cursor, `snapshot.fetch.size` rows per
 //! round trip, ordered by primary key. Every record's offset carries the table and the last
 //! key read, so after a crash the snapshot resumes after that key. The exported snapshot is
 //! gone by then, so the resumed part reads a newer state; the slot never confirmed anything past
@@ -105,9 +105,17 @@ impl SnapshotReader {
         let lookup = |o: u32| types.get(&o).cloned();
 
         let resume_at = resume.map(|r| r.table.as_str());
+        // Tables before the one being read at the interruption are done: found by its place in
+        // the list (no name comparison), or, when it is gone, by comparing names the list's way.
+        let resume_index = resume_at.map(|at| {
+            specs
+                .iter()
+                .position(|s| s.1.to_string() == at)
+                .unwrap_or_else(|| specs.iter().position(|s| !table_before(&s.1, at)).unwrap_or(specs.len()))
+        });
         let mut tables = Vec::new();
         let mut schemas = Vec::new();
-        for (oid, id, columns, identity) in specs {
+        for (index, (oid, id, columns, identity)) in specs.into_iter().enumerate() {
             let schema = TableSchema::build(
                 &cfg.topic_prefix,
                 id.clone(),
@@ -119,15 +127,9 @@ impl SnapshotReader {
             );
             schemas.push((oid, schema.clone()));
             let name = id.to_string();
-            let after_key = match (resume, resume_at) {
-                (Some(r), Some(at)) if name == at => {
-                    if schema.key_columns.is_empty() {
-                        None
-                    } else {
-                        r.key.clone()
-                    }
-                }
-                (Some(_), Some(at)) if table_before(&id, at) => continue,
+            let after_key = match (resume, resume_at, resume_index) {
+                (_, _, Some(at)) if index < at => continue,
+                (Some(r), Some(at), _) if name == at && !schema.key_columns.is_empty() => r.key.clone(),
                 _ => None,
             };
             let estimated_rows = sql.estimated_rows(oid).await?;
@@ -287,7 +289,9 @@ impl SnapshotReader {
     }
 }
 
-/// True when `id` sorts before the table named `at` (`schema.table`) in snapshot order.
+/// True when `id` sorts before the table named `at` (`schema.table`, split at its first dot, so
+/// only exact for schemas without dots) in snapshot order: byte-wise, as `COLLATE "C"` sorts the
+/// list.
 fn table_before(id: &TableId, at: &str) -> bool {
     let (schema, table) = at.split_once('.').unwrap_or((at, ""));
     (id.schema.as_str(), id.table.as_str()) < (schema, table)

@@ -12,9 +12,9 @@ use tracing::{debug, info, warn};
 
 use super::catalog::Sql;
 use super::changes::ChangeProcessor;
-use super::config::{CdcConfig, SnapshotMode, SLOT_MAX_RETRIES, SLOT_NAME};
+use super::config::{CdcConfig, SnapshotMode, SLOT_MAX_RETRIES, SLOT_NAME, STALE_OFFSET_HANDLING};
 use super::events::{heartbeat, heartbeat_key_schema, heartbeat_value_schema, source_schema, EventBuilder, SourceInfo};
-use super::offsets::{partition, Offset, StreamPosition};
+use super::offsets::{lsn_text, partition, stale_offset_error, Offset, StreamPosition};
 use super::replication::{create_slot, is_slot_busy, ReplicationStream};
 use super::snapshot::{now_usec, SnapshotReader, SnapshotRow};
 
@@ -127,18 +127,35 @@ impl PostgresCdcTask {
             }
         }
         self.slot_busy_since = None;
-        let stored_position = stored.as_ref().map(|o| o.position).filter(|p| p.lsn_proc > 0);
+        let mut stored_position = stored.as_ref().map(|o| o.position).filter(|p| p.lsn_proc > 0);
+        // The slot moved past the stored offset (advanced or re-created by someone else): the
+        // changes in between can no longer be streamed.
+        let stale = match (&slot, stored_position) {
+            (Some(s), Some(p)) if p.lsn_proc < s.confirmed_flush => Some((p.lsn_proc, s.confirmed_flush)),
+            _ => None,
+        };
+        if let Some((at, confirmed)) = stale {
+            if cfg.snapshot_mode == SnapshotMode::WhenNeeded {
+                warn!(connector = %cfg.connector_name, slot = %cfg.slot_name, stored = %lsn_text(at), confirmed = %lsn_text(confirmed),
+                    "the slot has moved past the stored offset; snapshot.mode=when_needed: taking a new snapshot");
+                stored_position = None;
+                resume = None;
+            } else if cfg.fail_on_stale_offset {
+                return Err(stale_offset_error(&cfg, at, confirmed));
+            } else {
+                warn!(connector = %cfg.connector_name, slot = %cfg.slot_name, stored = %lsn_text(at), confirmed = %lsn_text(confirmed),
+                    "the slot has moved past the stored offset; {STALE_OFFSET_HANDLING}=warn: streaming from the slot's \
+                     position, the changes in between are lost");
+            }
+        }
         let wants_snapshot = match cfg.snapshot_mode {
             SnapshotMode::Never => false,
             SnapshotMode::Always => true,
+            SnapshotMode::WhenNeeded => stored.is_none() || resume.is_some() || stale.is_some(),
             SnapshotMode::Initial | SnapshotMode::InitialOnly => stored.is_none() || resume.is_some(),
         };
         let (base, created) = match &slot {
             Some(s) => {
-                if let Some(p) = stored_position.filter(|p| p.lsn_proc < s.confirmed_flush) {
-                    warn!(connector = %cfg.connector_name, slot = %cfg.slot_name, stored = p.lsn_proc, confirmed = s.confirmed_flush,
-                        "the slot was advanced past the stored offset by someone else; changes in between are not available");
-                }
                 // The stored position is durable: it may be confirmed as soon as streaming starts.
                 self.confirmed = s.confirmed_flush.max(stored_position.map_or(0, |p| p.lsn_proc));
                 (
@@ -428,10 +445,7 @@ impl SourceTask for PostgresCdcTask {
             if let Some(stream) = &self.stream {
                 stream.confirm(lsn);
             }
-            debug!(
-                lsn = format!("{:X}/{:X}", lsn >> 32, lsn & 0xffff_ffff),
-                "confirmed the stored position to the server"
-            );
+            debug!(lsn = %lsn_text(lsn), "confirmed the stored position to the server");
         }
         Ok(())
     }
