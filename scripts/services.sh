@@ -8,6 +8,8 @@
 #
 # SERVICE: kafka (Apache Kafka, KRaft, :9092), postgres (:5432), mongodb (SecantusDB, :27017), s3 (moto, :9000),
 # elasticsearch (osmem-server, :9200); all of them when none is named.
+# Install-only: kafka-connect (Apache Kafka Connect's jars, which tests/interop starts itself); `install`
+# with no SERVICE includes it.
 #
 # Slow installs (Kafka's jars, the Python servers) live in $AQUEDUCT_CACHE, outside the clone, and are
 # skipped when present. Runtime state (data, logs, PID files) lives in $AQUEDUCT_RUN.
@@ -20,6 +22,7 @@ VENV=$CACHE/venv
 PG_VERSION=15
 PG_CONF_DIR=/etc/postgresql/$PG_VERSION/main
 ALL_SERVICES=(kafka postgres mongodb s3 elasticsearch)
+INSTALL_ONLY=(kafka-connect)
 
 log() { printf '[services] %s\n' "$*" >&2; }
 
@@ -186,6 +189,23 @@ start_kafka() {
   start_spawned kafka 120
 }
 
+# ---- kafka-connect (Apache Kafka Connect, install only: tests/interop starts its own workers) ----------
+
+CONNECT_POM=$HERE/kafka-connect/pom.xml
+CONNECT_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$CONNECT_POM")
+CONNECT_LIBS=$CACHE/kafka-connect-$CONNECT_VERSION/libs
+
+# connect-runtime, connect-json, connect-file, connect-transforms and a log4j2 binding, from Maven
+# Central through scripts/kafka-connect/pom.xml, once per version.
+install_kafka_connect() {
+  if [ -f "$CONNECT_LIBS/.complete" ]; then return; fi
+  log "kafka-connect: fetching Apache Kafka Connect $CONNECT_VERSION jars into $CONNECT_LIBS (one-time)"
+  rm -rf "$CONNECT_LIBS"
+  mkdir -p "$CONNECT_LIBS"
+  mvn -q -B -Dstyle.color=never -f "$CONNECT_POM" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$CONNECT_LIBS"
+  touch "$CONNECT_LIBS/.complete"
+}
+
 # ---- postgres (Debian cluster 15/main) ------------------------------------------------------
 
 install_postgres() {
@@ -301,17 +321,23 @@ start_elasticsearch() { start_spawned elasticsearch 60; }
 cmd=${1:-}
 [ $# -gt 0 ] && shift
 services=("$@")
-[ ${#services[@]} -gt 0 ] || services=("${ALL_SERVICES[@]}")
+if [ ${#services[@]} -eq 0 ]; then
+  services=("${ALL_SERVICES[@]}")
+  if [ "$cmd" = install ]; then services+=("${INSTALL_ONLY[@]}"); fi
+fi
 for s in "${services[@]}"; do
   case " ${ALL_SERVICES[*]} " in
     *" $s "*) ;;
-    *) die "unknown service '$s' (one of: ${ALL_SERVICES[*]})" ;;
+    *) case " ${INSTALL_ONLY[*]} " in
+         *" $s "*) [ "$cmd" = install ] || die "$s is install-only: scripts/services.sh install $s" ;;
+         *) die "unknown service '$s' (one of: ${ALL_SERVICES[*]}; install-only: ${INSTALL_ONLY[*]})" ;;
+       esac ;;
   esac
 done
 mkdir -p "$RUN"
 
 case "$cmd" in
-  install) for s in "${services[@]}"; do "install_$s"; done ;;
+  install) for s in "${services[@]}"; do "install_${s//-/_}"; done ;;
   up)
     for s in "${services[@]}"; do "install_$s"; done
     for s in "${services[@]}"; do "start_$s"; done

@@ -1,0 +1,175 @@
+//! A real Apache Kafka Connect worker (`ConnectDistributed`, offsets in a Kafka topic) from the jars
+//! `scripts/services.sh install kafka-connect` puts in `$AQUEDUCT_CACHE/kafka-connect-<version>/libs`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::common::{kafka, reqwest, unique};
+
+/// The scripts/ directory of the repository (the runtime crate is `runtime/`).
+fn scripts_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts")
+}
+
+/// The jar directory: `AQUEDUCT_KAFKA_CONNECT_LIBS`, else the cache path services.sh installs to.
+fn libs() -> PathBuf {
+    if let Ok(dir) = std::env::var("AQUEDUCT_KAFKA_CONNECT_LIBS") {
+        return PathBuf::from(dir);
+    }
+    let pom = fs::read_to_string(scripts_dir().join("kafka-connect/pom.xml")).expect("scripts/kafka-connect/pom.xml");
+    let version = pom
+        .split("<kafka.version>")
+        .nth(1)
+        .and_then(|rest| rest.split("</kafka.version>").next())
+        .expect("<kafka.version> in scripts/kafka-connect/pom.xml");
+    let cache = std::env::var("AQUEDUCT_CACHE").unwrap_or_else(|_| "/var/cache/aqueduct".to_owned());
+    let dir = PathBuf::from(cache).join(format!("kafka-connect-{version}/libs"));
+    assert!(
+        dir.join(".complete").exists(),
+        "Kafka Connect {version} is not installed in {}; run `scripts/services.sh install kafka-connect`",
+        dir.display()
+    );
+    dir
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+/// One distributed Kafka Connect worker in its own group, with its own config and status topics.
+/// Dropping it kills the JVM (so a failing test leaves nothing running).
+pub struct KafkaConnect {
+    child: Child,
+    /// Base URL of its REST API.
+    pub url: String,
+    log: PathBuf,
+}
+
+impl KafkaConnect {
+    /// Starts a worker keeping source offsets in `offsets_topic` (created with 25 partitions when
+    /// missing, as Kafka Connect does), with StringConverter for keys and values, and waits until
+    /// its REST API lists connectors.
+    pub fn start(dir: &Path, offsets_topic: &str) -> KafkaConnect {
+        fs::create_dir_all(dir).expect("test dir");
+        let port = free_port();
+        let id = unique("kc");
+        let props = format!(
+            "bootstrap.servers={kafka}
+group.id={id}
+config.storage.topic={id}-configs
+status.storage.topic={id}-status
+offset.storage.topic={offsets_topic}
+config.storage.replication.factor=1
+offset.storage.replication.factor=1
+status.storage.replication.factor=1
+key.converter=org.apache.kafka.connect.storage.StringConverter
+value.converter=org.apache.kafka.connect.storage.StringConverter
+offset.flush.interval.ms=500
+listeners=http://127.0.0.1:{port}
+rest.advertised.host.name=127.0.0.1
+plugin.discovery=service_load
+",
+            kafka = kafka(),
+        );
+        let props_file = dir.join("worker.properties");
+        fs::write(&props_file, props).expect("write worker.properties");
+        let log = dir.join("connect.log");
+        let out = fs::File::create(&log).expect("log file");
+        let err = out.try_clone().expect("log file");
+        let child = Command::new("java")
+            .arg("-Xmx512m")
+            .arg("-cp")
+            .arg(format!("{}/*", libs().display()))
+            .arg(format!(
+                "-Dlog4j2.configurationFile={}",
+                scripts_dir().join("kafka-connect/log4j2.properties").display()
+            ))
+            .arg("org.apache.kafka.connect.cli.ConnectDistributed")
+            .arg(&props_file)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .expect("start java (Kafka Connect)");
+        let mut connect = KafkaConnect { child, url: format!("http://127.0.0.1:{port}"), log };
+        let url = format!("{}/connectors", connect.url);
+        connect.wait("the Kafka Connect worker to be ready", Duration::from_secs(90), |c| {
+            if let Ok(Some(status)) = c.child.try_wait() {
+                panic!("Kafka Connect exited with {status}:\n{}", c.log_tail());
+            }
+            reqwest::blocking_get(&url).filter(|(code, _)| *code == 200).map(|_| ())
+        });
+        connect
+    }
+
+    /// `POST /connectors`, then waits until the connector and its task are RUNNING.
+    pub fn create(&mut self, name: &str, config: Value) {
+        let body = serde_json::json!({"name": name, "config": config}).to_string();
+        let created = reqwest::send("POST", &format!("{}/connectors", self.url), Some(&body));
+        assert!(
+            matches!(created, Some((201, _))),
+            "creating {name} in Kafka Connect: {created:?}\n{}",
+            self.log_tail()
+        );
+        let url = format!("{}/connectors/{name}/status", self.url);
+        self.wait(&format!("{name} RUNNING in Kafka Connect"), Duration::from_secs(60), |_| {
+            let (_, body) = reqwest::blocking_get(&url)?;
+            let tasks = body["tasks"].as_array()?;
+            let running = body["connector"]["state"] == "RUNNING"
+                && !tasks.is_empty()
+                && tasks.iter().all(|t| t["state"] == "RUNNING");
+            running.then_some(())
+        });
+    }
+
+    /// SIGTERM (Kafka Connect stops its tasks, which commit their final offsets), then waits for the
+    /// JVM to exit; returns whether it exited within `timeout`.
+    pub fn terminate(mut self, timeout: Duration) -> bool {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+
+    /// Polls `check` every 100 ms; a timeout panics with the end of the worker's log.
+    pub fn wait<T>(&mut self, what: &str, timeout: Duration, mut check: impl FnMut(&mut Self) -> Option<T>) -> T {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(v) = check(self) {
+                return v;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "timed out after {timeout:?} waiting for {what}; Kafka Connect log ends with:\n{}",
+                    self.log_tail()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The last 60 lines of the worker's log.
+    pub fn log_tail(&self) -> String {
+        let log = fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(60)..].join("\n")
+    }
+}
+
+impl Drop for KafkaConnect {
+    fn drop(&mut self) {
+        // Only our own child, by its handle (its PID): SIGKILL if it is still running.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
