@@ -69,6 +69,7 @@ async fn main() -> anyhow::Result<()> {
         connector.create_task(),
         store.clone(),
         TopicCreation::from_config(&config)?,
+        None,
     ));
     let partition = offset_map([("task", serde_json::json!(0))]);
     while store.get(&name, &partition).and_then(|o| o["id"].as_i64()) != Some(n - 1) {

@@ -108,6 +108,40 @@ pub fn source_def() -> ConfigDef {
             "Replication factor of created topics; -1 for the broker default.",
         )
         .group("Topic Creation")
+        .define(
+            "exactly.once.support",
+            String,
+            Some("requested"),
+            Medium,
+            "required: refuse the connector unless it declares exactly-once support for this configuration; requested: no such check.",
+        )
+        .validator(Validator::one_of(&["requested", "required"]))
+        .group("Exactly Once Support")
+        .define(
+            "transaction.boundary",
+            String,
+            Some("poll"),
+            Medium,
+            "With exactly-once support: poll (a transaction per non-empty poll), interval (every transaction.boundary.interval.ms), or connector (the task decides).",
+        )
+        .validator(Validator::one_of(&["poll", "interval", "connector"]))
+        .group("Exactly Once Support")
+        .define(
+            "transaction.boundary.interval.ms",
+            Long,
+            Some("-1"),
+            Low,
+            "With transaction.boundary=interval: how long a transaction stays open; -1 for the worker's offset.flush.interval.ms.",
+        )
+        .group("Exactly Once Support")
+        .define(
+            "offsets.storage.topic",
+            String,
+            Some(""),
+            Low,
+            "A separate offsets topic for this connector (created compacted when missing); the worker's offset.storage.topic when empty. Offsets not found there are read from the worker's.",
+        )
+        .group("Offsets")
 }
 
 /// A parsed connector config: the common keys typed, everything else kept as given.

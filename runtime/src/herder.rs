@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aqueduct_sdk::{
-    ConfigDef, ConnectError, Connector, ConnectorContext, ConnectorFactory, PluginDescriptor, Props, SinkConnector,
-    SourceConnector,
+    ConfigDef, ConnectError, Connector, ConnectorContext, ConnectorFactory, ExactlyOnceSupport, PluginDescriptor,
+    Props, SinkConnector, SourceConnector,
 };
 use serde::Serialize;
 use serde_json::{json, Value as Json};
@@ -18,9 +18,11 @@ use tracing::{info, warn};
 use crate::connector_config::{self, ConnectorConfig, TopicCreation};
 use crate::converter::{self, Converter};
 use crate::kafka::KafkaClients;
-use crate::offsets::OffsetStore;
+use crate::kafka::TopicSpec;
+use crate::offsets::{LayeredOffsetStore, OffsetStore, TopicOffsetStore};
 use crate::plugins::Plugins;
 use crate::sink_offsets;
+use crate::source_worker::{Boundary, ExactlyOnce};
 use crate::status::{State, Status, StatusCell, Target};
 use crate::task_context::{ActiveTopics, TaskSetup};
 use crate::worker_config::{strip_prefix, WorkerConfig};
@@ -327,7 +329,16 @@ impl Herder {
                     Ok(c) => c,
                     Err(e) => return fail(&status, format!("{e:#}")),
                 };
-                tokio::spawn(source_worker::run(setup, c.create_task(), w.store.clone(), creation))
+                let task = c.create_task();
+                let exactly_once = exactly_once(&w.config, &w.worker_id, &config, id);
+                let worker = self.worker.clone();
+                let status = status.clone();
+                tokio::spawn(async move {
+                    match connector_store(&worker, &config).await {
+                        Ok(store) => source_worker::run(setup, task, store, creation, exactly_once).await,
+                        Err(e) => status.fail(e.trace()),
+                    }
+                })
             }
             Some(Instance::Sink(c)) => {
                 let task = c.create_task();
@@ -543,7 +554,9 @@ impl Herder {
             (entry.kind(), self.validate(&entry.props)?.1)
         };
         let offsets: Vec<Json> = if kind == "source" {
-            self.worker.store.all(name).into_iter().map(|(p, o)| json!({"partition": p, "offset": o})).collect()
+            let store =
+                connector_store(&self.worker, &config).await.map_err(|e| HerderError::new(500, e.to_string()))?;
+            store.all(name).into_iter().map(|(p, o)| json!({"partition": p, "offset": o})).collect()
         } else {
             sink_offsets::read(&self.worker.clients, &config)
                 .await
@@ -562,15 +575,19 @@ impl Herder {
             )));
         }
         let config = self.validate(&entry.props)?.1;
-        let reset = offsets.is_none();
-        let entries = match offsets {
-            Some(body) => parse_offsets_body(&body)?,
-            None if entry.kind() == "source" => {
-                self.worker.store.all(name).into_iter().map(|(p, _)| (p, Json::Null)).collect()
+        let store = match entry.kind() {
+            "source" => {
+                Some(connector_store(&self.worker, &config).await.map_err(|e| HerderError::new(500, e.to_string()))?)
             }
-            None => Vec::new(),
+            _ => None,
         };
-        let result = if entry.kind() == "source" {
+        let reset = offsets.is_none();
+        let entries = match (offsets, &store) {
+            (Some(body), _) => parse_offsets_body(&body)?,
+            (None, Some(store)) => store.all(name).into_iter().map(|(p, _)| (p, Json::Null)).collect(),
+            (None, None) => Vec::new(),
+        };
+        let result = if let Some(store) = store {
             let mut writes = Vec::new();
             for (partition, offset) in entries {
                 let offset = match offset {
@@ -582,7 +599,7 @@ impl Herder {
                 };
                 writes.push((partition, offset));
             }
-            self.worker.store.write(name, writes).await
+            store.write(name, writes).await
         } else if reset {
             sink_offsets::reset(&self.worker.clients, &config).await
         } else {
@@ -605,6 +622,79 @@ impl Herder {
     }
 }
 
+/// A source task's exactly-once settings when the worker enables them (KIP-618):
+/// `transactional.id` = `<group.id, else worker id>-<connector>-<task>`.
+fn exactly_once(worker: &WorkerConfig, worker_id: &str, config: &ConnectorConfig, task: u32) -> Option<ExactlyOnce> {
+    if worker.string("exactly.once.source.support") != "enabled" {
+        return None;
+    }
+    let boundary = match config.string("transaction.boundary") {
+        "interval" => {
+            let ms = match config.long("transaction.boundary.interval.ms") {
+                ms if ms >= 0 => ms,
+                _ => worker.long("offset.flush.interval.ms"),
+            };
+            Boundary::Interval(Duration::from_millis(ms.max(1) as u64))
+        }
+        "connector" => Boundary::Connector,
+        _ => Boundary::Poll,
+    };
+    let owner = match worker.string("group.id") {
+        "" => worker_id,
+        group => group,
+    };
+    Some(ExactlyOnce { transactional_id: format!("{owner}-{}-{task}", config.name()), boundary })
+}
+
+/// The offsets of a source connector: its own topic (`offsets.storage.topic`) over the
+/// worker's store when it names one, else the worker's store.
+async fn connector_store(worker: &Worker, config: &ConnectorConfig) -> aqueduct_sdk::Result<Arc<dyn OffsetStore>> {
+    let topic = config.string("offsets.storage.topic");
+    if topic.is_empty() || (topic == worker.config.string("offset.storage.topic") && worker.store.topic().is_some()) {
+        return Ok(worker.store.clone());
+    }
+    let spec = TopicSpec::compacted(
+        topic,
+        worker.config.long("offset.storage.partitions") as i32,
+        worker.config.long("offset.storage.replication.factor") as i32,
+    );
+    let primary = TopicOffsetStore::open(&worker.clients, spec)
+        .await
+        .map_err(|e| ConnectError::retriable(format!("opening the connector's offsets topic {topic}: {e:#}")))?;
+    Ok(Arc::new(LayeredOffsetStore::new(primary, worker.store.clone())))
+}
+
+/// The exactly-once checks of a source connector config (KIP-618's preflight validation).
+fn exactly_once_errors(plugin: &PluginDescriptor, worker: &WorkerConfig, props: &Props) -> Vec<String> {
+    let ConnectorFactory::Source(factory) = plugin.factory else { return Vec::new() };
+    let get = |k: &str| props.get(k).map(String::as_str).unwrap_or_default();
+    let enabled = worker.string("exactly.once.source.support") == "enabled";
+    let mut errors = Vec::new();
+    let connector = factory();
+    if get("exactly.once.support") == "required" {
+        if !enabled {
+            errors.push(
+                "exactly.once.support is required, but this worker has exactly.once.source.support=disabled".to_owned(),
+            );
+        } else {
+            match connector.exactly_once_support(props) {
+                Some(ExactlyOnceSupport::Supported) => {}
+                Some(ExactlyOnceSupport::Unsupported) => errors.push(
+                    "exactly.once.support: The connector does not support exactly-once semantics with the provided configuration.".to_owned(),
+                ),
+                None => errors.push(format!(
+                    "exactly.once.support: The connector {} does not say whether it supports exactly-once semantics; use \"requested\" to create it without this check.",
+                    plugin.class
+                )),
+            }
+        }
+    }
+    if enabled && get("transaction.boundary") == "connector" && !connector.can_define_transaction_boundaries(props) {
+        errors.push("transaction.boundary: The connector does not support connector-defined transaction boundaries with the given configuration. Please reconfigure it to use a different transaction boundary definition.".to_owned());
+    }
+    errors
+}
+
 /// Waits for a stopping task until `deadline`, then abandons it (logged).
 async fn await_stop(id: usize, join: JoinHandle<()>, deadline: tokio::time::Instant) {
     let abort = join.abort_handle();
@@ -625,6 +715,11 @@ pub fn validate_connector(
     let def = Herder::config_def(&plugin);
     let mut errors: Vec<String> = Vec::new();
     for error in def.validate(props).into_iter().chain(plugin.factory.validate(props)).flat_map(|k| k.errors) {
+        if !errors.contains(&error) {
+            errors.push(error);
+        }
+    }
+    for error in exactly_once_errors(&plugin, worker, props) {
         if !errors.contains(&error) {
             errors.push(error);
         }

@@ -21,6 +21,13 @@ use crate::worker_config::WorkerConfig;
 /// Runs a standalone worker until SIGINT or SIGTERM.
 pub async fn run(worker_file: PathBuf, connector_files: Vec<PathBuf>) -> Result<()> {
     let config = WorkerConfig::load(&worker_file)?;
+    if config.string("exactly.once.source.support") == "enabled"
+        && !config.string("offset.storage.file.filename").is_empty()
+    {
+        anyhow::bail!(
+            "exactly.once.source.support=enabled writes source offsets in Kafka transactions: remove offset.storage.file.filename to keep them in offset.storage.topic"
+        );
+    }
     // Read and validate every connector file before touching Kafka.
     let connectors: Vec<Props> =
         connector_files.iter().map(|f| crate::connector_config::load_file(f)).collect::<Result<_>>()?;

@@ -22,6 +22,14 @@ pub fn config_def() -> ConfigDef {
         )
         .define("group.id", String, Some(""), High, "The worker group; reserved for distributed mode.")
         .define(
+            "exactly.once.source.support",
+            String,
+            Some("disabled"),
+            High,
+            "enabled: source tasks write their records and source offsets to Kafka in one transaction each (KIP-618); disabled: at least once.",
+        )
+        .validator(Validator::one_of(&["disabled", "enabled"]))
+        .define(
             "key.converter",
             Class,
             Some("org.apache.kafka.connect.json.JsonConverter"),

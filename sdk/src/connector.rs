@@ -5,6 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::config::{ConfigDef, KeyValidation, Props};
+use crate::exactly_once::ExactlyOnceSupport;
 use crate::task::{SinkTask, SourceTask};
 use crate::{ConnectError, Result};
 
@@ -47,6 +48,20 @@ pub trait Connector: Send + Sync {
 pub trait SourceConnector: Connector {
     /// A new, unstarted task.
     fn create_task(&self) -> Box<dyn SourceTask>;
+
+    /// Whether this configuration can deliver exactly once (see [`crate::exactly_once`]);
+    /// `None`, the default, means the connector does not say, and
+    /// `exactly.once.support=required` is then refused.
+    fn exactly_once_support(&self, _props: &Props) -> Option<ExactlyOnceSupport> {
+        None
+    }
+
+    /// Whether its tasks define transaction boundaries themselves through the
+    /// [`TransactionContext`](crate::TransactionContext), as `transaction.boundary=connector`
+    /// needs. The default is no.
+    fn can_define_transaction_boundaries(&self, _props: &Props) -> bool {
+        false
+    }
 }
 
 /// A connector that writes from Kafka into an external system.

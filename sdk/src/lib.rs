@@ -97,6 +97,7 @@ pub mod config;
 pub mod connector;
 pub mod debezium;
 pub mod error;
+pub mod exactly_once;
 pub mod record;
 pub mod schema;
 pub mod task;
@@ -106,6 +107,7 @@ pub use async_trait::async_trait;
 pub use config::{Config, ConfigDef, ConfigKey, ConfigType, ConfigValue, Importance, KeyValidation, Props, Validator};
 pub use connector::{Connector, ConnectorContext, ConnectorFactory, PluginDescriptor, SinkConnector, SourceConnector};
 pub use error::{ConnectError, ErrorKind, Result, ResultExt};
+pub use exactly_once::{ExactlyOnceSupport, TransactionContext, TransactionRequests};
 pub use record::{
     offset_map, Header, OffsetMap, RecordMetadata, SinkRecord, SourceRecord, TimestampType, TopicPartition,
     TopicPartitionOffsets,

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::config::Props;
+use crate::exactly_once::TransactionContext;
 use crate::record::{OffsetMap, RecordMetadata, SinkRecord, SourceRecord, TopicPartition, TopicPartitionOffsets};
 use crate::{ConnectError, Result};
 
@@ -27,12 +28,23 @@ pub struct SourceTaskContext {
     task_id: u32,
     offsets: Arc<dyn OffsetReader>,
     progress: Option<Arc<dyn ProgressReporter>>,
+    transactions: Option<TransactionContext>,
 }
 
 impl SourceTaskContext {
     /// A context for task `task_id` of `connector`, reading offsets from `offsets`.
     pub fn new(connector: impl Into<String>, task_id: u32, offsets: Arc<dyn OffsetReader>) -> Self {
-        SourceTaskContext { connector: connector.into(), task_id, offsets, progress: None }
+        SourceTaskContext { connector: connector.into(), task_id, offsets, progress: None, transactions: None }
+    }
+    /// Gives the task a [`TransactionContext`] (with `transaction.boundary=connector`).
+    pub fn with_transactions(mut self, transactions: TransactionContext) -> Self {
+        self.transactions = Some(transactions);
+        self
+    }
+    /// Where the task ends transactions, when the connector defines transaction boundaries
+    /// (`exactly.once.source.support=enabled` and `transaction.boundary=connector`); else `None`.
+    pub fn transaction_context(&self) -> Option<&TransactionContext> {
+        self.transactions.as_ref()
     }
     /// Sends [`SourceTaskContext::report_progress`] to `reporter`.
     pub fn with_progress(mut self, reporter: Arc<dyn ProgressReporter>) -> Self {

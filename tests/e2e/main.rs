@@ -2,6 +2,7 @@
 //! (`scripts/services.sh up kafka`). Each test uses its own topics, offsets topic and port.
 
 mod common;
+mod exactly_once;
 mod file_copy;
 mod mongo_to_postgres;
 mod mongodb;

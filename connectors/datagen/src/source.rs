@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use aqueduct_sdk::serde_json::json;
 use aqueduct_sdk::{
-    async_trait, offset_map, ConfigDef, ConnectError, Connector, ConnectorContext, OffsetMap, Props, Result,
-    SourceConnector, SourceRecord, SourceTask, SourceTaskContext,
+    async_trait, offset_map, ConfigDef, ConnectError, Connector, ConnectorContext, ExactlyOnceSupport, OffsetMap,
+    Props, Result, SourceConnector, SourceRecord, SourceTask, SourceTaskContext,
 };
 use tokio::time::Instant;
 use tracing::{debug, info};
@@ -73,6 +73,11 @@ impl Connector for DatagenConnector {
 impl SourceConnector for DatagenConnector {
     fn create_task(&self) -> Box<dyn SourceTask> {
         Box::new(DatagenTask::new())
+    }
+
+    /// Ids are deterministic and resume exactly from the stored offset.
+    fn exactly_once_support(&self, _props: &Props) -> Option<ExactlyOnceSupport> {
+        Some(ExactlyOnceSupport::Supported)
     }
 }
 

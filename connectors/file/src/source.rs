@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use aqueduct_sdk::serde_json::json;
 use aqueduct_sdk::{
-    async_trait, offset_map, ConfigDef, ConnectError, Connector, ConnectorContext, OffsetMap, Props, Result, ResultExt,
-    Schema, SchemaRef, SourceConnector, SourceRecord, SourceTask, SourceTaskContext, Value,
+    async_trait, offset_map, ConfigDef, ConnectError, Connector, ConnectorContext, ExactlyOnceSupport, OffsetMap,
+    Props, Result, ResultExt, Schema, SchemaRef, SourceConnector, SourceRecord, SourceTask, SourceTaskContext, Value,
 };
 use tokio::fs::File;
 use tokio::io::{AsyncBufReadExt, AsyncSeekExt, BufReader};
@@ -65,6 +65,11 @@ impl Connector for FileStreamSourceConnector {
 impl SourceConnector for FileStreamSourceConnector {
     fn create_task(&self) -> Box<dyn SourceTask> {
         Box::new(FileStreamSourceTask::new())
+    }
+
+    /// Lines resume exactly from the stored byte position.
+    fn exactly_once_support(&self, _props: &Props) -> Option<ExactlyOnceSupport> {
+        Some(ExactlyOnceSupport::Supported)
     }
 }
 

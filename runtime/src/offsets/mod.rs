@@ -1,11 +1,13 @@
 //! Source offsets: which are safe to commit (the tracker) and where they are kept (the stores).
 
 mod file;
+mod layered;
 mod store;
 mod topic;
 mod tracker;
 
 pub use file::FileOffsetStore;
+pub use layered::LayeredOffsetStore;
 pub use store::{partition_key, OffsetStore, StoreReader};
-pub use topic::TopicOffsetStore;
+pub use topic::{offset_record, TopicOffsetStore};
 pub use tracker::{Submission, SubmittedRecords};

@@ -17,6 +17,13 @@ pub trait OffsetStore: Send + Sync {
     fn all(&self, connector: &str) -> Vec<(OffsetMap, OffsetMap)>;
     /// Durably writes offsets (`None` deletes); returns once the store acknowledged them all.
     async fn write(&self, connector: &str, offsets: Vec<(OffsetMap, Option<OffsetMap>)>) -> anyhow::Result<()>;
+    /// The Kafka topic this store writes to, when it is one: exactly-once source tasks write
+    /// their offsets there themselves, inside their transactions.
+    fn topic(&self) -> Option<&str> {
+        None
+    }
+    /// Takes note of offsets a committed transaction wrote to [`OffsetStore::topic`].
+    fn committed(&self, _connector: &str, _offsets: Vec<(OffsetMap, Option<OffsetMap>)>) {}
 }
 
 /// The canonical text of a source partition: JSON with object keys sorted.

@@ -6,6 +6,7 @@ use anyhow::{bail, Context, Result};
 use aqueduct_sdk::{OffsetMap, Props};
 use async_trait::async_trait;
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Message, Offset, TopicPartitionList};
 use serde_json::Value as Json;
@@ -27,8 +28,15 @@ impl TopicOffsetStore {
         let producer: FutureProducer =
             clients.producer_config(&Props::new()).create().context("creating offset topic producer")?;
         let cache = OffsetCache::default();
+        // Committed records only (transactional writes of exactly-once tasks included); a
+        // partition is read once its end is reached, which for read_committed is the last
+        // stable offset.
+        let settings = Props::from([
+            ("isolation.level".to_owned(), "read_committed".to_owned()),
+            ("enable.partition.eof".to_owned(), "true".to_owned()),
+        ]);
         let consumer: BaseConsumer = clients
-            .consumer_config("aqueduct-offset-reader", &Props::new())
+            .consumer_config("aqueduct-offset-reader", &settings)
             .create()
             .context("creating offset topic consumer")?;
         let topic = spec.name.clone();
@@ -70,7 +78,14 @@ fn read_to_end(consumer: &BaseConsumer, topic: &str, cache: &OffsetCache) -> Res
             bail!("timed out reading offset topic {topic}; partitions left: {:?}", remaining.keys());
         }
         let Some(message) = consumer.poll(Duration::from_millis(200)) else { continue };
-        let message = message.with_context(|| format!("reading {topic}"))?;
+        let message = match message {
+            Ok(message) => message,
+            Err(KafkaError::PartitionEOF(p)) => {
+                remaining.remove(&p);
+                continue;
+            }
+            Err(e) => return Err(e).with_context(|| format!("reading {topic}")),
+        };
         count += 1;
         if let Some(key) = message.key() {
             match serde_json::from_slice::<Json>(key).ok().as_ref().and_then(parse_entry_key) {
@@ -102,8 +117,7 @@ impl OffsetStore for TopicOffsetStore {
     async fn write(&self, connector: &str, offsets: Vec<(OffsetMap, Option<OffsetMap>)>) -> Result<()> {
         let mut deliveries = Vec::with_capacity(offsets.len());
         for (partition, offset) in &offsets {
-            let key = serde_json::to_vec(&entry_key(connector, partition))?;
-            let value = offset.as_ref().map(serde_json::to_vec).transpose()?;
+            let (key, value) = offset_record(connector, partition, offset.as_ref())?;
             let mut record = FutureRecord::to(&self.topic).key(&key);
             if let Some(value) = &value {
                 record = record.payload(value);
@@ -121,9 +135,27 @@ impl OffsetStore for TopicOffsetStore {
                 Err(_) => bail!("writing offsets of {connector} to {}: producer closed", self.topic),
             }
         }
+        self.committed(connector, offsets);
+        Ok(())
+    }
+    fn topic(&self) -> Option<&str> {
+        Some(&self.topic)
+    }
+    fn committed(&self, connector: &str, offsets: Vec<(OffsetMap, Option<OffsetMap>)>) {
         for (partition, offset) in offsets {
             self.cache.apply(connector, &partition, offset);
         }
-        Ok(())
     }
+}
+
+/// The key and value of an offset record, as Kafka Connect writes them: key
+/// `["<connector>", {partition}]`, value the offset as JSON, or none (a tombstone) to delete it.
+pub fn offset_record(
+    connector: &str,
+    partition: &OffsetMap,
+    offset: Option<&OffsetMap>,
+) -> Result<(Vec<u8>, Option<Vec<u8>>)> {
+    let key = serde_json::to_vec(&entry_key(connector, partition))?;
+    let value = offset.map(serde_json::to_vec).transpose()?;
+    Ok((key, value))
 }

@@ -32,8 +32,8 @@ pub mod types;
 use std::sync::Arc;
 
 use aqueduct_sdk::{
-    async_trait, ConfigDef, Connector, ConnectorContext, ConnectorFactory, PluginDescriptor, Props, Result,
-    SourceConnector, SourceTask,
+    async_trait, ConfigDef, Connector, ConnectorContext, ConnectorFactory, ExactlyOnceSupport, PluginDescriptor, Props,
+    Result, SourceConnector, SourceTask,
 };
 use tracing::info;
 
@@ -76,6 +76,11 @@ impl Connector for PostgresCdcConnector {
 impl SourceConnector for PostgresCdcConnector {
     fn create_task(&self) -> Box<dyn SourceTask> {
         Box::new(PostgresCdcTask::new())
+    }
+
+    /// Streaming resumes at the exact change (commit LSN and event serial) and an interrupted snapshot after the last row read.
+    fn exactly_once_support(&self, _props: &Props) -> Option<ExactlyOnceSupport> {
+        Some(ExactlyOnceSupport::Supported)
     }
 }
 

@@ -1,7 +1,11 @@
 //! The loop that runs one source task: poll -> convert -> produce -> ack -> store offsets.
 //!
 //! Offsets follow one rule: a source offset is written to the offset store only after Kafka
-//! acknowledged every record of that source partition up to it ([`SubmittedRecords`]).
+//! acknowledged every record of that source partition up to it ([`SubmittedRecords`]). With
+//! exactly-once support, records and offsets are written in one transaction instead
+//! ([`transactions`]).
+
+mod transactions;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -18,6 +22,8 @@ use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
+use self::transactions::Transactions;
+pub use self::transactions::{Boundary, ExactlyOnce};
 use crate::connector_config::TopicCreation;
 use crate::converter::json::value_to_json;
 use crate::offsets::{partition_key, OffsetStore, StoreReader, Submission, SubmittedRecords};
@@ -38,11 +44,27 @@ struct Flush {
 
 type Ack = (Submission, SourceRecord, std::result::Result<RecordMetadata, KafkaError>);
 
-/// Runs a source task until shut down or failed, reporting its state in `setup.status`.
-pub async fn run(setup: TaskSetup, task: Box<dyn SourceTask>, store: Arc<dyn OffsetStore>, creation: TopicCreation) {
+/// Runs a source task until shut down or failed, reporting its state in `setup.status`;
+/// exactly once when `exactly_once` is given (the store must then be a topic store).
+pub async fn run(
+    setup: TaskSetup,
+    task: Box<dyn SourceTask>,
+    store: Arc<dyn OffsetStore>,
+    creation: TopicCreation,
+    exactly_once: Option<ExactlyOnce>,
+) {
     let span = tracing::info_span!("task", connector = %setup.name(), task = setup.task_id);
     let status = setup.status.clone();
-    let worker = SourceWorker::new(setup, task, store, creation);
+    let eos = match (exactly_once, store.topic()) {
+        (Some(config), Some(topic)) => Some(Transactions::new(config, topic.to_owned())),
+        (Some(_), None) => {
+            status.fail(ConnectError::config("exactly-once delivery needs source offsets in a Kafka topic").trace());
+            return;
+        }
+        (None, _) => None,
+    };
+    let mut worker = SourceWorker::new(setup, task, store, creation);
+    worker.eos = eos;
     match tracing::Instrument::instrument(worker.and_then_run(), span).await {
         Ok(()) => {}
         Err(e) => {
@@ -64,6 +86,8 @@ struct SourceWorker {
     unflushed: HashMap<String, (OffsetMap, OffsetMap)>,
     flushing: Option<Flush>,
     known_topics: HashSet<String>,
+    /// Exactly-once delivery, when enabled.
+    eos: Option<Transactions>,
 }
 
 impl SourceWorker {
@@ -80,17 +104,27 @@ impl SourceWorker {
             unflushed: HashMap::new(),
             flushing: None,
             known_topics: HashSet::new(),
+            eos: None,
         }
     }
 
     async fn and_then_run(mut self) -> Result<()> {
-        let overrides = self.setup.connector.with_prefix("producer.override.");
+        let mut overrides = self.setup.connector.with_prefix("producer.override.");
+        if let Some(eos) = &self.eos {
+            overrides.insert("transactional.id".into(), eos.config.transactional_id.clone());
+            overrides.insert("enable.idempotence".into(), "true".into());
+            overrides.insert("acks".into(), "all".into());
+        }
         let producer: FutureProducer =
             self.setup.clients.producer_config(&overrides).create().fatal(|| "creating the Kafka producer".into())?;
         self.producer = Some(producer);
+        self.init_transactions().await?;
         let reader = Arc::new(StoreReader::new(self.store.clone(), self.setup.name()));
-        let context = SourceTaskContext::new(self.setup.name(), self.setup.task_id, reader)
+        let mut context = SourceTaskContext::new(self.setup.name(), self.setup.task_id, reader)
             .with_progress(Arc::new(self.setup.status.clone()));
+        if let Some(eos) = self.eos.as_ref().filter(|e| e.config.boundary == Boundary::Connector) {
+            context = context.with_transactions(eos.context.clone());
+        }
         self.task.start(context, self.setup.task_props.clone()).await?;
         info!("source task started");
         let result = self.poll_loop().await;
@@ -104,11 +138,16 @@ impl SourceWorker {
         loop {
             let target = *self.setup.control.borrow();
             self.drain_acks()?;
-            self.deliver_commit_callbacks().await?;
-            self.finish_flush(false).await?;
-            if Instant::now() >= next_flush {
-                self.start_flush();
-                next_flush = Instant::now() + self.setup.flush_interval;
+            if self.eos.is_some() {
+                // Offsets and commit callbacks follow transaction commits instead.
+                self.commit_if_due().await?;
+            } else {
+                self.deliver_commit_callbacks().await?;
+                self.finish_flush(false).await?;
+                if Instant::now() >= next_flush {
+                    self.start_flush();
+                    next_flush = Instant::now() + self.setup.flush_interval;
+                }
             }
             match target {
                 Target::Shutdown => return Ok(()),
@@ -141,10 +180,14 @@ impl SourceWorker {
                 }
                 Err(e) => return Err(e),
             };
+            let sent_any = !records.is_empty();
             for record in records {
                 if !self.send(record).await? {
                     break; // shutting down: the rest of the batch is never acknowledged
                 }
+            }
+            if sent_any {
+                self.end_of_poll().await?;
             }
         }
     }
@@ -169,6 +212,8 @@ impl SourceWorker {
             return Ok(false);
         }
         let encoded = self.encode(&record);
+        self.begin_if_needed()?;
+        let ends = self.ends_after(&record);
         let (key, value, headers) = match encoded {
             Ok(parts) => parts,
             Err(e) if e.kind() == aqueduct_sdk::ErrorKind::Data && self.setup.connector.tolerate_all() => {
@@ -176,6 +221,8 @@ impl SourceWorker {
                 // The record is dropped, but its offset still counts as done.
                 let submission = self.tracker.submit(&record.source_partition, record.source_offset.clone());
                 self.tracker.ack(&submission);
+                self.note_sent(&record);
+                self.after_record(ends).await?;
                 return Ok(true);
             }
             Err(e) => return Err(e),
@@ -184,6 +231,7 @@ impl SourceWorker {
         let Some(delivery) = self.produce(&record, key.as_deref(), value.as_deref(), headers).await? else {
             return Ok(false);
         };
+        self.note_sent(&record);
         self.pending.push(
             async move {
                 let result = match delivery.await {
@@ -199,6 +247,7 @@ impl SourceWorker {
             }
             .boxed(),
         );
+        self.after_record(ends).await?;
         Ok(true)
     }
 
@@ -366,6 +415,20 @@ impl SourceWorker {
     /// Waits for outstanding acks (up to `offset.flush.timeout.ms`), writes the final offsets,
     /// and stops the task.
     async fn shutdown(&mut self, clean: bool) -> Result<()> {
+        if self.eos.is_some() {
+            // The open transaction is committed (or aborted) within offset.flush.timeout.ms.
+            let finished = tokio::time::timeout(self.setup.flush_timeout, self.finish_transactions(clean)).await;
+            let result = finished
+                .unwrap_or_else(|_| Err(ConnectError::retriable("shutdown timed out finishing the open transaction")));
+            if let Err(e) = &result {
+                warn!(error = %e, "the last transaction did not commit; its records stay invisible");
+            }
+            self.pending.clear();
+            self.producer = None;
+            let stopped = self.task.stop().await;
+            info!("source task stopped");
+            return if clean { result.and(stopped) } else { stopped };
+        }
         let deadline = Instant::now() + self.setup.flush_timeout;
         while clean && !self.pending.is_empty() {
             match tokio::time::timeout_at(deadline, self.pending.next()).await {
