@@ -162,6 +162,11 @@ group.initial.rebalance.delay.ms=0
 PROPS
 }
 
+# A random cluster id in Kafka's format: 16 bytes, URL-safe base64, no padding.
+kafka_cluster_id() {
+  python3 -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))'
+}
+
 launch_kafka() {
   mkdir -p "$RUN/kafka"
   if [ "${AQUEDUCT_KAFKA_FRESH:-0}" = 1 ]; then
@@ -172,7 +177,7 @@ launch_kafka() {
   if [ ! -f "$RUN/kafka/data/meta.properties" ]; then
     log "kafka: formatting storage in $RUN/kafka/data"
     kafka_java kafka.tools.StorageTool format --standalone --ignore-formatted \
-      -t "$(kafka_java kafka.tools.StorageTool random-uuid)" -c "$RUN/kafka/server.properties" >/dev/null
+      -t "$(kafka_cluster_id)" -c "$RUN/kafka/server.properties" >/dev/null
   fi
   spawn kafka java "$KAFKA_HEAP" -cp "$KAFKA_LIBS/*" \
     -Dlog4j2.configurationFile="$HERE/kafka/log4j2.properties" \
