@@ -13,6 +13,7 @@ pub mod sink_offsets;
 pub mod sink_worker;
 pub mod source_worker;
 pub mod standalone;
+pub mod static_member;
 pub mod status;
 pub mod task_context;
 pub mod worker_config;

@@ -147,6 +147,11 @@ impl Worker {
         }
     }
 
+    /// Where the worker logs (readable after it exited).
+    pub fn log_path(&self) -> PathBuf {
+        self.log.clone()
+    }
+
     /// The worker's log so far (for assertion messages).
     pub fn log(&self) -> String {
         fs::read_to_string(&self.log).unwrap_or_default()

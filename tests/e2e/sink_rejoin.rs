@@ -47,3 +47,44 @@ fn a_restarted_sink_writes_again_within_seconds() {
     println!("sink wrote the new lines {:?} after the restart", restarted.elapsed());
     assert!(worker.terminate(Duration::from_secs(30)), "clean shutdown");
 }
+
+#[test]
+fn a_stopped_sink_hands_its_partitions_to_another_worker_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("input.txt");
+    let output = dir.path().join("output.txt");
+    fs::write(&input, (0..500).map(|i| format!("first {i}\n")).collect::<String>()).expect("write input");
+    let topic = unique("e2e-handover");
+    let offsets = unique("e2e-offsets");
+    let source = json!({"name": format!("{topic}-source"), "config": {
+        "connector.class": "FileStreamSource", "file": input, "topic": topic,
+    }});
+    let sink = json!({"name": format!("{topic}-sink"), "config": {
+        "connector.class": "FileStreamSink", "file": output, "topics": topic,
+    }});
+    // Two workers (two worker ids, so two static members) take turns with the same sink.
+    let first = Worker::start(&dir.path().join("a"), json!({"offset.storage.topic": offsets}), &[source, sink.clone()]);
+    first.wait("the first lines copied", Duration::from_secs(60), || (read_lines(&output).len() >= 500).then_some(()));
+    let first_log = first.log_path();
+    assert!(first.terminate(Duration::from_secs(30)), "clean shutdown");
+    let log = fs::read_to_string(first_log).unwrap_or_default();
+    assert!(log.contains("left the consumer group"), "the stopped sink did not leave:\n{log}");
+
+    let mut file = fs::OpenOptions::new().append(true).open(&input).expect("input");
+    for i in 0..100 {
+        writeln!(file, "second {i}").expect("append");
+    }
+    drop(file);
+    let source = json!({"name": format!("{topic}-source2"), "config": {
+        "connector.class": "FileStreamSource", "file": input, "topic": topic,
+    }});
+    let second =
+        Worker::start(&dir.path().join("b"), json!({"offset.storage.topic": unique("e2e-offsets")}), &[source, sink]);
+    let started = Instant::now();
+    // Without the LeaveGroup the first worker's member keeps the partitions for session.timeout.ms (45 s).
+    second.wait("the other worker's sink to write within 10 s", Duration::from_secs(10), || {
+        read_lines(&output).iter().any(|l| l == "second 99").then_some(())
+    });
+    println!("the second worker's sink wrote {:?} after its start", started.elapsed());
+    assert!(second.terminate(Duration::from_secs(30)), "clean shutdown");
+}

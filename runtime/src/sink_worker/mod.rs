@@ -48,6 +48,36 @@ pub fn run(setup: TaskSetup, task: Box<dyn SinkTask>, handle: Handle) {
     }
 }
 
+/// The consumer's static membership, removed from the group when the task stops (see
+/// [`crate::static_member`]).
+struct StaticMember {
+    bootstrap: String,
+    group: String,
+    instance_id: String,
+}
+
+impl StaticMember {
+    /// The member a consumer config joins as, if static and on a plaintext listener.
+    fn of(config: &rdkafka::ClientConfig, group: &str) -> Option<Self> {
+        let instance_id = config.get("group.instance.id").filter(|id| !id.is_empty())?.to_owned();
+        let protocol = config.get("security.protocol").unwrap_or("plaintext");
+        if !protocol.eq_ignore_ascii_case("plaintext") {
+            info!(protocol, "static member is left to expire after session.timeout.ms (LeaveGroup is sent on plaintext listeners only)");
+            return None;
+        }
+        let bootstrap = config.get("bootstrap.servers").unwrap_or_default().to_owned();
+        Some(StaticMember { bootstrap, group: group.to_owned(), instance_id })
+    }
+
+    async fn leave(self) {
+        match crate::static_member::leave(&self.bootstrap, &self.group, &self.instance_id).await {
+            Ok(()) => info!(member = %self.instance_id, "left the consumer group"),
+            Err(e) => warn!(member = %self.instance_id, error = format!("{e:#}"),
+                "could not leave the consumer group; its partitions move after session.timeout.ms"),
+        }
+    }
+}
+
 /// A batch whose `put` failed retriably, waiting to be given to the task again.
 struct Redelivery {
     batch: Vec<SinkRecord>,
@@ -98,11 +128,10 @@ impl SinkWorker {
         let paused_by_user = *setup.control.borrow() == Target::Paused;
         lock(&shared).pause_all = paused_by_user;
         let rebalance = RebalanceHandler { shared: shared.clone(), context: context.clone(), handle: handle.clone() };
-        let consumer: BaseConsumer<RebalanceHandler> = setup
-            .clients
-            .consumer_config(&group, &overrides)
-            .create_with_context(rebalance)
-            .fatal(|| "creating the Kafka consumer".into())?;
+        let consumer_config = setup.clients.consumer_config(&group, &overrides);
+        let member = StaticMember::of(&consumer_config, &group);
+        let consumer: BaseConsumer<RebalanceHandler> =
+            consumer_config.create_with_context(rebalance).fatal(|| "creating the Kafka consumer".into())?;
         {
             let mut guard = lock(&shared);
             let ctx: Arc<dyn SinkTaskContext> = context.clone();
@@ -112,6 +141,11 @@ impl SinkWorker {
             SinkWorker { setup, handle, consumer, shared, context, reporter, paused_by_user, redelivery: None };
         let result = worker.subscribe().and_then(|()| worker.consume_loop());
         let stopped = worker.shutdown(result.is_ok());
+        let handle = worker.handle.clone();
+        drop(worker); // closes the consumer
+        if let Some(member) = member {
+            handle.block_on(member.leave());
+        }
         result.and(stopped)
     }
 
