@@ -127,15 +127,20 @@ KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$KAFK
 KAFKA_LIBS=$CACHE/kafka-$KAFKA_VERSION/libs
 KAFKA_HEAP=${AQUEDUCT_KAFKA_HEAP:--Xmx768m}
 
-# The jars come from Maven Central through scripts/kafka/pom.xml, once per version.
-install_kafka() {
-  if [ -f "$KAFKA_LIBS/.complete" ]; then return; fi
-  log "kafka: fetching Apache Kafka $KAFKA_VERSION jars into $KAFKA_LIBS (one-time)"
-  rm -rf "$KAFKA_LIBS"
-  mkdir -p "$KAFKA_LIBS"
-  mvn -q -B -Dstyle.color=never -f "$KAFKA_POM" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$KAFKA_LIBS"
-  touch "$KAFKA_LIBS/.complete"
+# maven_libs WHAT POM DIR: copies POM's runtime dependencies from Maven Central into DIR, once
+# (a .complete marker says the copy finished).
+maven_libs() {
+  local what=$1 pom=$2 dir=$3
+  if [ -f "$dir/.complete" ]; then return; fi
+  log "$what: fetching jars into $dir (one-time)"
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  mvn -q -B -Dstyle.color=never -f "$pom" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$dir"
+  touch "$dir/.complete"
 }
+
+# The jars come from Maven Central through scripts/kafka/pom.xml, once per version.
+install_kafka() { maven_libs "kafka $KAFKA_VERSION" "$KAFKA_POM" "$KAFKA_LIBS"; }
 
 kafka_java() { java -cp "$KAFKA_LIBS/*" -Dlog4j2.configurationFile="$HERE/kafka/log4j2.properties" "$@"; }
 
@@ -202,14 +207,7 @@ CONNECT_LIBS=$CACHE/kafka-connect-$CONNECT_VERSION/libs
 
 # connect-runtime, connect-json, connect-file, connect-transforms and a log4j2 binding, from Maven
 # Central through scripts/kafka-connect/pom.xml, once per version.
-install_kafka_connect() {
-  if [ -f "$CONNECT_LIBS/.complete" ]; then return; fi
-  log "kafka-connect: fetching Apache Kafka Connect $CONNECT_VERSION jars into $CONNECT_LIBS (one-time)"
-  rm -rf "$CONNECT_LIBS"
-  mkdir -p "$CONNECT_LIBS"
-  mvn -q -B -Dstyle.color=never -f "$CONNECT_POM" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$CONNECT_LIBS"
-  touch "$CONNECT_LIBS/.complete"
-}
+install_kafka_connect() { maven_libs "kafka-connect $CONNECT_VERSION" "$CONNECT_POM" "$CONNECT_LIBS"; }
 
 # ---- postgres (Debian cluster 15/main) ------------------------------------------------------
 
