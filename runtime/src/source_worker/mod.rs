@@ -180,15 +180,12 @@ impl SourceWorker {
                 }
                 Err(e) => return Err(e),
             };
-            let sent_any = !records.is_empty();
             for record in records {
                 if !self.send(record).await? {
                     break; // shutting down: the rest of the batch is never acknowledged
                 }
             }
-            if sent_any {
-                self.end_of_poll().await?;
-            }
+            self.end_of_poll().await?;
         }
     }
 
