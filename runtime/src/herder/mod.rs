@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aqueduct_sdk::{
-    ConfigDef, ConnectError, Connector, ConnectorContext, ConnectorFactory, ExactlyOnceSupport, PluginDescriptor,
-    Props, SinkConnector, SourceConnector,
+    ConfigDef, ConnectError, Connector, ConnectorContext, ConnectorFactory, PluginDescriptor, Props, SinkConnector,
+    SourceConnector,
 };
 use serde::Serialize;
 use serde_json::{json, Value as Json};
@@ -17,16 +17,17 @@ use tracing::{info, warn};
 
 use crate::connector_config::{self, ConnectorConfig, TopicCreation};
 use crate::converter::{self, Converter};
+use crate::exactly_once;
 use crate::kafka::KafkaClients;
-use crate::kafka::TopicSpec;
-use crate::offsets::{LayeredOffsetStore, OffsetStore, TopicOffsetStore};
+use crate::offsets::OffsetStore;
 use crate::plugins::Plugins;
-use crate::sink_offsets;
-use crate::source_worker::{Boundary, ExactlyOnce};
 use crate::status::{State, Status, StatusCell, Target};
 use crate::task_context::{ActiveTopics, TaskSetup};
 use crate::worker_config::{strip_prefix, WorkerConfig};
 use crate::{sink_worker, source_worker};
+
+mod offsets;
+use offsets::connector_store;
 
 /// An error for the REST API: an HTTP status and a message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -330,7 +331,7 @@ impl Herder {
                     Err(e) => return fail(&status, format!("{e:#}")),
                 };
                 let task = c.create_task();
-                let exactly_once = exactly_once(&w.config, &w.worker_id, &config, id);
+                let exactly_once = exactly_once::task_settings(&w.config, &w.worker_id, &config, id);
                 let worker = self.worker.clone();
                 let status = status.clone();
                 tokio::spawn(async move {
@@ -546,72 +547,6 @@ impl Herder {
         Ok(())
     }
 
-    /// The connector's offsets in KIP-875's shape.
-    pub async fn offsets(&self, name: &str) -> HResult<Json> {
-        let (kind, config) = {
-            let connectors = self.connectors.lock().await;
-            let entry = connectors.get(name).ok_or_else(|| HerderError::not_found(name))?;
-            (entry.kind(), self.validate(&entry.props)?.1)
-        };
-        let offsets: Vec<Json> = if kind == "source" {
-            let store =
-                connector_store(&self.worker, &config).await.map_err(|e| HerderError::new(500, e.to_string()))?;
-            store.all(name).into_iter().map(|(p, o)| json!({"partition": p, "offset": o})).collect()
-        } else {
-            sink_offsets::read(&self.worker.clients, &config)
-                .await
-                .map_err(|e| HerderError::new(500, format!("{e:#}")))?
-        };
-        Ok(json!({ "offsets": offsets }))
-    }
-
-    /// Alters (`Some`) or resets (`None`) offsets; the connector must be STOPPED.
-    pub async fn change_offsets(&self, name: &str, offsets: Option<Json>) -> HResult<Json> {
-        let connectors = self.connectors.lock().await;
-        let entry = connectors.get(name).ok_or_else(|| HerderError::not_found(name))?;
-        if entry.target != TargetState::Stopped {
-            return Err(HerderError::new(400, format!(
-                "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{name}/stop' endpoint"
-            )));
-        }
-        let config = self.validate(&entry.props)?.1;
-        let store = match entry.kind() {
-            "source" => {
-                Some(connector_store(&self.worker, &config).await.map_err(|e| HerderError::new(500, e.to_string()))?)
-            }
-            _ => None,
-        };
-        let reset = offsets.is_none();
-        let entries = match (offsets, &store) {
-            (Some(body), _) => parse_offsets_body(&body)?,
-            (None, Some(store)) => store.all(name).into_iter().map(|(p, _)| (p, Json::Null)).collect(),
-            (None, None) => Vec::new(),
-        };
-        let result = if let Some(store) = store {
-            let mut writes = Vec::new();
-            for (partition, offset) in entries {
-                let offset = match offset {
-                    Json::Null => None,
-                    Json::Object(o) => Some(o),
-                    other => {
-                        return Err(HerderError::new(400, format!("offset must be an object or null, got {other}")))
-                    }
-                };
-                writes.push((partition, offset));
-            }
-            store.write(name, writes).await
-        } else if reset {
-            sink_offsets::reset(&self.worker.clients, &config).await
-        } else {
-            sink_offsets::alter(&self.worker.clients, &config, entries)
-                .await
-                .map_err(|e| e.context("altering sink offsets"))
-        };
-        result.map_err(|e| HerderError::new(400, format!("{e:#}")))?;
-        let message = if reset { "reset" } else { "altered" };
-        Ok(json!({"message": format!("The offsets for this connector have been {message} successfully")}))
-    }
-
     /// Stops every connector and task; offsets are flushed by the tasks as they stop.
     pub async fn shutdown(&self) {
         let mut connectors = self.connectors.lock().await;
@@ -620,79 +555,6 @@ impl Herder {
             self.stop_entry(entry).await;
         }
     }
-}
-
-/// A source task's exactly-once settings when the worker enables them (KIP-618):
-/// `transactional.id` = `<group.id, else worker id>-<connector>-<task>`.
-fn exactly_once(worker: &WorkerConfig, worker_id: &str, config: &ConnectorConfig, task: u32) -> Option<ExactlyOnce> {
-    if worker.string("exactly.once.source.support") != "enabled" {
-        return None;
-    }
-    let boundary = match config.string("transaction.boundary") {
-        "interval" => {
-            let ms = match config.long("transaction.boundary.interval.ms") {
-                ms if ms >= 0 => ms,
-                _ => worker.long("offset.flush.interval.ms"),
-            };
-            Boundary::Interval(Duration::from_millis(ms.max(1) as u64))
-        }
-        "connector" => Boundary::Connector,
-        _ => Boundary::Poll,
-    };
-    let owner = match worker.string("group.id") {
-        "" => worker_id,
-        group => group,
-    };
-    Some(ExactlyOnce { transactional_id: format!("{owner}-{}-{task}", config.name()), boundary })
-}
-
-/// The offsets of a source connector: its own topic (`offsets.storage.topic`) over the
-/// worker's store when it names one, else the worker's store.
-async fn connector_store(worker: &Worker, config: &ConnectorConfig) -> aqueduct_sdk::Result<Arc<dyn OffsetStore>> {
-    let topic = config.string("offsets.storage.topic");
-    if topic.is_empty() || (topic == worker.config.string("offset.storage.topic") && worker.store.topic().is_some()) {
-        return Ok(worker.store.clone());
-    }
-    let spec = TopicSpec::compacted(
-        topic,
-        worker.config.long("offset.storage.partitions") as i32,
-        worker.config.long("offset.storage.replication.factor") as i32,
-    );
-    let primary = TopicOffsetStore::open(&worker.clients, spec)
-        .await
-        .map_err(|e| ConnectError::retriable(format!("opening the connector's offsets topic {topic}: {e:#}")))?;
-    Ok(Arc::new(LayeredOffsetStore::new(primary, worker.store.clone())))
-}
-
-/// The exactly-once checks of a source connector config (KIP-618's preflight validation).
-fn exactly_once_errors(plugin: &PluginDescriptor, worker: &WorkerConfig, props: &Props) -> Vec<String> {
-    let ConnectorFactory::Source(factory) = plugin.factory else { return Vec::new() };
-    let get = |k: &str| props.get(k).map(String::as_str).unwrap_or_default();
-    let enabled = worker.string("exactly.once.source.support") == "enabled";
-    let mut errors = Vec::new();
-    let connector = factory();
-    if get("exactly.once.support") == "required" {
-        if !enabled {
-            errors.push(
-                "exactly.once.support is required, but this worker has exactly.once.source.support=disabled".to_owned(),
-            );
-        } else {
-            match connector.exactly_once_support(props) {
-                Some(ExactlyOnceSupport::Supported) => {}
-                Some(ExactlyOnceSupport::Unsupported) => errors.push(
-                    "exactly.once.support: The connector does not support exactly-once semantics with the provided configuration.".to_owned(),
-                ),
-                None => errors.push(format!(
-                    "exactly.once.support: The connector {} does not say whether it supports exactly-once semantics; use \"requested\" to create it without this check.",
-                    plugin.class
-                )),
-            }
-        }
-    }
-    if enabled && get("transaction.boundary") == "connector" && !connector.can_define_transaction_boundaries(props) {
-        errors.push("transaction.boundary: The connector does not support connector-defined transaction boundaries with the given configuration. Please reconfigure it to use a different transaction boundary definition.".to_owned());
-    }
-    errors
 }
 
 /// Waits for a stopping task until `deadline`, then abandons it (logged).
@@ -719,7 +581,7 @@ pub fn validate_connector(
             errors.push(error);
         }
     }
-    for error in exactly_once_errors(&plugin, worker, props) {
+    for error in exactly_once::preflight_errors(&plugin, worker, props) {
         if !errors.contains(&error) {
             errors.push(error);
         }
@@ -758,23 +620,6 @@ fn build_converters(
         Ok(Arc::from(converter::build(&class, &settings)?))
     };
     Ok((build("key")?, build("value")?))
-}
-
-fn parse_offsets_body(body: &Json) -> HResult<Vec<(aqueduct_sdk::OffsetMap, Json)>> {
-    let bad = |m: &str| HerderError::new(400, m.to_owned());
-    let list = body
-        .get("offsets")
-        .and_then(Json::as_array)
-        .ok_or_else(|| bad("The request body must contain an \"offsets\" array"))?;
-    list.iter()
-        .map(|item| {
-            let partition = item
-                .get("partition")
-                .and_then(Json::as_object)
-                .ok_or_else(|| bad("Each offset must have a \"partition\" object"))?;
-            Ok((partition.clone(), item.get("offset").cloned().unwrap_or(Json::Null)))
-        })
-        .collect()
 }
 
 fn info_of(name: &str, entry: &ConnectorEntry) -> ConnectorInfo {
