@@ -3,6 +3,7 @@
 
 mod common;
 mod exactly_once;
+mod exactly_once_cdc;
 mod file_copy;
 mod mongo_to_postgres;
 mod mongodb;

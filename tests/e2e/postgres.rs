@@ -17,7 +17,7 @@ use crate::common::{free_port, kafka, reqwest, unique, wait_for, Worker};
 const INITIAL: i64 = 2_000;
 const TABLES: [&str; 3] = ["customers", "orders", "products"];
 
-fn url() -> String {
+pub(crate) fn url() -> String {
     std::env::var("AQUEDUCT_TEST_POSTGRES")
         .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".into())
 }
@@ -30,7 +30,7 @@ fn url_of(db: &str) -> String {
 }
 
 /// (host, port, user, password, dbname) of a `postgres://user:pass@host:port/db` URL.
-fn parts(url: &str) -> (String, String, String, String, String) {
+pub(crate) fn parts(url: &str) -> (String, String, String, String, String) {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let (auth, rest) = rest.split_once('@').unwrap_or(("postgres:postgres", rest));
     let (user, password) = auth.split_once(':').unwrap_or((auth, ""));
