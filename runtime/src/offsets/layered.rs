@@ -9,7 +9,7 @@ use anyhow::Result;
 use aqueduct_sdk::OffsetMap;
 use async_trait::async_trait;
 
-use super::store::{partition_key, OffsetStore};
+use super::store::{partition_key, LoggedOffset, OffsetStore};
 use super::TopicOffsetStore;
 
 /// The connector's topic store, with the worker's store as fallback for reads.
@@ -50,7 +50,11 @@ impl OffsetStore for LayeredOffsetStore {
     fn topic(&self) -> Option<&str> {
         self.primary.topic()
     }
-    fn committed(&self, connector: &str, offsets: Vec<(OffsetMap, Option<OffsetMap>)>) {
+    fn committed(&self, connector: &str, offsets: Vec<LoggedOffset>) {
         self.primary.committed(connector, offsets);
+    }
+    async fn refresh(&self) -> Result<()> {
+        self.primary.refresh().await?;
+        self.fallback.refresh().await
     }
 }

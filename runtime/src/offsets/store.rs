@@ -22,9 +22,22 @@ pub trait OffsetStore: Send + Sync {
     fn topic(&self) -> Option<&str> {
         None
     }
-    /// Takes note of offsets a committed transaction wrote to [`OffsetStore::topic`].
-    fn committed(&self, _connector: &str, _offsets: Vec<(OffsetMap, Option<OffsetMap>)>) {}
+    /// Takes note of offsets a committed transaction wrote to [`OffsetStore::topic`], each with
+    /// where it landed in the topic.
+    fn committed(&self, _connector: &str, _offsets: Vec<LoggedOffset>) {}
+    /// Reads offsets written elsewhere since the store was opened, up to the topic's end once
+    /// no transaction is open below it (exactly-once tasks call it after fencing their
+    /// predecessors, whose open transaction would hide later offsets).
+    async fn refresh(&self) -> anyhow::Result<()> {
+        Ok(())
+    }
 }
+
+/// Where a record sits in an offsets topic: (Kafka partition, offset).
+pub type LogPosition = (i32, i64);
+
+/// A source partition's offset (`None`: deleted) and where it was written in the topic.
+pub type LoggedOffset = (OffsetMap, Option<OffsetMap>, LogPosition);
 
 /// The canonical text of a source partition: JSON with object keys sorted.
 pub fn partition_key(partition: &OffsetMap) -> String {
@@ -55,10 +68,21 @@ pub fn parse_entry_key(key: &Json) -> Option<(String, OffsetMap)> {
     }
 }
 
-/// (connector, partition key) -> (partition, offset).
-type Entries = BTreeMap<(String, String), (OffsetMap, OffsetMap)>;
+#[derive(Debug)]
+struct Entry {
+    partition: OffsetMap,
+    /// `None`: deleted (kept while its position matters).
+    offset: Option<OffsetMap>,
+    /// Where the value was written in an offsets topic, when known.
+    at: Option<LogPosition>,
+}
+
+/// (connector, partition key) -> entry.
+type Entries = BTreeMap<(String, String), Entry>;
 
 /// The latest offset of every (connector, partition), as read from or written to a store.
+/// Values from an offsets topic carry their position there, so that reading the topic again
+/// never replaces a value by an older one.
 #[derive(Debug, Default, Clone)]
 pub struct OffsetCache {
     entries: Arc<Mutex<Entries>>,
@@ -68,26 +92,40 @@ impl OffsetCache {
     /// Applies one stored entry; a `None` offset removes it.
     pub fn apply(&self, connector: &str, partition: &OffsetMap, offset: Option<OffsetMap>) {
         let key = (connector.to_owned(), partition_key(partition));
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut entries = self.lock();
         match offset {
-            Some(offset) => entries.insert(key, (partition.clone(), offset)),
+            Some(offset) => entries.insert(key, Entry { partition: partition.clone(), offset: Some(offset), at: None }),
             None => entries.remove(&key),
         };
     }
+    /// Applies an entry found at `at` in an offsets topic, unless the cache holds a value
+    /// written after it (a later position in the same topic partition).
+    pub fn apply_at(&self, connector: &str, partition: &OffsetMap, offset: Option<OffsetMap>, at: LogPosition) {
+        let key = (connector.to_owned(), partition_key(partition));
+        let mut entries = self.lock();
+        let newer_known = entries.get(&key).and_then(|e| e.at).is_some_and(|(p, o)| p == at.0 && o >= at.1);
+        if !newer_known {
+            entries.insert(key, Entry { partition: partition.clone(), offset, at: Some(at) });
+        }
+    }
     /// The offset of one partition.
     pub fn get(&self, connector: &str, partition: &OffsetMap) -> Option<OffsetMap> {
-        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        entries.get(&(connector.to_owned(), partition_key(partition))).map(|(_, o)| o.clone())
+        self.lock().get(&(connector.to_owned(), partition_key(partition))).and_then(|e| e.offset.clone())
     }
     /// Every entry of a connector.
     pub fn all(&self, connector: &str) -> Vec<(OffsetMap, OffsetMap)> {
-        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        entries.iter().filter(|((c, _), _)| c == connector).map(|(_, v)| v.clone()).collect()
+        self.lock()
+            .iter()
+            .filter(|((c, _), _)| c == connector)
+            .filter_map(|(_, e)| Some((e.partition.clone(), e.offset.clone()?)))
+            .collect()
     }
     /// Every entry: (connector, partition, offset).
     pub fn snapshot(&self) -> Vec<(String, OffsetMap, OffsetMap)> {
-        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        entries.iter().map(|((c, _), (p, o))| (c.clone(), p.clone(), o.clone())).collect()
+        self.lock().iter().filter_map(|((c, _), e)| Some((c.clone(), e.partition.clone(), e.offset.clone()?))).collect()
+    }
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -126,5 +164,20 @@ mod tests {
         assert_eq!(cache.get("c", &a), Some(a.clone()));
         cache.apply("c", &a, None);
         assert!(cache.all("c").is_empty());
+    }
+
+    #[test]
+    fn positioned_values_never_go_back() {
+        let p: OffsetMap = serde_json::from_value(json!({"p": 1})).expect("object");
+        let at = |n: i64| -> OffsetMap { serde_json::from_value(json!({"n": n})).expect("object") };
+        let cache = OffsetCache::default();
+        cache.apply_at("c", &p, Some(at(2)), (0, 20));
+        cache.apply_at("c", &p, Some(at(1)), (0, 10)); // read again from the start
+        assert_eq!(cache.get("c", &p), Some(at(2)));
+        cache.apply_at("c", &p, None, (0, 30));
+        cache.apply_at("c", &p, Some(at(2)), (0, 20));
+        assert_eq!(cache.get("c", &p), None, "a deletion is not undone by an older record");
+        cache.apply_at("c", &p, Some(at(3)), (0, 40));
+        assert_eq!(cache.get("c", &p), Some(at(3)));
     }
 }

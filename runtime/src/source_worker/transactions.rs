@@ -105,6 +105,8 @@ impl SourceWorker {
         blocking(self.producer()?, "init_transactions", |p| p.init_transactions(TXN_TIMEOUT))
             .await
             .map_err(|e| txn_error(&format!("initializing transactions (transactional.id {id})"), e))?;
+        // The fenced predecessor's open transaction, now aborted, may have hidden later offsets.
+        self.store.refresh().await.map_err(|e| ConnectError::retriable(format!("reading source offsets: {e:#}")))?;
         info!(transactional_id = %id, boundary = ?eos.config.boundary, "exactly-once delivery: transactions ready");
         Ok(())
     }
@@ -191,6 +193,7 @@ impl SourceWorker {
         let offsets: Vec<(OffsetMap, Option<OffsetMap>)> =
             open.offsets.into_values().map(|(partition, offset)| (partition, Some(offset))).collect();
         let producer = self.producer()?.clone();
+        let mut deliveries = Vec::with_capacity(offsets.len());
         for (partition, offset) in &offsets {
             let (key, value) = offset_record(&name, partition, offset.as_ref())
                 .map_err(|e| ConnectError::fatal(format!("encoding an offset: {e:#}")))?;
@@ -199,9 +202,10 @@ impl SourceWorker {
                 record = record.payload(value);
             }
             // Delivered by the commit below, which fails if this record is not.
-            let _delivery = producer
+            let delivery = producer
                 .send_result(record)
                 .map_err(|(e, _)| ConnectError::fatal(format!("queueing offsets to {topic}")).with_source(e))?;
+            deliveries.push(delivery);
         }
         if let Err(e) = blocking(&producer, "commit_transaction", |p| p.commit_transaction(TXN_TIMEOUT)).await {
             let abortable = matches!(&e, KafkaError::Transaction(t) if t.txn_requires_abort());
@@ -215,7 +219,14 @@ impl SourceWorker {
             self.on_ack(ack)?;
         }
         self.tracker.take_committable();
-        self.store.committed(&name, offsets);
+        let mut logged = Vec::with_capacity(offsets.len());
+        for ((partition, offset), delivery) in offsets.into_iter().zip(deliveries) {
+            match delivery.await {
+                Ok(Ok(d)) => logged.push((partition, offset, (d.partition, d.offset))),
+                _ => return Err(ConnectError::fatal("a committed offset record has no delivery report")),
+            }
+        }
+        self.store.committed(&name, logged);
         debug!(records = open.records, "transaction committed");
         self.deliver_commit_callbacks().await?;
         self.task.commit().await

@@ -1,0 +1,75 @@
+//! Reading an offsets topic past a transaction a crashed exactly-once task left open, against
+//! the real broker: the offsets written after it are hidden from `read_committed` readers until
+//! it ends; `refresh` waits for that and then sees them, and never goes back to older values.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aqueduct_runtime::kafka::{KafkaClients, TopicSpec};
+use aqueduct_runtime::offsets::{offset_record, OffsetStore, TopicOffsetStore};
+use aqueduct_runtime::worker_config::WorkerConfig;
+use aqueduct_sdk::{offset_map, OffsetMap, Props};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::ClientConfig;
+use serde_json::json;
+
+fn kafka() -> String {
+    std::env::var("AQUEDUCT_TEST_KAFKA").unwrap_or_else(|_| "127.0.0.1:9092".to_owned())
+}
+
+fn unique(prefix: &str) -> String {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
+    format!("{prefix}-{}-{}", std::process::id(), nanos % 1_000_000_000)
+}
+
+fn n(v: i64) -> OffsetMap {
+    offset_map([("n", json!(v))])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_reads_past_a_transaction_once_it_ends() {
+    let topic = unique("refresh-offsets");
+    let config = WorkerConfig::from_props(Props::from([("bootstrap.servers".to_owned(), kafka())])).expect("config");
+    let clients = KafkaClients::new(&config);
+    let spec = TopicSpec::compacted(&topic, 1, -1);
+    let writer = TopicOffsetStore::open(&clients, spec.clone()).await.expect("store");
+    let p = offset_map([("p", json!(0))]);
+
+    // A crashed exactly-once task's transaction stays open on the offsets topic...
+    let zombie: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", kafka())
+        .set("transactional.id", unique("zombie"))
+        .create()
+        .expect("producer");
+    let zombie = Arc::new(zombie);
+    let z = zombie.clone();
+    tokio::task::spawn_blocking(move || z.init_transactions(Duration::from_secs(30)))
+        .await
+        .expect("join")
+        .expect("init");
+    zombie.begin_transaction().expect("begin");
+    let (key, value) = offset_record("other", &p, Some(&n(99))).expect("record");
+    let value = value.expect("value");
+    zombie.send(FutureRecord::to(&topic).key(&key).payload(&value), Duration::from_secs(10)).await.expect("sent");
+    // ...and another connector's offset is written after it.
+    writer.write("c", vec![(p.clone(), Some(n(5)))]).await.expect("write");
+
+    let reader = TopicOffsetStore::open(&clients, spec.clone()).await.expect("reader");
+    assert_eq!(reader.get("c", &p), None, "hidden behind the open transaction (read_committed)");
+
+    // The task's successor fences it: here the zombie aborts after a while.
+    let z = zombie.clone();
+    let abort = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        tokio::task::spawn_blocking(move || z.abort_transaction(Duration::from_secs(30))).await
+    });
+    reader.refresh().await.expect("refresh waits for the transaction to end");
+    assert_eq!(reader.get("c", &p), Some(n(5)));
+    assert_eq!(reader.get("other", &p), None, "the aborted offset is not read");
+    abort.await.expect("join").expect("join").expect("abort");
+
+    // A newer value written through the reader survives reading the topic again.
+    reader.write("c", vec![(p.clone(), Some(n(6)))]).await.expect("write");
+    reader.refresh().await.expect("refresh");
+    assert_eq!(reader.get("c", &p), Some(n(6)));
+}
