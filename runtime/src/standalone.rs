@@ -63,7 +63,7 @@ pub async fn run(worker_file: PathBuf, connector_files: Vec<PathBuf>) -> Result<
         let worker =
             Worker { config: config.clone(), clients: clients.clone(), store, plugins, worker_id: worker_id.clone() };
         let herder = Herder::new(worker);
-        let _ = state.herder.set(herder.clone());
+        let _ = state.herder.set(herder.clone() as Arc<dyn rest::ConnectHerder>);
         for props in connectors {
             let name = props.get("name").cloned().unwrap_or_default();
             match herder.put_connector(props, true).await {

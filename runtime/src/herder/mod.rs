@@ -5,29 +5,25 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aqueduct_sdk::{
-    ConfigDef, ConnectError, Connector, ConnectorContext, ConnectorFactory, PluginDescriptor, Props, SinkConnector,
-    SourceConnector,
-};
+use aqueduct_sdk::{ConfigDef, ConnectError, ConnectorContext, ConnectorFactory, PluginDescriptor, Props};
 use serde::Serialize;
 use serde_json::{json, Value as Json};
-use tokio::sync::{mpsc, watch, Mutex};
-use tokio::task::JoinHandle;
+use tokio::sync::{mpsc, Mutex};
 use tracing::{info, warn};
 
-use crate::connector_config::{self, ConnectorConfig, TopicCreation};
+use crate::connector_config::{self, ConnectorConfig};
 use crate::converter::{self, Converter};
 use crate::exactly_once;
 use crate::kafka::KafkaClients;
 use crate::offsets::OffsetStore;
 use crate::plugins::Plugins;
 use crate::status::{State, Status, StatusCell, Target};
-use crate::task_context::{ActiveTopics, TaskSetup};
+use crate::task_context::ActiveTopics;
 use crate::worker_config::{strip_prefix, WorkerConfig};
-use crate::{sink_worker, source_worker};
 
 mod offsets;
-use offsets::connector_store;
+pub mod tasks;
+use tasks::{await_stop, Instance, TaskHandle, TaskStart};
 
 /// An error for the REST API: an HTTP status and a message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -40,15 +36,18 @@ pub struct HerderError {
 }
 
 impl HerderError {
-    fn new(code: u16, message: impl Into<String>) -> Self {
+    /// An error with an HTTP status and a message.
+    pub fn new(code: u16, message: impl Into<String>) -> Self {
         HerderError { code, message: message.into() }
     }
-    fn not_found(name: &str) -> Self {
+    /// 404 for an unknown connector.
+    pub fn not_found(name: &str) -> Self {
         Self::new(404, format!("Connector {name} not found"))
     }
 }
 
-type HResult<T> = Result<T, HerderError>;
+/// A herder result.
+pub type HResult<T> = Result<T, HerderError>;
 
 /// What the user wants a connector to be doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,26 +72,6 @@ pub struct Worker {
     pub plugins: Plugins,
     /// `host:port` shown in statuses.
     pub worker_id: String,
-}
-
-enum Instance {
-    Source(Box<dyn SourceConnector>),
-    Sink(Box<dyn SinkConnector>),
-}
-
-impl Instance {
-    fn connector(&mut self) -> &mut dyn Connector {
-        match self {
-            Instance::Source(c) => c.as_mut(),
-            Instance::Sink(c) => c.as_mut(),
-        }
-    }
-}
-
-struct TaskHandle {
-    status: StatusCell,
-    control: watch::Sender<Target>,
-    join: JoinHandle<()>,
 }
 
 struct ConnectorEntry {
@@ -206,10 +185,6 @@ impl Herder {
         validate_connector(&self.worker.plugins, &self.worker.config, props)
     }
 
-    fn converters(&self, props: &Props) -> aqueduct_sdk::Result<(Arc<dyn Converter>, Arc<dyn Converter>)> {
-        build_converters(&self.worker.config, props)
-    }
-
     /// Creates a connector, or replaces its config when `allow_update`; returns its info and
     /// whether it was created.
     pub async fn put_connector(&self, props: Props, allow_update: bool) -> HResult<(ConnectorInfo, bool)> {
@@ -254,10 +229,7 @@ impl Herder {
             entry.status.set(State::Stopped);
             return;
         }
-        let mut instance = match entry.plugin.factory {
-            ConnectorFactory::Source(f) => Instance::Source(f()),
-            ConnectorFactory::Sink(f) => Instance::Sink(f()),
-        };
+        let mut instance = Instance::new(&entry.plugin);
         let context = Arc::new(Context { name: name.to_owned(), events: self.events.clone() });
         if let Err(e) = instance.connector().start(context, entry.props.clone()).await {
             warn!(connector = %name, error = %e, "connector failed to start");
@@ -291,80 +263,27 @@ impl Herder {
     }
 
     fn spawn_task(&self, entry: &ConnectorEntry, id: u32) -> TaskHandle {
-        let status = StatusCell::new(State::Unassigned);
-        let initial = if entry.target == TargetState::Paused { Target::Paused } else { Target::Running };
-        let (control, control_rx) = watch::channel(initial);
-        let fail = |status: &StatusCell, e: String| {
-            status.fail(e);
-            TaskHandle { status: status.clone(), control: control.clone(), join: tokio::spawn(async {}) }
-        };
-        let config = match self.validate(&entry.props) {
-            Ok((_, config)) => config,
-            Err(e) => return fail(&status, e.message),
-        };
-        let (key_converter, value_converter) = match self.converters(&entry.props) {
-            Ok(v) => v,
-            Err(e) => return fail(&status, e.trace()),
-        };
-        let w = &self.worker;
-        let setup = TaskSetup {
-            connector: config.clone(),
-            task_id: id,
-            worker_id: w.worker_id.clone(),
-            task_props: entry.task_configs.get(id as usize).cloned().unwrap_or_default(),
-            key_converter,
-            value_converter,
-            clients: w.clients.clone(),
-            status: status.clone(),
-            control: control_rx,
-            topics: entry.topics.clone(),
-            flush_interval: Duration::from_millis(w.config.long("offset.flush.interval.ms").max(1) as u64),
-            // The ack wait at shutdown takes at most half the graceful window, so the final
-            // offset write and the task's stop() fit in the rest.
-            flush_timeout: Duration::from_millis(w.config.long("offset.flush.timeout.ms").max(0) as u64)
-                .min(self.graceful_timeout() / 2),
-        };
-        let join = match &entry.instance {
-            Some(Instance::Source(c)) => {
-                let creation = match TopicCreation::from_config(&config) {
-                    Ok(c) => c,
-                    Err(e) => return fail(&status, format!("{e:#}")),
-                };
-                let task = c.create_task();
-                let exactly_once = exactly_once::task_settings(&w.config, &w.worker_id, &config, id);
-                let worker = self.worker.clone();
-                let status = status.clone();
-                tokio::spawn(async move {
-                    match connector_store(&worker, &config).await {
-                        Ok(store) => source_worker::run(setup, task, store, creation, exactly_once).await,
-                        Err(e) => status.fail(e.trace()),
-                    }
-                })
-            }
-            Some(Instance::Sink(c)) => {
-                let task = c.create_task();
-                let handle = tokio::runtime::Handle::current();
-                tokio::task::spawn_blocking(move || sink_worker::run(setup, task, handle))
-            }
-            None => return fail(&status, "connector is not running".into()),
-        };
-        TaskHandle { status, control, join }
+        tasks::spawn_task(
+            &self.worker,
+            TaskStart {
+                props: &entry.props,
+                instance: entry.instance.as_ref(),
+                task_props: entry.task_configs.get(id as usize).cloned().unwrap_or_default(),
+                id,
+                paused: entry.target == TargetState::Paused,
+                topics: entry.topics.clone(),
+            },
+        )
     }
 
     /// `task.shutdown.graceful.timeout.ms`.
     fn graceful_timeout(&self) -> Duration {
-        Duration::from_millis(self.worker.config.long("task.shutdown.graceful.timeout.ms").max(0) as u64)
+        tasks::graceful_timeout(&self.worker)
     }
 
     /// Shuts every task down together, waiting up to `task.shutdown.graceful.timeout.ms` in all.
     async fn stop_tasks(&self, entry: &mut ConnectorEntry) {
-        for task in &entry.tasks {
-            let _ = task.control.send(Target::Shutdown);
-        }
-        let deadline = tokio::time::Instant::now() + self.graceful_timeout();
-        for (id, task) in entry.tasks.drain(..).enumerate() {
-            await_stop(id, task.join, deadline).await;
-        }
+        tasks::stop_all(&self.worker, entry.tasks.drain(..).enumerate().collect()).await;
     }
 
     /// Stops tasks and the connector instance.
@@ -483,10 +402,7 @@ impl Herder {
                 return Ok(());
             }
             // Restart only the connector instance; keep the running tasks.
-            let mut instance = match entry.plugin.factory {
-                ConnectorFactory::Source(f) => Instance::Source(f()),
-                ConnectorFactory::Sink(f) => Instance::Sink(f()),
-            };
+            let mut instance = Instance::new(&entry.plugin);
             let context = Arc::new(Context { name: name.to_owned(), events: self.events.clone() });
             match instance.connector().start(context, entry.props.clone()).await {
                 Ok(()) => {
@@ -557,15 +473,6 @@ impl Herder {
     }
 }
 
-/// Waits for a stopping task until `deadline`, then abandons it (logged).
-async fn await_stop(id: usize, join: JoinHandle<()>, deadline: tokio::time::Instant) {
-    let abort = join.abort_handle();
-    if tokio::time::timeout_at(deadline, join).await.is_err() {
-        warn!(task = id, "task did not stop within task.shutdown.graceful.timeout.ms; abandoning it");
-        abort.abort();
-    }
-}
-
 /// Validates a connector config fully before any I/O: common keys, the plugin's own keys, converters.
 pub fn validate_connector(
     plugins: &Plugins,
@@ -607,7 +514,7 @@ pub fn validate_connector(
 }
 
 /// The connector's key and value converters: its own `key.converter`/`value.converter`, else the worker's.
-fn build_converters(
+pub(crate) fn build_converters(
     worker: &WorkerConfig,
     props: &Props,
 ) -> aqueduct_sdk::Result<(Arc<dyn Converter>, Arc<dyn Converter>)> {

@@ -1,6 +1,8 @@
 //! The REST API: Kafka Connect's paths, status codes and JSON shapes.
 
+pub mod api;
 mod connectors;
+pub mod forward;
 mod plugins;
 
 use std::sync::{Arc, Mutex, OnceLock};
@@ -11,14 +13,15 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde_json::json;
 
-use crate::herder::{Herder, HerderError};
+use crate::herder::HerderError;
 use crate::plugins::Plugins;
+pub use api::{ConnectHerder, Route};
 
 /// The state every handler sees.
 #[derive(Clone)]
 pub struct AppState {
     /// The herder, once the worker reached Kafka and loaded its offsets.
-    pub herder: Arc<OnceLock<Arc<Herder>>>,
+    pub herder: Arc<OnceLock<Arc<dyn ConnectHerder>>>,
     /// Why the herder is not there yet (e.g. Kafka unreachable).
     pub startup_problem: Arc<Mutex<String>>,
     /// The plugins, answerable before Kafka is reachable.
@@ -39,7 +42,7 @@ impl AppState {
     }
 
     /// The herder, or 503 with the reason the worker is not ready.
-    pub fn herder(&self) -> ApiResult<&Arc<Herder>> {
+    pub fn herder(&self) -> ApiResult<&Arc<dyn ConnectHerder>> {
         self.herder.get().ok_or_else(|| {
             let problem = self.startup_problem.lock().map(|p| p.clone()).unwrap_or_default();
             ApiError::new(503, format!("The worker is not ready yet: {problem}"))
@@ -101,6 +104,7 @@ pub fn router(state: AppState) -> Router {
         .route("/connector-plugins", get(plugins::list))
         .route("/connector-plugins/{plugin}/config", get(plugins::config))
         .route("/connector-plugins/{plugin}/config/validate", put(plugins::validate))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), forward::forward_writes))
         .fallback(|| async { ApiError::new(404, "HTTP 404 Not Found") })
         .method_not_allowed_fallback(|| async { ApiError::new(405, "HTTP 405 Method Not Allowed") })
         .with_state(state)

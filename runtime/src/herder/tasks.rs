@@ -1,0 +1,159 @@
+//! Starting and stopping task loops, shared by the standalone and the distributed herder: a
+//! task is built from its connector's plugin, its connector config and its own task config,
+//! and runs the source or sink loop until told to shut down.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aqueduct_sdk::{Connector, ConnectorFactory, PluginDescriptor, Props, SinkConnector, SourceConnector};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::warn;
+
+use super::offsets::connector_store;
+use super::{build_converters, validate_connector, Worker};
+use crate::connector_config::TopicCreation;
+use crate::exactly_once;
+use crate::status::{State, StatusCell, Target};
+use crate::task_context::{ActiveTopics, TaskSetup};
+use crate::{sink_worker, source_worker};
+
+/// A connector instance of either kind.
+pub enum Instance {
+    /// A source connector.
+    Source(Box<dyn SourceConnector>),
+    /// A sink connector.
+    Sink(Box<dyn SinkConnector>),
+}
+
+impl Instance {
+    /// A fresh, not yet started instance of `plugin`.
+    pub fn new(plugin: &PluginDescriptor) -> Self {
+        match plugin.factory {
+            ConnectorFactory::Source(f) => Instance::Source(f()),
+            ConnectorFactory::Sink(f) => Instance::Sink(f()),
+        }
+    }
+
+    /// The connector's common methods.
+    pub fn connector(&mut self) -> &mut dyn Connector {
+        match self {
+            Instance::Source(c) => c.as_mut(),
+            Instance::Sink(c) => c.as_mut(),
+        }
+    }
+}
+
+/// A running task loop: its status, its control channel, its join handle.
+pub struct TaskHandle {
+    /// What the task reports.
+    pub status: StatusCell,
+    /// What the herder asks of it.
+    pub control: watch::Sender<Target>,
+    /// The loop.
+    pub join: JoinHandle<()>,
+}
+
+/// What a task is started from.
+pub struct TaskStart<'a> {
+    /// The connector's config (validated again here).
+    pub props: &'a Props,
+    /// The instance that creates the task (need not be started).
+    pub instance: Option<&'a Instance>,
+    /// The task's own config.
+    pub task_props: Props,
+    /// The task number.
+    pub id: u32,
+    /// Start paused.
+    pub paused: bool,
+    /// The connector's active topics.
+    pub topics: ActiveTopics,
+}
+
+/// Spawns the task loop; a task that cannot start is returned FAILED with the reason.
+pub fn spawn_task(worker: &Arc<Worker>, start: TaskStart<'_>) -> TaskHandle {
+    let status = StatusCell::new(State::Unassigned);
+    let initial = if start.paused { Target::Paused } else { Target::Running };
+    let (control, control_rx) = watch::channel(initial);
+    let fail = |status: &StatusCell, e: String| {
+        status.fail(e);
+        TaskHandle { status: status.clone(), control: control.clone(), join: tokio::spawn(async {}) }
+    };
+    let config = match validate_connector(&worker.plugins, &worker.config, start.props) {
+        Ok((_, config)) => config,
+        Err(e) => return fail(&status, e.message),
+    };
+    let (key_converter, value_converter) = match build_converters(&worker.config, start.props) {
+        Ok(v) => v,
+        Err(e) => return fail(&status, e.trace()),
+    };
+    let id = start.id;
+    let setup = TaskSetup {
+        connector: config.clone(),
+        task_id: id,
+        worker_id: worker.worker_id.clone(),
+        task_props: start.task_props,
+        key_converter,
+        value_converter,
+        clients: worker.clients.clone(),
+        status: status.clone(),
+        control: control_rx,
+        topics: start.topics,
+        flush_interval: Duration::from_millis(worker.config.long("offset.flush.interval.ms").max(1) as u64),
+        // The ack wait at shutdown takes at most half the graceful window, so the final
+        // offset write and the task's stop() fit in the rest.
+        flush_timeout: Duration::from_millis(worker.config.long("offset.flush.timeout.ms").max(0) as u64)
+            .min(graceful_timeout(worker) / 2),
+    };
+    let join = match start.instance {
+        Some(Instance::Source(c)) => {
+            let creation = match TopicCreation::from_config(&config) {
+                Ok(c) => c,
+                Err(e) => return fail(&status, format!("{e:#}")),
+            };
+            let task = c.create_task();
+            let exactly_once = exactly_once::task_settings(&worker.config, &worker.worker_id, &config, id);
+            let worker = worker.clone();
+            let status = status.clone();
+            tokio::spawn(async move {
+                match connector_store(&worker, &config).await {
+                    Ok(store) => source_worker::run(setup, task, store, creation, exactly_once).await,
+                    Err(e) => status.fail(e.trace()),
+                }
+            })
+        }
+        Some(Instance::Sink(c)) => {
+            let task = c.create_task();
+            let handle = tokio::runtime::Handle::current();
+            tokio::task::spawn_blocking(move || sink_worker::run(setup, task, handle))
+        }
+        None => return fail(&status, "connector is not running".into()),
+    };
+    TaskHandle { status, control, join }
+}
+
+/// `task.shutdown.graceful.timeout.ms`.
+pub fn graceful_timeout(worker: &Worker) -> Duration {
+    Duration::from_millis(worker.config.long("task.shutdown.graceful.timeout.ms").max(0) as u64)
+}
+
+/// Shuts the tasks down together, waiting up to `task.shutdown.graceful.timeout.ms` in all;
+/// `ids` names them in the logs.
+pub async fn stop_all(worker: &Worker, tasks: Vec<(usize, TaskHandle)>) {
+    for (_, task) in &tasks {
+        let _ = task.control.send(Target::Shutdown);
+    }
+    let deadline = tokio::time::Instant::now() + graceful_timeout(worker);
+    for (id, task) in tasks {
+        await_stop(id, task.join, deadline).await;
+    }
+}
+
+/// Waits for a stopping task until `deadline`, then abandons it (logged).
+pub async fn await_stop(id: usize, join: JoinHandle<()>, deadline: tokio::time::Instant) {
+    let abort = join.abort_handle();
+    if tokio::time::timeout_at(deadline, join).await.is_err() {
+        warn!(task = id, "task did not stop within task.shutdown.graceful.timeout.ms; abandoning it");
+        abort.abort();
+    }
+}
