@@ -30,6 +30,17 @@ enum Command {
         /// Connector config files.
         connectors: Vec<PathBuf>,
     },
+    /// Runs one worker of a group, Kafka Connect's distributed mode.
+    ///
+    /// WORKER holds the standalone keys plus group.id (required), config.storage.topic,
+    /// offset.storage.topic, status.storage.topic (+ .replication.factor, .partitions),
+    /// session.timeout.ms, heartbeat.interval.ms, rebalance.timeout.ms,
+    /// scheduled.rebalance.max.delay.ms, rest.advertised.host.name and rest.advertised.port.
+    /// Connectors are managed through the REST API on any worker and kept in the config topic.
+    Distributed {
+        /// Worker config file.
+        worker: PathBuf,
+    },
     /// Lists the connector plugins built into this binary, with their aliases.
     Plugins,
 }
@@ -51,6 +62,10 @@ fn main() -> ExitCode {
             }
             Ok(())
         }
+        Command::Distributed { worker } => match tokio::runtime::Runtime::new() {
+            Ok(rt) => rt.block_on(aqueduct_runtime::distributed::herder::start::run(&worker)),
+            Err(e) => Err(e.into()),
+        },
         Command::Standalone { worker, connectors } => match tokio::runtime::Runtime::new() {
             Ok(rt) => rt.block_on(aqueduct_runtime::standalone::run(worker, connectors)),
             Err(e) => Err(e.into()),

@@ -101,6 +101,77 @@ pub fn config_def() -> ConfigDef {
             Low,
             "Host name in worker ids; defaults to rest.host.name.",
         )
+        .define("rest.advertised.port", Int, Some("0"), Low, "Port in worker ids and the advertised URL; defaults to rest.port.")
+        .define(
+            "config.storage.topic",
+            String,
+            Some(""),
+            High,
+            "Distributed: the compacted, single-partition topic of connector and task configs (required).",
+        )
+        .define(
+            "status.storage.topic",
+            String,
+            Some(""),
+            High,
+            "Distributed: the compacted topic of connector and task statuses (required).",
+        )
+        .define(
+            "config.storage.replication.factor",
+            Int,
+            Some("-1"),
+            Low,
+            "Replication factor of the config topic when it is created; -1 for the broker default.",
+        )
+        .define(
+            "status.storage.replication.factor",
+            Int,
+            Some("-1"),
+            Low,
+            "Replication factor of the status topic when it is created; -1 for the broker default.",
+        )
+        .define("status.storage.partitions", Int, Some("5"), Low, "Partitions of the status topic when it is created.")
+        .define(
+            "session.timeout.ms",
+            Int,
+            Some("10000"),
+            Medium,
+            "Distributed: how long the group coordinator waits for a worker's heartbeat before removing it.",
+        )
+        .validator(Validator::at_least(1.0))
+        .define("heartbeat.interval.ms", Int, Some("3000"), Medium, "Distributed: time between heartbeats.")
+        .validator(Validator::at_least(1.0))
+        .define(
+            "rebalance.timeout.ms",
+            Int,
+            Some("60000"),
+            Medium,
+            "Distributed: how long every worker may take to rejoin in a rebalance.",
+        )
+        .validator(Validator::at_least(1.0))
+        .define(
+            "scheduled.rebalance.max.delay.ms",
+            Int,
+            Some("300000"),
+            Medium,
+            "Distributed: how long the work of a departed worker is held for it before it is reassigned.",
+        )
+        .validator(Validator::at_least(0.0))
+        .define(
+            "worker.sync.timeout.ms",
+            Int,
+            Some("3000"),
+            Medium,
+            "Distributed: how long a worker waits to read the config topic up to its assignment before rejoining.",
+        )
+        .validator(Validator::at_least(0.0))
+        .define(
+            "connect.protocol",
+            String,
+            Some("sessioned"),
+            Low,
+            "Distributed: the newest group sub-protocol offered: compatible or sessioned (eager is not supported).",
+        )
         .define("plugin.path", List, Some(""), Low, "Directories searched for connector plugins loaded at run time.")
 }
 

@@ -69,6 +69,16 @@ impl Worker {
     /// Like [`Worker::start`], but waits only for the REST API to answer. The REST port is
     /// `extra["rest.port"]` when given (a restarted worker keeps its id), else a free one.
     pub fn spawn(dir: &Path, extra: Value, connectors: &[Value]) -> Worker {
+        Self::spawn_mode("standalone", dir, extra, connectors)
+    }
+
+    /// Starts `aqueduct distributed` (worker keys: defaults + `extra`, which should name
+    /// group.id and the three storage topics) and waits for its REST API to answer.
+    pub fn spawn_distributed(dir: &Path, extra: Value) -> Worker {
+        Self::spawn_mode("distributed", dir, extra, &[])
+    }
+
+    fn spawn_mode(mode: &str, dir: &Path, extra: Value, connectors: &[Value]) -> Worker {
         let port = extra["rest.port"].as_u64().and_then(|p| u16::try_from(p).ok()).unwrap_or_else(free_port);
         let mut config = json!({
             "bootstrap.servers": kafka(),
@@ -84,7 +94,7 @@ impl Worker {
         fs::create_dir_all(dir).expect("test dir");
         let worker_file = dir.join("worker.json");
         fs::write(&worker_file, config.to_string()).expect("write worker config");
-        let mut args = vec!["standalone".to_owned(), worker_file.display().to_string()];
+        let mut args = vec![mode.to_owned(), worker_file.display().to_string()];
         for (i, c) in connectors.iter().enumerate() {
             let f = dir.join(format!("connector-{i}.json"));
             fs::write(&f, c.to_string()).expect("write connector config");

@@ -2,6 +2,7 @@
 //! (`scripts/services.sh up kafka`). Each test uses its own topics, offsets topic and port.
 
 mod common;
+mod distributed;
 mod exactly_once;
 mod exactly_once_cdc;
 mod file_copy;

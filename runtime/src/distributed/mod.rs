@@ -3,6 +3,7 @@
 
 pub mod config_topic;
 pub mod group;
+pub mod herder;
 pub mod kafka_log;
 pub mod settings;
 pub mod status_topic;

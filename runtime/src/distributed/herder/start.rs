@@ -1,0 +1,164 @@
+//! `aqueduct distributed WORKER`: a worker of a group; connectors come through the REST API
+//! and live in the config topic.
+
+use std::future::IntoFuture;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tracing::{info, warn};
+
+use super::assignor::LeaderAssignor;
+use super::running::Running;
+use super::worker_loop::WorkerLoop;
+use super::{DistributedHerder, GroupView};
+use crate::distributed::config_topic::ConfigStore;
+use crate::distributed::group::{ConnectProtocol, GroupConfig, GroupMember};
+use crate::distributed::settings::InternalTopics;
+use crate::distributed::status_topic::StatusStore;
+use crate::herder::Worker;
+use crate::kafka::{KafkaClients, TopicSpec};
+use crate::offsets::{OffsetStore, TopicOffsetStore};
+use crate::plugins::Plugins;
+use crate::rest::{self, AppState, ConnectHerder};
+use crate::worker_config::WorkerConfig;
+
+fn millis(config: &WorkerConfig, key: &str) -> Duration {
+    Duration::from_millis(config.long(key).max(0) as u64)
+}
+
+/// The group settings from the worker keys (checked before any I/O).
+fn group_config(config: &WorkerConfig) -> Result<GroupConfig> {
+    let group_id = config.string("group.id");
+    if group_id.trim().is_empty() {
+        anyhow::bail!("distributed mode needs group.id: the workers sharing connectors");
+    }
+    let mut group = GroupConfig::new(config.bootstrap_servers(), group_id);
+    group.session_timeout = millis(config, "session.timeout.ms");
+    group.heartbeat_interval = millis(config, "heartbeat.interval.ms");
+    group.rebalance_timeout = millis(config, "rebalance.timeout.ms");
+    let mode = config.string("connect.protocol");
+    group.protocol = ConnectProtocol::from_mode(mode)
+        .filter(|p| p.is_incremental())
+        .with_context(|| format!("connect.protocol={mode}: only compatible and sessioned are supported"))?;
+    group.validate()?;
+    Ok(group)
+}
+
+/// Runs a distributed worker until SIGINT or SIGTERM.
+pub async fn run(worker_file: &Path) -> Result<()> {
+    let config = WorkerConfig::load(worker_file)?;
+    if !config.string("offset.storage.file.filename").is_empty() {
+        anyhow::bail!(
+            "offset.storage.file.filename is for standalone mode; distributed workers use offset.storage.topic"
+        );
+    }
+    let group = group_config(&config)?;
+    let topics = InternalTopics::from_worker(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let plugins = Plugins::builtin();
+    let clients = KafkaClients::new(&config);
+
+    let host = config.string("rest.host.name").to_owned();
+    let port = u16::try_from(config.long("rest.port")).context("rest.port")?;
+    let listener = TcpListener::bind((host.as_str(), port))
+        .await
+        .with_context(|| format!("binding the REST API to {host}:{port}"))?;
+    let port = listener.local_addr()?.port();
+    let advertised_port = match config.long("rest.advertised.port") {
+        p if p > 0 => u16::try_from(p).context("rest.advertised.port")?,
+        _ => port,
+    };
+    let worker_id = config.worker_id(advertised_port);
+    let url = format!("http://{worker_id}/");
+    let state = AppState::new(plugins.clone());
+    let server = tokio::spawn(axum::serve(listener, rest::router(state.clone())).into_future());
+    info!(rest = %url, worker_id, group = %group.group_id, "REST API listening");
+
+    let opened = async {
+        let offsets = open_offsets(&config, &clients, &state).await;
+        let configs = ConfigStore::open(&clients, &topics).await.map_err(|e| anyhow::anyhow!("config topic: {e}"))?;
+        let statuses = StatusStore::open(&clients, &topics).await.map_err(|e| anyhow::anyhow!("status topic: {e}"))?;
+        anyhow::Ok((offsets, configs, statuses))
+    };
+    let (offsets, configs, statuses) = tokio::select! {
+        opened = opened => opened?,
+        _ = shutdown_signal() => {
+            info!("shut down before the worker finished starting");
+            return Ok(());
+        }
+    };
+    let worker = Arc::new(Worker { config: config.clone(), clients, store: offsets, plugins, worker_id });
+    let (commands_tx, commands) = mpsc::unbounded_channel();
+    let herder = Arc::new(DistributedHerder {
+        worker,
+        configs: Arc::new(configs),
+        statuses: Arc::new(statuses),
+        view: Mutex::new(GroupView { rebalancing: true, ..GroupView::default() }),
+        commands: commands_tx,
+    });
+    let _ = state.herder.set(herder.clone() as Arc<dyn ConnectHerder>);
+    let sync_timeout = millis(&config, "worker.sync.timeout.ms");
+    let assignor = LeaderAssignor {
+        configs: herder.configs.clone(),
+        url: url.clone(),
+        max_delay: millis(&config, "scheduled.rebalance.max.delay.ms"),
+        sync_timeout,
+        memory: Default::default(),
+    };
+    let (events_tx, events) = mpsc::unbounded_channel();
+    let member = GroupMember::new(group)?;
+    let worker_loop = WorkerLoop {
+        running: Running::new(herder.clone(), events_tx),
+        herder,
+        member,
+        assignor,
+        url,
+        sync_timeout,
+        commands,
+        events,
+        joined_once: false,
+        is_leader: false,
+    };
+    worker_loop.run(shutdown_signal()).await;
+    server.abort();
+    info!("stopped");
+    Ok(())
+}
+
+/// The offset topic, retried with backoff (logged) until Kafka answers.
+async fn open_offsets(config: &WorkerConfig, clients: &KafkaClients, state: &AppState) -> Arc<dyn OffsetStore> {
+    let spec = TopicSpec::compacted(
+        config.string("offset.storage.topic"),
+        config.long("offset.storage.partitions") as i32,
+        config.long("offset.storage.replication.factor") as i32,
+    );
+    let mut delay = Duration::from_millis(500);
+    loop {
+        match TopicOffsetStore::open(clients, spec.clone()).await {
+            Ok(store) => return Arc::new(store),
+            Err(e) => {
+                if let Ok(mut problem) = state.startup_problem.lock() {
+                    *problem = format!("cannot open the offset topic {}: {e:#}", spec.name);
+                }
+                warn!(error = format!("{e:#}"), retry_in = ?delay, "cannot open the offset topic; is Kafka reachable?");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        return;
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}

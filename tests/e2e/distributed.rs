@@ -1,0 +1,229 @@
+//! `aqueduct distributed`: three workers in one group share a file copy (FileStreamSource ->
+//! topic -> two FileStreamSinks); a kill -9'd worker's tasks move; a restarted group picks its
+//! connectors up from the config topic.
+
+use std::collections::{BTreeSet, HashSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::common::{read_lines, reqwest, unique, wait_for, Worker};
+
+const LINES: usize = 20_000;
+
+/// A group's worker keys: small timeouts so a crash is noticed quickly.
+fn group_keys(group: &str, port: u16) -> Value {
+    json!({
+        "group.id": group,
+        "config.storage.topic": format!("{group}-configs"),
+        "offset.storage.topic": format!("{group}-offsets"),
+        "status.storage.topic": format!("{group}-status"),
+        "session.timeout.ms": 6000,
+        "heartbeat.interval.ms": 1000,
+        "scheduled.rebalance.max.delay.ms": 3000,
+        "consumer.session.timeout.ms": 6000,
+        "rest.port": port,
+    })
+}
+
+struct Copy {
+    source: String,
+    sinks: [String; 2],
+    outputs: [PathBuf; 2],
+}
+
+fn write_input(dir: &Path) -> PathBuf {
+    let input = dir.join("input.txt");
+    let lines: Vec<String> = (0..LINES).map(|i| format!("line {i:06}")).collect();
+    fs::write(&input, lines.join("\n") + "\n").expect("write input");
+    input
+}
+
+/// Creates the source and the two sinks through `url` (any worker).
+fn create(url: &str, dir: &Path, input: &Path) -> Copy {
+    let topic = unique("e2e-dist");
+    let copy = Copy {
+        source: format!("{topic}-source"),
+        sinks: [format!("{topic}-sink-a"), format!("{topic}-sink-b")],
+        outputs: [dir.join("out-a.txt"), dir.join("out-b.txt")],
+    };
+    let mut bodies = vec![json!({"name": copy.source, "config": {
+        "connector.class": "FileStreamSource", "file": input, "topic": topic, "batch.size": 200,
+    }})];
+    for (name, out) in copy.sinks.iter().zip(&copy.outputs) {
+        bodies
+            .push(json!({"name": name, "config": {"connector.class": "FileStreamSink", "file": out, "topics": topic}}));
+    }
+    for body in bodies {
+        let created = wait_for("POST /connectors accepted", Duration::from_secs(30), || {
+            let (code, answer) = reqwest::send("POST", &format!("{url}/connectors"), Some(&body.to_string()))?;
+            match code {
+                201 => Some(answer),
+                409 => None, // a rebalance in progress: try again
+                _ => panic!("POST /connectors answered {code}: {answer}"),
+            }
+        });
+        assert_eq!(created["name"], body["name"]);
+    }
+    copy
+}
+
+fn names(copy: &Copy) -> BTreeSet<String> {
+    [copy.source.clone(), copy.sinks[0].clone(), copy.sinks[1].clone()].into_iter().collect()
+}
+
+/// Every connector of `copy` RUNNING with one RUNNING task on `url`; returns the task worker ids.
+fn running_on(url: &str, copy: &Copy) -> Option<Vec<String>> {
+    let mut workers = Vec::new();
+    for name in names(copy) {
+        let (code, status) = reqwest::blocking_get(&format!("{url}/connectors/{name}/status"))?;
+        let tasks = status["tasks"].as_array()?;
+        if code != 200 || status["connector"]["state"] != "RUNNING" || tasks.len() != 1 {
+            return None;
+        }
+        if tasks[0]["state"] != "RUNNING" {
+            return None;
+        }
+        workers.push(tasks[0]["worker_id"].as_str()?.to_owned());
+    }
+    Some(workers)
+}
+
+/// Every line in both outputs; returns the duplicates.
+fn wait_complete(copy: &Copy, expected: usize, timeout: Duration, log: &dyn Fn() -> String) -> usize {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let counts: Vec<(usize, usize)> = copy
+            .outputs
+            .iter()
+            .map(|o| {
+                let lines = read_lines(o);
+                let distinct: HashSet<&String> = lines.iter().collect();
+                (distinct.len(), lines.len())
+            })
+            .collect();
+        if counts.iter().all(|(d, _)| *d >= expected) {
+            for (d, _) in &counts {
+                assert_eq!(*d, expected, "foreign lines in the output");
+            }
+            return counts.iter().map(|(_, n)| n - expected).sum();
+        }
+        assert!(Instant::now() < deadline, "copy incomplete after {timeout:?}: {counts:?}\n{}", log());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn tail(worker: &Worker) -> String {
+    let log = worker.log();
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
+}
+
+#[test]
+fn three_workers_share_the_copy_and_survive_a_kill_9() {
+    let started = Instant::now();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let group = unique("e2e-group");
+    let ports: Vec<u16> = (0..3).map(|_| crate::common::free_port()).collect();
+    let mut workers: Vec<Option<Worker>> = ports
+        .iter()
+        .enumerate()
+        .map(|(i, &p)| Some(Worker::spawn_distributed(&dir.path().join(format!("w{i}")), group_keys(&group, p))))
+        .collect();
+    let urls: Vec<String> = workers.iter().flatten().map(|w| w.url.clone()).collect();
+    for url in &urls {
+        wait_for("the worker to serve connectors", Duration::from_secs(30), || {
+            reqwest::blocking_get(&format!("{url}/connectors")).filter(|(c, _)| *c == 200)
+        });
+    }
+    let input = write_input(dir.path());
+    let copy = create(&urls[1], dir.path(), &input);
+
+    // (a) Every worker lists the same connectors and statuses; the tasks are spread.
+    let spread = wait_for("three tasks RUNNING on three workers", Duration::from_secs(40), || {
+        let ids = running_on(&urls[0], &copy)?;
+        (ids.iter().collect::<BTreeSet<_>>().len() == 3).then_some(ids)
+    });
+    for url in &urls {
+        let (_, listed) = reqwest::blocking_get(&format!("{url}/connectors")).expect("list");
+        let listed: BTreeSet<String> =
+            listed.as_array().expect("array").iter().filter_map(|v| v.as_str().map(str::to_owned)).collect();
+        assert!(names(&copy).is_subset(&listed), "{url} lists {listed:?}");
+        let seen = wait_for("the same statuses everywhere", Duration::from_secs(10), || {
+            running_on(url, &copy).filter(|ids| *ids == spread)
+        });
+        assert_eq!(seen, spread);
+    }
+    println!("tasks on {spread:?} after {:?}", started.elapsed());
+
+    // (b) kill -9 the worker running a sink task (not the one we talk to); its task moves.
+    let victim_id = spread[1].clone();
+    let victim = ports.iter().position(|p| victim_id.ends_with(&format!(":{p}"))).expect("victim port");
+    let survivor = (victim + 1) % 3;
+    while read_lines(&copy.outputs[0]).len() < LINES / 10 {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if let Some(w) = workers[victim].take() {
+        w.kill9();
+    }
+    let killed = Instant::now();
+    let survivor_url = urls[survivor].clone();
+    let moved = wait_for("the killed worker's task running elsewhere", Duration::from_secs(30), || {
+        let ids = running_on(&survivor_url, &copy)?;
+        ids.iter().all(|id| *id != victim_id).then_some(ids)
+    });
+    let took = killed.elapsed();
+    println!("tasks on {moved:?} {took:?} after the kill -9");
+    assert!(took < Duration::from_secs(3 + 10 + 6), "took {took:?}");
+    let log = || workers[survivor].as_ref().map(tail).unwrap_or_default();
+    let duplicates = wait_complete(&copy, LINES, Duration::from_secs(40), &log);
+    println!("copy complete, {duplicates} duplicates; test took {:?}", started.elapsed());
+}
+
+#[test]
+fn a_restarted_group_runs_its_connectors_from_the_config_topic() {
+    let started = Instant::now();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let group = unique("e2e-group");
+    let ports: Vec<u16> = (0..2).map(|_| crate::common::free_port()).collect();
+    let spawn = |run: &str| -> Vec<Worker> {
+        ports
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| Worker::spawn_distributed(&dir.path().join(format!("{run}-w{i}")), group_keys(&group, p)))
+            .collect()
+    };
+    let workers = spawn("run1");
+    let input = write_input(dir.path());
+    let url = workers[0].url.clone();
+    wait_for("the worker to serve connectors", Duration::from_secs(30), || {
+        reqwest::blocking_get(&format!("{url}/connectors")).filter(|(c, _)| *c == 200)
+    });
+    let copy = create(&url, dir.path(), &input);
+    wait_for("every connector RUNNING", Duration::from_secs(40), || running_on(&url, &copy));
+    for w in workers {
+        assert!(w.terminate(Duration::from_secs(30)), "a worker did not stop cleanly");
+    }
+
+    // Append lines while the group is down; the restarted group copies them from the stored offset.
+    let more: Vec<String> = (LINES..LINES + 1000).map(|i| format!("line {i:06}")).collect();
+    let mut text = fs::read_to_string(&input).expect("input");
+    text.push_str(&(more.join("\n") + "\n"));
+    fs::write(&input, text).expect("append");
+    let workers = spawn("run2");
+    let url = workers[1].url.clone();
+    let (_, listed) = wait_for("connectors listed after the restart", Duration::from_secs(30), || {
+        reqwest::blocking_get(&format!("{url}/connectors")).filter(|(c, _)| *c == 200)
+    });
+    let listed: BTreeSet<String> =
+        listed.as_array().expect("array").iter().filter_map(|v| v.as_str().map(str::to_owned)).collect();
+    assert_eq!(listed, names(&copy));
+    let ids = workers[0].wait("every connector RUNNING again", Duration::from_secs(40), || running_on(&url, &copy));
+    println!("running again on {ids:?}");
+    let log = || tail(&workers[0]);
+    let duplicates = wait_complete(&copy, LINES + 1000, Duration::from_secs(40), &log);
+    println!("copy complete, {duplicates} duplicates; test took {:?}", started.elapsed());
+    assert!(duplicates < LINES, "{duplicates} duplicates: the restarted group did not resume from its offsets");
+}
