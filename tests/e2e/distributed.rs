@@ -227,3 +227,109 @@ fn a_restarted_group_runs_its_connectors_from_the_config_topic() {
     println!("copy complete, {duplicates} duplicates; test took {:?}", started.elapsed());
     assert!(duplicates < LINES, "{duplicates} duplicates: the restarted group did not resume from its offsets");
 }
+
+/// `name`'s task worker ids when the connector and all `tasks` tasks are RUNNING.
+fn task_workers(url: &str, name: &str, tasks: usize) -> Option<Vec<String>> {
+    let (code, status) = reqwest::blocking_get(&format!("{url}/connectors/{name}/status"))?;
+    let list = status["tasks"].as_array()?;
+    if code != 200 || status["connector"]["state"] != "RUNNING" || list.len() != tasks {
+        return None;
+    }
+    let mut ids = vec![String::new(); tasks];
+    for t in list {
+        if t["state"] != "RUNNING" {
+            return None;
+        }
+        let n = usize::try_from(t["id"].as_u64()?).ok()?;
+        *ids.get_mut(n)? = t["worker_id"].as_str()?.to_owned();
+    }
+    Some(ids)
+}
+
+/// How many tasks each worker id runs.
+fn load(ids: &[String]) -> std::collections::BTreeMap<&str, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for id in ids {
+        *counts.entry(id.as_str()).or_default() += 1;
+    }
+    counts
+}
+
+/// Log lines `event` ("starting task" / "stopping task") for `task` in `log`.
+fn task_events(log: &str, event: &str, task: &str) -> usize {
+    let field = format!("task={task}");
+    log.lines().filter(|l| l.contains(event) && l.split_whitespace().any(|w| w == field)).count()
+}
+
+#[test]
+fn a_joining_worker_takes_tasks_and_only_moved_tasks_restart() {
+    let started = Instant::now();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let group = unique("e2e-group");
+    let ports: Vec<u16> = (0..4).map(|_| crate::common::free_port()).collect();
+    let spawn = |i: usize| Worker::spawn_distributed(&dir.path().join(format!("w{i}")), group_keys(&group, ports[i]));
+    let mut workers: Vec<Worker> = (0..3).map(spawn).collect();
+    for w in &workers {
+        w.wait("the worker to serve connectors", Duration::from_secs(30), || {
+            reqwest::blocking_get(&format!("{}/connectors", w.url)).filter(|(c, _)| *c == 200)
+        });
+    }
+    let name = unique("e2e-spread");
+    let body = json!({"name": name, "config": {
+        "connector.class": "DatagenSource", "kafka.topic": name, "tasks.max": 6, "max.interval": 50,
+    }});
+    let url = workers[0].url.clone();
+    wait_for("POST /connectors accepted", Duration::from_secs(30), || {
+        let (code, answer) = reqwest::send("POST", &format!("{url}/connectors"), Some(&body.to_string()))?;
+        match code {
+            201 => Some(()),
+            409 => None,
+            _ => panic!("POST /connectors answered {code}: {answer}"),
+        }
+    });
+
+    // 2/2/2 over the three workers.
+    let before = workers[0].wait("6 tasks spread 2/2/2", Duration::from_secs(30), || {
+        let ids = task_workers(&url, &name, 6)?;
+        let counts = load(&ids);
+        (counts.len() == 3 && counts.values().all(|&n| n == 2)).then_some(ids)
+    });
+    println!("2/2/2 on {before:?} after {:?}", started.elapsed());
+
+    // A 4th worker joins: at most 2 each, it runs some, the others' kept tasks do not restart.
+    let marks: Vec<usize> = workers.iter().map(|w| w.log().len()).collect();
+    workers.push(spawn(3));
+    let newcomer = format!(":{}", ports[3]);
+    let after = workers[3].wait("the 4th worker running tasks, at most 2 each", Duration::from_secs(30), || {
+        let ids = task_workers(&url, &name, 6)?;
+        let counts = load(&ids);
+        let mine = counts.iter().filter(|(id, _)| id.ends_with(&newcomer)).map(|(_, n)| *n).sum::<usize>();
+        (mine >= 1 && counts.values().all(|&n| n <= 2)).then_some(ids)
+    });
+    // Settled: every worker answers the same, and it stays so.
+    std::thread::sleep(Duration::from_secs(2));
+    for w in &workers {
+        let seen = task_workers(&w.url, &name, 6);
+        assert_eq!(seen.as_ref(), Some(&after), "{} sees other statuses", w.url);
+    }
+    let moved: Vec<usize> = (0..6).filter(|&t| before[t] != after[t]).collect();
+    println!("after the join: {after:?}, moved {moved:?}, after {:?}", started.elapsed());
+    assert!(moved.len() <= 2, "more tasks moved than needed: {moved:?}");
+    for (i, w) in workers.iter().take(3).enumerate() {
+        let log = w.log();
+        let since = &log[marks[i].min(log.len())..];
+        let port = format!(":{}", ports[i]);
+        for t in 0..6 {
+            let task = format!("{name}-{t}");
+            let (stops, starts) =
+                (task_events(since, "stopping task", &task), task_events(since, "starting task", &task));
+            if before[t].ends_with(&port) && after[t] == before[t] {
+                assert_eq!((stops, starts), (0, 0), "{task} stayed on {} but restarted:\n{since}", before[t]);
+            } else if before[t].ends_with(&port) {
+                assert_eq!(stops, 1, "{task} moved away from {} without one stop:\n{since}", before[t]);
+            }
+        }
+        assert!(!since.contains("stopping connector"), "the connector restarted on {}:\n{since}", w.url);
+    }
+    println!("test took {:?}", started.elapsed());
+}
