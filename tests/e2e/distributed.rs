@@ -333,3 +333,98 @@ fn a_joining_worker_takes_tasks_and_only_moved_tasks_restart() {
     }
     println!("test took {:?}", started.elapsed());
 }
+
+/// A request that a rebalance (409) or a starting worker (503) may refuse: retried until it answers something else.
+fn send_settled(method: &str, url: &str, body: Option<&Value>) -> (u16, Value) {
+    let body = body.map(Value::to_string);
+    wait_for(&format!("{method} {url} outside a rebalance"), Duration::from_secs(30), || {
+        reqwest::send(method, url, body.as_deref()).filter(|(code, _)| *code != 409 && *code != 503)
+    })
+}
+
+#[test]
+fn offsets_and_topics_answer_the_same_everywhere_and_a_patch_moves_a_stopped_source() {
+    let started = Instant::now();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let group = unique("e2e-group");
+    let workers: Vec<Worker> = (0..2)
+        .map(|i| {
+            Worker::spawn_distributed(&dir.path().join(format!("w{i}")), group_keys(&group, crate::common::free_port()))
+        })
+        .collect();
+    let urls: Vec<String> = workers.iter().map(|w| w.url.clone()).collect();
+    let input = dir.path().join("input.txt");
+    let line = |i: usize| format!("line {i:06}\n");
+    fs::write(&input, (0..100).map(line).collect::<String>()).expect("input");
+    let out = dir.path().join("out.txt");
+    let topic = unique("e2e-dist-offsets");
+    let (source, sink) = (format!("{topic}-source"), format!("{topic}-sink"));
+    for body in [
+        json!({"name": source, "config": {"connector.class": "FileStreamSource", "file": input, "topic": topic}}),
+        json!({"name": sink, "config": {"connector.class": "FileStreamSink", "file": out, "topics": topic}}),
+    ] {
+        let (code, answer) = send_settled("POST", &format!("{}/connectors", urls[1]), Some(&body));
+        assert_eq!(code, 201, "{answer}");
+    }
+    workers[0].wait("100 lines copied", Duration::from_secs(40), || (read_lines(&out).len() >= 100).then_some(()));
+
+    // Every worker answers the same offsets and topics.
+    let size = fs::metadata(&input).expect("input").len();
+    let offsets = workers[0].wait("the source offset at the end of the file", Duration::from_secs(20), || {
+        let (code, body) = reqwest::blocking_get(&format!("{}/connectors/{source}/offsets", urls[0]))?;
+        (code == 200 && body["offsets"][0]["offset"]["position"].as_u64() == Some(size)).then_some(body)
+    });
+    let on_1 = reqwest::blocking_get(&format!("{}/connectors/{source}/offsets", urls[1])).expect("offsets");
+    assert_eq!(on_1, (200, offsets.clone()), "the workers answer different offsets");
+    for name in [&source, &sink] {
+        let topics = workers[0].wait("the topics recorded", Duration::from_secs(20), || {
+            let (_, body) = reqwest::blocking_get(&format!("{}/connectors/{name}/topics", urls[0]))?;
+            (body[name.as_str()]["topics"] == json!([topic])).then_some(body)
+        });
+        assert_eq!(reqwest::blocking_get(&format!("{}/connectors/{name}/topics", urls[1])), Some((200, topics)));
+    }
+    let (code, answer) = send_settled("PATCH", &format!("{}/connectors/{source}/offsets", urls[1]), Some(&offsets));
+    assert_eq!(code, 400, "offsets of a running connector changed: {answer}");
+
+    // Stop the source, append 100 lines, skip the first 50 of them with a PATCH through each
+    // worker (one is a follower: forwarded to the leader), resume: it starts from there.
+    let (code, answer) = send_settled("PUT", &format!("{}/connectors/{source}/stop", urls[0]), None);
+    assert_eq!(code, 204, "{answer}");
+    workers[0].wait("the source STOPPED", Duration::from_secs(20), || {
+        let (_, body) = reqwest::blocking_get(&format!("{}/connectors/{source}/status", urls[1]))?;
+        (body["connector"]["state"] == "STOPPED").then_some(())
+    });
+    let mut text = fs::read_to_string(&input).expect("input");
+    text.extend((100..200).map(line));
+    fs::write(&input, &text).expect("append");
+    let skip_to = size + (100..150).map(|i| line(i).len() as u64).sum::<u64>();
+    let mut patch = offsets.clone();
+    patch["offsets"][0]["offset"] = json!({"position": skip_to});
+    for url in &urls {
+        let (code, answer) = send_settled("PATCH", &format!("{url}/connectors/{source}/offsets"), Some(&patch));
+        assert_eq!(code, 200, "PATCH through {url}: {answer}");
+        assert!(answer["message"].as_str().is_some_and(|m| m.contains("altered")), "{answer}");
+    }
+    for url in &urls {
+        let (code, body) = reqwest::blocking_get(&format!("{url}/connectors/{source}/offsets")).expect("offsets");
+        assert_eq!((code, body), (200, patch.clone()), "{url} does not show the altered offset");
+    }
+    let (code, answer) = send_settled("PUT", &format!("{}/connectors/{source}/resume", urls[0]), None);
+    assert!(code == 202 || code == 204, "{answer}");
+    let expected: Vec<String> = (0..100).chain(150..200).map(|i| line(i).trim_end().to_owned()).collect();
+    workers[0].wait("lines 150..200 copied", Duration::from_secs(40), || (read_lines(&out).len() >= 150).then_some(()));
+    std::thread::sleep(Duration::from_secs(1));
+    let copied: Vec<String> = read_lines(&out).into_iter().collect::<BTreeSet<_>>().into_iter().collect();
+    assert_eq!(copied, expected, "the resumed source did not start from the altered offset");
+
+    // Reset the topics through a worker: every worker forgets them.
+    let (code, answer) = send_settled("PUT", &format!("{}/connectors/{sink}/topics/reset", urls[0]), None);
+    assert!((200..300).contains(&code), "{answer}");
+    for url in &urls {
+        wait_for("the sink's topics reset", Duration::from_secs(10), || {
+            let (_, body) = reqwest::blocking_get(&format!("{url}/connectors/{sink}/topics"))?;
+            (body[sink.as_str()]["topics"] == json!([])).then_some(())
+        });
+    }
+    println!("test took {:?}", started.elapsed());
+}

@@ -21,7 +21,7 @@ use crate::status::{State, Status, StatusCell, Target};
 use crate::task_context::ActiveTopics;
 use crate::worker_config::{strip_prefix, WorkerConfig};
 
-mod offsets;
+pub(crate) mod offsets;
 pub mod tasks;
 use tasks::{await_stop, Instance, TaskHandle, TaskStart};
 

@@ -20,64 +20,80 @@ impl Herder {
             let entry = connectors.get(name).ok_or_else(|| HerderError::not_found(name))?;
             (entry.kind(), self.validate(&entry.props)?.1)
         };
-        let offsets: Vec<Json> = if kind == "source" {
-            let store =
-                connector_store(&self.worker, &config).await.map_err(|e| HerderError::new(500, e.to_string()))?;
-            store.all(name).into_iter().map(|(p, o)| json!({"partition": p, "offset": o})).collect()
-        } else {
-            sink_offsets::read(&self.worker.clients, &config)
-                .await
-                .map_err(|e| HerderError::new(500, format!("{e:#}")))?
-        };
-        Ok(json!({ "offsets": offsets }))
+        read_offsets(&self.worker, name, kind, &config).await
     }
 
     /// Alters (`Some`) or resets (`None`) offsets; the connector must be STOPPED.
     pub async fn change_offsets(&self, name: &str, offsets: Option<Json>) -> HResult<Json> {
         let connectors = self.connectors.lock().await;
         let entry = connectors.get(name).ok_or_else(|| HerderError::not_found(name))?;
-        if entry.target != TargetState::Stopped {
-            return Err(HerderError::new(400, format!(
-                "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{name}/stop' endpoint"
-            )));
-        }
         let config = self.validate(&entry.props)?.1;
-        let store = match entry.kind() {
-            "source" => {
-                Some(connector_store(&self.worker, &config).await.map_err(|e| HerderError::new(500, e.to_string()))?)
-            }
-            _ => None,
-        };
-        let reset = offsets.is_none();
-        let entries = match (offsets, &store) {
-            (Some(body), _) => parse_offsets_body(&body)?,
-            (None, Some(store)) => store.all(name).into_iter().map(|(p, _)| (p, Json::Null)).collect(),
-            (None, None) => Vec::new(),
-        };
-        let result = if let Some(store) = store {
-            let mut writes = Vec::new();
-            for (partition, offset) in entries {
-                let offset = match offset {
-                    Json::Null => None,
-                    Json::Object(o) => Some(o),
-                    other => {
-                        return Err(HerderError::new(400, format!("offset must be an object or null, got {other}")))
-                    }
-                };
-                writes.push((partition, offset));
-            }
-            store.write(name, writes).await
-        } else if reset {
-            sink_offsets::reset(&self.worker.clients, &config).await
-        } else {
-            sink_offsets::alter(&self.worker.clients, &config, entries)
-                .await
-                .map_err(|e| e.context("altering sink offsets"))
-        };
-        result.map_err(|e| HerderError::new(400, format!("{e:#}")))?;
-        let message = if reset { "reset" } else { "altered" };
-        Ok(json!({"message": format!("The offsets for this connector have been {message} successfully")}))
+        write_offsets(&self.worker, name, entry.target, entry.kind(), &config, offsets).await
     }
+}
+
+/// A connector's offsets in KIP-875's shape, read to the end of their topic first (another
+/// worker of a group may have written them): a source connector's from its offset store, a
+/// sink connector's from its consumer group. Both herders answer with this.
+pub(crate) async fn read_offsets(worker: &Worker, name: &str, kind: &str, config: &ConnectorConfig) -> HResult<Json> {
+    let offsets: Vec<Json> = if kind == "source" {
+        let store = connector_store(worker, config).await.map_err(|e| HerderError::new(500, e.to_string()))?;
+        store.refresh().await.map_err(|e| HerderError::new(500, format!("reading source offsets: {e:#}")))?;
+        store.all(name).into_iter().map(|(p, o)| json!({"partition": p, "offset": o})).collect()
+    } else {
+        sink_offsets::read(&worker.clients, config).await.map_err(|e| HerderError::new(500, format!("{e:#}")))?
+    };
+    Ok(json!({ "offsets": offsets }))
+}
+
+/// Alters (`Some`) or resets (`None`) a connector's offsets; `target` must be STOPPED. Both
+/// herders answer with this.
+pub(crate) async fn write_offsets(
+    worker: &Worker,
+    name: &str,
+    target: TargetState,
+    kind: &str,
+    config: &ConnectorConfig,
+    offsets: Option<Json>,
+) -> HResult<Json> {
+    if target != TargetState::Stopped {
+        return Err(HerderError::new(400, format!(
+            "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{name}/stop' endpoint"
+        )));
+    }
+    let store = match kind {
+        "source" => {
+            let store = connector_store(worker, config).await.map_err(|e| HerderError::new(500, e.to_string()))?;
+            store.refresh().await.map_err(|e| HerderError::new(500, format!("reading source offsets: {e:#}")))?;
+            Some(store)
+        }
+        _ => None,
+    };
+    let reset = offsets.is_none();
+    let entries = match (offsets, &store) {
+        (Some(body), _) => parse_offsets_body(&body)?,
+        (None, Some(store)) => store.all(name).into_iter().map(|(p, _)| (p, Json::Null)).collect(),
+        (None, None) => Vec::new(),
+    };
+    let result = if let Some(store) = store {
+        let mut writes = Vec::new();
+        for (partition, offset) in entries {
+            let offset = match offset {
+                Json::Null => None,
+                Json::Object(o) => Some(o),
+                other => return Err(HerderError::new(400, format!("offset must be an object or null, got {other}"))),
+            };
+            writes.push((partition, offset));
+        }
+        store.write(name, writes).await
+    } else if reset {
+        sink_offsets::reset(&worker.clients, config).await
+    } else {
+        sink_offsets::alter(&worker.clients, config, entries).await.map_err(|e| e.context("altering sink offsets"))
+    };
+    result.map_err(|e| HerderError::new(400, format!("{e:#}")))?;
+    let message = if reset { "reset" } else { "altered" };
+    Ok(json!({"message": format!("The offsets for this connector have been {message} successfully")}))
 }
 
 /// The offsets of a source connector: its own topic (`offsets.storage.topic`) over the

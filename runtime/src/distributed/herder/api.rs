@@ -2,6 +2,8 @@
 //! status topics; writes to the config topic, on the leader (the REST layer forwards a
 //! follower's writes to it, see [`crate::rest::forward`]).
 
+use std::collections::BTreeSet;
+
 use aqueduct_sdk::Props;
 use async_trait::async_trait;
 use serde_json::{json, Value as Json};
@@ -10,15 +12,12 @@ use tokio::sync::oneshot;
 use super::{Command, DistributedHerder};
 use crate::distributed::config_topic::{self, RestartRequest, TaskId};
 use crate::distributed::status_topic::Status;
+use crate::herder::offsets;
 use crate::herder::{validate_connector, ConnectorInfo, HResult, HerderError, TargetState};
 use crate::rest::{ConnectHerder, Route};
 
 fn store_error(e: aqueduct_sdk::ConnectError) -> HerderError {
     HerderError::new(500, format!("writing to the config topic: {e}"))
-}
-
-fn not_yet(what: &str) -> HerderError {
-    HerderError::new(501, format!("{what} is not supported in distributed mode yet"))
 }
 
 fn status_json(mut base: Json, status: Option<&Status>) -> Json {
@@ -181,19 +180,39 @@ impl ConnectHerder for DistributedHerder {
         }
     }
 
-    async fn topics(&self, _name: &str) -> HResult<Vec<String>> {
-        Err(not_yet("The topics endpoint"))
+    async fn topics(&self, name: &str) -> HResult<Vec<String>> {
+        self.exists(name)?;
+        let topics: BTreeSet<String> = self.statuses.connector_topics(name).into_iter().map(|t| t.topic).collect();
+        Ok(topics.into_iter().collect())
     }
 
-    async fn reset_topics(&self, _name: &str) -> HResult<()> {
-        Err(not_yet("The topics endpoint"))
+    async fn reset_topics(&self, name: &str) -> HResult<()> {
+        self.exists(name)?;
+        for t in self.statuses.connector_topics(name) {
+            self.statuses
+                .delete_topic(name, &t.topic)
+                .await
+                .map_err(|e| HerderError::new(500, format!("writing to the status topic: {e}")))?;
+        }
+        Ok(())
     }
 
-    async fn offsets(&self, _name: &str) -> HResult<Json> {
-        Err(not_yet("The offsets endpoint"))
+    async fn offsets(&self, name: &str) -> HResult<Json> {
+        let props =
+            self.configs.snapshot().connector_config(name).cloned().ok_or_else(|| HerderError::not_found(name))?;
+        let (_, config) = validate_connector(&self.worker.plugins, &self.worker.config, &props)?;
+        offsets::read_offsets(&self.worker, name, self.kind(&props), &config).await
     }
 
-    async fn change_offsets(&self, _name: &str, _offsets: Option<Json>) -> HResult<Json> {
-        Err(not_yet("The offsets endpoint"))
+    async fn change_offsets(&self, name: &str, offsets: Option<Json>) -> HResult<Json> {
+        let snapshot = self.configs.snapshot();
+        let props = snapshot.connector_config(name).cloned().ok_or_else(|| HerderError::not_found(name))?;
+        let (_, config) = validate_connector(&self.worker.plugins, &self.worker.config, &props)?;
+        let target = match snapshot.target_state(name) {
+            Some(config_topic::TargetState::Stopped) => TargetState::Stopped,
+            Some(config_topic::TargetState::Paused) => TargetState::Paused,
+            _ => TargetState::Started,
+        };
+        offsets::write_offsets(&self.worker, name, target, self.kind(&props), &config, offsets).await
     }
 }

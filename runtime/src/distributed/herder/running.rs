@@ -2,7 +2,7 @@
 //! from the config topic's snapshot, and their statuses written to the status topic (with this
 //! worker's id and the generation it runs them in).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use aqueduct_sdk::{ConnectError, ConnectorContext, PluginDescriptor, Props};
@@ -11,7 +11,7 @@ use tracing::{info, warn};
 
 use super::DistributedHerder;
 use crate::distributed::config_topic::{ConfigSnapshot, TargetState, TaskId};
-use crate::distributed::status_topic::{Status, StatusState};
+use crate::distributed::status_topic::{Status, StatusState, TopicStatus};
 use crate::herder::tasks::{self, Instance, TaskHandle, TaskStart};
 use crate::herder::validate_connector;
 use crate::status::{State, StatusCell, Target};
@@ -62,6 +62,8 @@ pub(super) struct Running {
     connectors: BTreeMap<String, LocalConnector>,
     tasks: BTreeMap<TaskId, LocalTask>,
     topics: BTreeMap<String, ActiveTopics>,
+    /// (connector, topic) records this worker wrote to the status topic; true once read back.
+    topics_written: BTreeMap<(String, String), bool>,
     /// The generation statuses are written in.
     pub(super) generation: i32,
     published: BTreeMap<String, (StatusState, Option<String>, i32)>,
@@ -83,6 +85,7 @@ impl Running {
             connectors: BTreeMap::new(),
             tasks: BTreeMap::new(),
             topics: BTreeMap::new(),
+            topics_written: BTreeMap::new(),
             generation: -1,
             published: BTreeMap::new(),
         }
@@ -365,6 +368,54 @@ impl Running {
             .collect();
         for (id, state, trace) in tasks {
             self.write_task_status(&id, state, trace).await;
+        }
+        self.publish_topics().await;
+    }
+
+    /// Writes a topic record for each topic the tasks here used that the status topic lacks
+    /// (as Kafka Connect: the `/topics` endpoint reads them). A record this worker wrote that
+    /// is gone was reset (`PUT /connectors/{name}/topics/reset`): the local set is forgotten
+    /// too, and the tasks record their topics again as they use them.
+    async fn publish_topics(&mut self) {
+        let topics: Vec<(String, ActiveTopics)> = self.topics.iter().map(|(c, t)| (c.clone(), t.clone())).collect();
+        for (connector, active) in topics {
+            let known: BTreeSet<String> =
+                self.herder.statuses.connector_topics(&connector).into_iter().map(|t| t.topic).collect();
+            let used = active.list();
+            for topic in &used {
+                if let Some(seen) = self.topics_written.get_mut(&(connector.clone(), topic.clone())) {
+                    *seen |= known.contains(topic);
+                }
+            }
+            let reset = used
+                .iter()
+                .any(|t| !known.contains(t) && self.topics_written.get(&(connector.clone(), t.clone())) == Some(&true));
+            if reset {
+                active.reset();
+                self.topics_written.retain(|(c, _), _| *c != connector);
+                continue;
+            }
+            let task = self.tasks.keys().filter(|id| id.connector == connector).map(|id| id.task).min().unwrap_or(0);
+            for topic in used.into_iter().filter(|t| !known.contains(t)) {
+                if self.topics_written.contains_key(&(connector.clone(), topic.clone())) {
+                    continue;
+                }
+                let record = TopicStatus {
+                    topic: topic.clone(),
+                    connector: connector.clone(),
+                    task: task as i32,
+                    discover_timestamp: std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.as_millis() as i64)
+                        .unwrap_or_default(),
+                };
+                match self.herder.statuses.put_topic(record).await {
+                    Ok(()) => {
+                        self.topics_written.insert((connector.clone(), topic), false);
+                    }
+                    Err(e) => warn!(connector = %connector, topic = %topic, error = %e, "writing a topic status"),
+                }
+            }
         }
     }
 

@@ -133,6 +133,9 @@ impl WorkerLoop {
         }
         let snapshot = self.herder.configs.snapshot();
         let running = self.running.task_ids();
+        if a.tasks.iter().filter_map(to_task).any(|id| !running.contains(&id)) {
+            self.refresh_offsets().await;
+        }
         for id in a.tasks.iter().filter_map(to_task) {
             if !running.contains(&id) {
                 self.running.start_task(&id, &snapshot);
@@ -245,6 +248,14 @@ impl WorkerLoop {
         }
     }
 
+    /// Reads the worker's source offsets to the end before tasks start: another worker may
+    /// have run them, or the leader altered their offsets (`PATCH /connectors/{name}/offsets`).
+    async fn refresh_offsets(&self) {
+        if let Err(e) = self.herder.worker.store.refresh().await {
+            warn!(error = %e, "could not read the source offsets to the end; tasks start from what is known");
+        }
+    }
+
     /// Stops tasks whose configs changed or vanished; changed ones start again here with the
     /// new config (they stay assigned to this worker), vanished ones are destroyed.
     async fn restart_outdated_tasks(&mut self) {
@@ -253,6 +264,7 @@ impl WorkerLoop {
         self.running.stop_tasks(&gone, true).await;
         if !changed.is_empty() {
             self.running.stop_tasks(&changed, false).await;
+            self.refresh_offsets().await;
             for id in &changed {
                 self.running.start_task(id, &snapshot);
             }
