@@ -142,7 +142,7 @@ fn three_workers_share_the_copy_and_survive_a_kill_9() {
     let copy = create(&urls[1], dir.path(), &input);
 
     // (a) Every worker lists the same connectors and statuses; the tasks are spread.
-    let spread = wait_for("three tasks RUNNING on three workers", Duration::from_secs(40), || {
+    let spread = wait_for("three tasks RUNNING on three workers", Duration::from_secs(60), || {
         let ids = running_on(&urls[0], &copy)?;
         (ids.iter().collect::<BTreeSet<_>>().len() == 3).then_some(ids)
     });
@@ -202,7 +202,7 @@ fn a_restarted_group_runs_its_connectors_from_the_config_topic() {
         reqwest::blocking_get(&format!("{url}/connectors")).filter(|(c, _)| *c == 200)
     });
     let copy = create(&url, dir.path(), &input);
-    wait_for("every connector RUNNING", Duration::from_secs(40), || running_on(&url, &copy));
+    wait_for("every connector RUNNING", Duration::from_secs(60), || running_on(&url, &copy));
     for w in workers {
         assert!(w.terminate(Duration::from_secs(30)), "a worker did not stop cleanly");
     }
@@ -220,7 +220,7 @@ fn a_restarted_group_runs_its_connectors_from_the_config_topic() {
     let listed: BTreeSet<String> =
         listed.as_array().expect("array").iter().filter_map(|v| v.as_str().map(str::to_owned)).collect();
     assert_eq!(listed, names(&copy));
-    let ids = workers[0].wait("every connector RUNNING again", Duration::from_secs(40), || running_on(&url, &copy));
+    let ids = workers[0].wait("every connector RUNNING again", Duration::from_secs(60), || running_on(&url, &copy));
     println!("running again on {ids:?}");
     let log = || tail(&workers[0]);
     let duplicates = wait_complete(&copy, LINES + 1000, Duration::from_secs(40), &log);
@@ -289,7 +289,7 @@ fn a_joining_worker_takes_tasks_and_only_moved_tasks_restart() {
     });
 
     // 2/2/2 over the three workers.
-    let before = workers[0].wait("6 tasks spread 2/2/2", Duration::from_secs(30), || {
+    let before = workers[0].wait("6 tasks spread 2/2/2", Duration::from_secs(60), || {
         let ids = task_workers(&url, &name, 6)?;
         let counts = load(&ids);
         (counts.len() == 3 && counts.values().all(|&n| n == 2)).then_some(ids)
@@ -300,7 +300,7 @@ fn a_joining_worker_takes_tasks_and_only_moved_tasks_restart() {
     let marks: Vec<usize> = workers.iter().map(|w| w.log().len()).collect();
     workers.push(spawn(3));
     let newcomer = format!(":{}", ports[3]);
-    let after = workers[3].wait("the 4th worker running tasks, at most 2 each", Duration::from_secs(30), || {
+    let after = workers[3].wait("the 4th worker running tasks, at most 2 each", Duration::from_secs(60), || {
         let ids = task_workers(&url, &name, 6)?;
         let counts = load(&ids);
         let mine = counts.iter().filter(|(id, _)| id.ends_with(&newcomer)).map(|(_, n)| *n).sum::<usize>();
