@@ -162,28 +162,32 @@ impl FileStreamSourceTask {
         Ok(true)
     }
 
-    /// Reads up to `batch_size` complete lines that are already in the file.
+    /// Reads up to about `batch_size` complete lines that are already in the file. A line ends
+    /// at `\n`, `\r\n` or a lone `\r`, as in Kafka Connect's FileStreamSource.
     async fn read_lines(&mut self) -> Result<Vec<SourceRecord>> {
         let Some(mut reader) = self.reader.take() else {
             return Ok(Vec::new());
         };
         let mut records = Vec::new();
         while records.len() < self.batch_size {
-            match reader.read_until(b'\n', &mut self.line).await {
-                Ok(_) if self.line.last() == Some(&b'\n') => {
-                    self.position += self.line.len() as u64;
-                    let text = decode_line(&self.line);
-                    self.line.clear();
-                    records.push(self.record(text));
-                }
-                // End of file, possibly in the middle of a line: keep the partial bytes for later.
-                Ok(_) => break,
+            let at_end = match reader.read_until(b'\n', &mut self.line).await {
+                Ok(_) => self.line.last() != Some(&b'\n'),
                 Err(e) => {
                     // Reopen at the last complete line on the next poll.
                     self.line.clear();
                     return Err(e)
                         .retriable(|| format!("cannot read {} after position {}", self.path.display(), self.position));
                 }
+            };
+            while let Some((line, consumed)) = next_line(&self.line) {
+                self.position += consumed as u64;
+                let text = decode_line(line);
+                self.line.drain(..consumed);
+                records.push(self.record(text));
+            }
+            if at_end {
+                // End of file, possibly in the middle of a line: keep the partial bytes for later.
+                break;
             }
         }
         self.reader = Some(reader);
@@ -197,10 +201,21 @@ impl FileStreamSourceTask {
     }
 }
 
-/// The line without its `\n` (and `\r`), invalid UTF-8 replaced.
+/// The first complete line in `buf` (without its terminator) and the bytes it takes up with it:
+/// up to `\n`, `\r\n`, or a lone `\r` followed by another byte (a `\r` at the very end may
+/// still be the start of `\r\n`).
+fn next_line(buf: &[u8]) -> Option<(&[u8], usize)> {
+    let end = buf.iter().position(|&b| b == b'\n' || b == b'\r')?;
+    match (buf[end], buf.get(end + 1)) {
+        (b'\n', _) => Some((&buf[..end], end + 1)),
+        (_, Some(b'\n')) => Some((&buf[..end], end + 2)),
+        (_, Some(_)) => Some((&buf[..end], end + 1)),
+        (_, None) => None,
+    }
+}
+
+/// A line's text, invalid UTF-8 replaced.
 fn decode_line(bytes: &[u8]) -> String {
-    let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
-    let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
     match std::str::from_utf8(bytes) {
         Ok(s) => s.to_owned(),
         Err(_) => String::from_utf8_lossy(bytes).into_owned(),
@@ -367,6 +382,23 @@ mod tests {
             [("gamma".to_owned(), 18), ("delta".to_owned(), 24), ("epsilon".to_owned(), 32)]
         );
         assert!(task.poll().await.expect("poll").is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_lone_carriage_return_ends_a_line_as_in_kafka_connect() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("in.txt");
+        append(&path, "a\rb\r\nc\nd\r");
+        let mut task = started(&path, 100, Arc::new(FakeOffsets::default())).await;
+        let first = task.poll().await.expect("poll");
+        assert_eq!(lines_and_positions(&first), [("a".to_owned(), 2), ("b".to_owned(), 5), ("c".to_owned(), 7)]);
+        // "d\r" may still become "d\r\n": it waits for the next byte.
+        append(&path, "e\r");
+        let second = task.poll().await.expect("poll");
+        assert_eq!(lines_and_positions(&second), [("d".to_owned(), 9)]);
+        append(&path, "\n");
+        let third = task.poll().await.expect("poll");
+        assert_eq!(lines_and_positions(&third), [("e".to_owned(), 12)]);
     }
 
     #[tokio::test]
