@@ -85,6 +85,7 @@ impl Worker {
             "rest.host.name": "127.0.0.1",
             "rest.port": port,
             "offset.flush.interval.ms": 500,
+            "offset.storage.partitions": 1,
             "key.converter": "org.apache.kafka.connect.json.JsonConverter",
             "value.converter": "org.apache.kafka.connect.json.JsonConverter",
         });
