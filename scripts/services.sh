@@ -167,9 +167,17 @@ group.initial.rebalance.delay.ms=0
 PROPS
 }
 
-# A random cluster id in Kafka's format: 16 bytes, URL-safe base64, no padding.
+# A random cluster id in Kafka's format: 16 bytes, URL-safe base64, no padding, and (as Kafka's
+# Uuid.randomUuid) never starting with '-', which the storage tool would take for an option.
 kafka_cluster_id() {
-  python3 -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))'
+  python3 - <<'PY'
+import base64, uuid
+while True:
+    id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    if not id.startswith("-"):
+        print(id)
+        break
+PY
 }
 
 launch_kafka() {
