@@ -10,6 +10,7 @@ pub mod herder;
 pub mod kafka;
 pub mod offsets;
 pub mod plugins;
+pub mod process;
 pub mod rest;
 pub mod sink_offsets;
 pub mod sink_worker;

@@ -5,16 +5,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use aqueduct_sdk::Props;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use tokio::net::TcpListener;
-use tracing::{error, info, warn};
+use tracing::{info, warn};
 
 use crate::herder::{Herder, Worker};
 use crate::kafka::{KafkaClients, TopicSpec};
 use crate::offsets::{FileOffsetStore, OffsetStore, TopicOffsetStore};
 use crate::plugins::Plugins;
+use crate::process::{bind_rest, shutdown_signal};
 use crate::rest::{self, AppState};
 use crate::worker_config::WorkerConfig;
 
@@ -40,11 +40,7 @@ pub async fn run(worker_file: PathBuf, connector_files: Vec<PathBuf>) -> Result<
     let clients = KafkaClients::new(&config);
 
     let host = config.string("rest.host.name").to_owned();
-    let port = u16::try_from(config.long("rest.port")).context("rest.port")?;
-    let listener = TcpListener::bind((host.as_str(), port))
-        .await
-        .with_context(|| format!("binding the REST API to {host}:{port}"))?;
-    let port = listener.local_addr()?.port();
+    let (listener, port) = bind_rest(&config).await?;
     let worker_id = config.worker_id(port);
 
     let state = AppState::new(plugins.clone());
@@ -121,25 +117,4 @@ async fn open_store(config: &WorkerConfig, clients: &KafkaClients, state: &AppSt
 fn fetch_cluster_id(clients: &KafkaClients) -> Option<String> {
     let consumer: BaseConsumer = clients.consumer_config("aqueduct-cluster-id", &Props::new()).create().ok()?;
     consumer.client().fetch_cluster_id(rdkafka::util::Timeout::After(Duration::from_secs(10)))
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = ctrl_c => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(e) => {
-                error!(error = %e, "cannot listen for SIGTERM");
-                let _ = ctrl_c.await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
 }

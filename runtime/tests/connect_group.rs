@@ -4,9 +4,12 @@
 //! our group and takes our leader's assignment. Each worker runs the herder's loop: join, wait
 //! for an event, rejoin (passing its last assignment back as Kafka Connect does).
 
+mod support;
+use support::{kafka, unique};
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use aqueduct_runtime::distributed::group::protocol::decode_metadata;
 use aqueduct_runtime::distributed::group::{
@@ -17,15 +20,6 @@ use async_trait::async_trait;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::ClientConfig;
 use tokio::sync::{mpsc, oneshot};
-
-fn kafka() -> String {
-    std::env::var("AQUEDUCT_TEST_KAFKA").unwrap_or_else(|_| "127.0.0.1:9092".to_owned())
-}
-
-fn unique(prefix: &str) -> String {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
-    format!("{prefix}-{}-{}", std::process::id(), nanos % 1_000_000_000)
-}
 
 fn config(group: &str) -> GroupConfig {
     let mut c = GroupConfig::new(kafka(), group);

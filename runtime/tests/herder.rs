@@ -3,8 +3,11 @@
 //! `stop()`) before a new one starts, and a task waiting in a backoff or on a full producer
 //! queue still stops cleanly within `task.shutdown.graceful.timeout.ms`.
 
+mod support;
+use support::unique;
+
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use aqueduct_runtime::herder::{Herder, Worker};
 use aqueduct_runtime::kafka::KafkaClients;
@@ -108,11 +111,6 @@ impl SourceTask for ProbeTask {
 
 fn probe() -> Box<dyn SourceConnector> {
     Box::new(Probe { props: Props::new() })
-}
-
-fn unique(prefix: &str) -> String {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
-    format!("{prefix}-{}-{}", std::process::id(), nanos % 1_000_000_000)
 }
 
 struct Fixture {

@@ -2,8 +2,11 @@
 //! the real broker: the offsets written after it are hidden from `read_committed` readers until
 //! it ends; `refresh` waits for that and then sees them, and never goes back to older values.
 
+mod support;
+use support::{kafka, unique};
+
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use aqueduct_runtime::kafka::{KafkaClients, TopicSpec};
 use aqueduct_runtime::offsets::{offset_record, OffsetStore, TopicOffsetStore};
@@ -12,15 +15,6 @@ use aqueduct_sdk::{offset_map, OffsetMap, Props};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::ClientConfig;
 use serde_json::json;
-
-fn kafka() -> String {
-    std::env::var("AQUEDUCT_TEST_KAFKA").unwrap_or_else(|_| "127.0.0.1:9092".to_owned())
-}
-
-fn unique(prefix: &str) -> String {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
-    format!("{prefix}-{}-{}", std::process::id(), nanos % 1_000_000_000)
-}
 
 fn n(v: i64) -> OffsetMap {
     offset_map([("n", json!(v))])

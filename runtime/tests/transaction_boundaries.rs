@@ -2,8 +2,11 @@
 //! broker: a task commits after one record and aborts after another; a `read_committed`
 //! consumer sees exactly the committed records, and the stored offset is the last committed one.
 
+mod support;
+use support::{kafka, unique};
+
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use aqueduct_runtime::herder::{Herder, Worker};
 use aqueduct_runtime::kafka::{KafkaClients, TopicSpec};
@@ -96,15 +99,6 @@ impl SourceTask for BoundedTask {
 
 fn bounded() -> Box<dyn SourceConnector> {
     Box::new(Bounded { props: Props::new() })
-}
-
-fn unique(prefix: &str) -> String {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
-    format!("{prefix}-{}-{}", std::process::id(), nanos % 1_000_000_000)
-}
-
-fn kafka() -> String {
-    std::env::var("AQUEDUCT_TEST_KAFKA").unwrap_or_else(|_| "127.0.0.1:9092".to_owned())
 }
 
 /// The values a `read_committed` consumer sees in partition 0 of `topic`.

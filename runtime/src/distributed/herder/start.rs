@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
@@ -23,6 +22,7 @@ use crate::herder::Worker;
 use crate::kafka::{KafkaClients, TopicSpec};
 use crate::offsets::{OffsetStore, TopicOffsetStore};
 use crate::plugins::Plugins;
+use crate::process::{bind_rest, shutdown_signal};
 use crate::rest::{self, AppState, ConnectHerder};
 use crate::worker_config::WorkerConfig;
 
@@ -61,12 +61,7 @@ pub async fn run(worker_file: &Path) -> Result<()> {
     let plugins = Plugins::builtin();
     let clients = KafkaClients::new(&config);
 
-    let host = config.string("rest.host.name").to_owned();
-    let port = u16::try_from(config.long("rest.port")).context("rest.port")?;
-    let listener = TcpListener::bind((host.as_str(), port))
-        .await
-        .with_context(|| format!("binding the REST API to {host}:{port}"))?;
-    let port = listener.local_addr()?.port();
+    let (listener, port) = bind_rest(&config).await?;
     let advertised_port = match config.long("rest.advertised.port") {
         p if p > 0 => u16::try_from(p).context("rest.advertised.port")?,
         _ => port,
@@ -149,16 +144,4 @@ async fn open_offsets(config: &WorkerConfig, clients: &KafkaClients, state: &App
             }
         }
     }
-}
-
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-        return;
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }
