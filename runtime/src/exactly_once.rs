@@ -17,7 +17,7 @@ pub fn task_settings(
     config: &ConnectorConfig,
     task: u32,
 ) -> Option<ExactlyOnce> {
-    if worker.string("exactly.once.source.support") != "enabled" {
+    if !enabled(worker) {
         return None;
     }
     let boundary = match config.string("transaction.boundary") {
@@ -31,22 +31,33 @@ pub fn task_settings(
         "connector" => Boundary::Connector,
         _ => Boundary::Poll,
     };
+    Some(ExactlyOnce { transactional_id: transactional_id(worker, worker_id, config.name(), task), boundary })
+}
+
+/// Whether the worker runs exactly-once source tasks (`exactly.once.source.support=enabled`).
+pub fn enabled(worker: &WorkerConfig) -> bool {
+    worker.string("exactly.once.source.support") == "enabled"
+}
+
+/// A source task's `transactional.id`: `<group.id, else worker id>-<connector>-<task>`, as
+/// Kafka Connect names them (zombie fencing relies on the same names).
+pub fn transactional_id(worker: &WorkerConfig, worker_id: &str, connector: &str, task: u32) -> String {
     let owner = match worker.string("group.id") {
         "" => worker_id,
         group => group,
     };
-    Some(ExactlyOnce { transactional_id: format!("{owner}-{}-{task}", config.name()), boundary })
+    format!("{owner}-{connector}-{task}")
 }
 
 /// The exactly-once checks of a source connector config (KIP-618's preflight validation).
 pub fn preflight_errors(plugin: &PluginDescriptor, worker: &WorkerConfig, props: &Props) -> Vec<String> {
     let ConnectorFactory::Source(factory) = plugin.factory else { return Vec::new() };
     let get = |k: &str| props.get(k).map(String::as_str).unwrap_or_default();
-    let enabled = worker.string("exactly.once.source.support") == "enabled";
+    let eos = enabled(worker);
     let mut errors = Vec::new();
     let connector = factory();
     if get("exactly.once.support") == "required" {
-        if !enabled {
+        if !eos {
             errors.push(
                 "exactly.once.support is required, but this worker has exactly.once.source.support=disabled".to_owned(),
             );
@@ -63,7 +74,7 @@ pub fn preflight_errors(plugin: &PluginDescriptor, worker: &WorkerConfig, props:
             }
         }
     }
-    if enabled && get("transaction.boundary") == "connector" && !connector.can_define_transaction_boundaries(props) {
+    if eos && get("transaction.boundary") == "connector" && !connector.can_define_transaction_boundaries(props) {
         errors.push("transaction.boundary: The connector does not support connector-defined transaction boundaries with the given configuration. Please reconfigure it to use a different transaction boundary definition.".to_owned());
     }
     errors

@@ -3,6 +3,7 @@
 
 mod common;
 mod distributed;
+mod distributed_eos;
 mod exactly_once;
 mod exactly_once_cdc;
 mod file_copy;

@@ -70,8 +70,17 @@ pub struct TaskStart<'a> {
     pub topics: ActiveTopics,
 }
 
+/// Work a source task does before its loop starts (the distributed herder's zombie fencing for
+/// exactly-once tasks); an error makes the task FAILED.
+pub type Preflight = futures::future::BoxFuture<'static, aqueduct_sdk::Result<()>>;
+
 /// Spawns the task loop; a task that cannot start is returned FAILED with the reason.
 pub fn spawn_task(worker: &Arc<Worker>, start: TaskStart<'_>) -> TaskHandle {
+    spawn_task_after(worker, start, None)
+}
+
+/// As [`spawn_task`]; a source task first runs `preflight`.
+pub fn spawn_task_after(worker: &Arc<Worker>, start: TaskStart<'_>, preflight: Option<Preflight>) -> TaskHandle {
     let status = StatusCell::new(State::Unassigned);
     let initial = if start.paused { Target::Paused } else { Target::Running };
     let (control, control_rx) = watch::channel(initial);
@@ -116,6 +125,11 @@ pub fn spawn_task(worker: &Arc<Worker>, start: TaskStart<'_>) -> TaskHandle {
             let worker = worker.clone();
             let status = status.clone();
             tokio::spawn(async move {
+                if let Some(preflight) = preflight {
+                    if let Err(e) = preflight.await {
+                        return status.fail(e.trace());
+                    }
+                }
                 match connector_store(&worker, &config).await {
                     Ok(store) => source_worker::run(setup, task, store, creation, exactly_once).await,
                     Err(e) => status.fail(e.trace()),

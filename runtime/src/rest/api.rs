@@ -3,9 +3,10 @@
 
 use aqueduct_sdk::Props;
 use async_trait::async_trait;
+use axum::http::HeaderMap;
 use serde_json::Value as Json;
 
-use crate::herder::{ConnectorInfo, HResult, Herder, TargetState};
+use crate::herder::{ConnectorInfo, HResult, Herder, HerderError, TargetState};
 
 /// Where a request should be answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +54,12 @@ pub trait ConnectHerder: Send + Sync {
     async fn offsets(&self, name: &str) -> HResult<Json>;
     /// Alters (`Some`) or resets (`None`) offsets.
     async fn change_offsets(&self, name: &str, offsets: Option<Json>) -> HResult<Json>;
+    /// Fences out the previous generation of a source connector's exactly-once tasks: the
+    /// internal, signed `PUT /connectors/{name}/fence` (distributed mode only).
+    async fn fence_zombies(&self, name: &str, headers: &HeaderMap, body: &[u8]) -> HResult<()> {
+        let _ = (name, headers, body);
+        Err(HerderError::new(404, "Zombie fencing is done by distributed workers only"))
+    }
 }
 
 #[async_trait]

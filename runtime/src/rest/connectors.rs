@@ -207,3 +207,14 @@ pub async fn alter_offsets(State(s): State<AppState>, Path(name): Path<String>, 
 pub async fn reset_offsets(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult<Json<Value>> {
     Ok(Json(s.herder()?.change_offsets(&name, None).await?))
 }
+
+/// `PUT /connectors/{name}/fence`: internal, signed by the sending worker (distributed mode).
+pub async fn fence(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> ApiResult<StatusCode> {
+    s.herder()?.fence_zombies(&name, &headers, &body).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -65,8 +65,11 @@ async fn forward(base: &str, request: Request) -> Result<Response, ApiError> {
         .timeout(Duration::from_secs(90))
         .header(FORWARDED_HEADER, "1")
         .body(body.to_vec());
-    if let Some(ct) = parts.headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
-        outgoing = outgoing.header("content-type", ct);
+    // The content type, and an internal request's signature (KIP-507), go along.
+    for name in ["content-type", "x-connect-authorization", "x-connect-request-signature-algorithm"] {
+        if let Some(v) = parts.headers.get(name).and_then(|v| v.to_str().ok()) {
+            outgoing = outgoing.header(name, v);
+        }
     }
     tracing::debug!(%target, "forwarding a write to the leader");
     let answer = outgoing

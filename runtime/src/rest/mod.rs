@@ -101,6 +101,7 @@ pub fn router(state: AppState) -> Router {
         .route("/connectors/{name}/topics", get(topics))
         .route("/connectors/{name}/topics/reset", put(reset_topics))
         .route("/connectors/{name}/offsets", get(offsets).patch(alter_offsets).delete(reset_offsets))
+        .route("/connectors/{name}/fence", put(fence))
         .route("/connector-plugins", get(plugins::list))
         .route("/connector-plugins/{plugin}/config", get(plugins::config))
         .route("/connector-plugins/{plugin}/config/validate", put(plugins::validate))

@@ -38,7 +38,7 @@ fn status_json(mut base: Json, status: Option<&Status>) -> Json {
 }
 
 impl DistributedHerder {
-    fn kind(&self, props: &Props) -> &'static str {
+    pub(super) fn kind(&self, props: &Props) -> &'static str {
         let class = props.get("connector.class").map(String::as_str).unwrap_or_default();
         self.worker.plugins.find(class).map(|p| p.factory.kind()).unwrap_or("unknown")
     }
@@ -214,5 +214,9 @@ impl ConnectHerder for DistributedHerder {
             _ => TargetState::Started,
         };
         offsets::write_offsets(&self.worker, name, target, self.kind(&props), &config, offsets).await
+    }
+
+    async fn fence_zombies(&self, name: &str, headers: &axum::http::HeaderMap, body: &[u8]) -> HResult<()> {
+        super::fencing::fence_request(self, name, headers, body).await
     }
 }

@@ -8,13 +8,17 @@
 //!   changes, rejoins on rebalances, stops everything at once when the membership is lost.
 //! - [`assign`]: the leader's incremental cooperative assignment.
 //! - `running`: this worker's connectors and tasks, and their statuses in the status topic.
+//! - `session`: the leader's session key and signed internal requests (KIP-507).
+//! - `fencing`: zombie fencing before exactly-once source tasks start (KIP-618).
 //! - `api`: the REST answers: reads from the local views of the config and status topics,
 //!   writes to the config topic (by the leader; followers forward them to it).
 
 mod api;
 pub mod assign;
 mod assignor;
+mod fencing;
 mod running;
+mod session;
 pub mod start;
 mod worker_loop;
 
@@ -35,6 +39,8 @@ struct GroupView {
     is_leader: bool,
     /// Between giving up an assignment and receiving the next.
     rebalancing: bool,
+    /// The group runs the sessioned protocol: internal requests are signed.
+    sessioned: bool,
 }
 
 /// Requests from the REST side to the worker loop.
@@ -50,6 +56,10 @@ pub struct DistributedHerder {
     statuses: Arc<StatusStore>,
     view: Mutex<GroupView>,
     commands: mpsc::UnboundedSender<Command>,
+    /// The `inter.worker.*` settings.
+    session: session::SessionSettings,
+    /// One zombie fencing at a time (leader).
+    fencing: tokio::sync::Mutex<()>,
 }
 
 impl DistributedHerder {

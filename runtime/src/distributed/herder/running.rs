@@ -14,6 +14,7 @@ use crate::distributed::config_topic::{ConfigSnapshot, TargetState, TaskId};
 use crate::distributed::status_topic::{Status, StatusState, TopicStatus};
 use crate::herder::tasks::{self, Instance, TaskHandle, TaskStart};
 use crate::herder::validate_connector;
+use crate::plugins::with_task_class;
 use crate::status::{State, StatusCell, Target};
 use crate::task_context::ActiveTopics;
 
@@ -153,6 +154,9 @@ impl Running {
             Err(e) => return local.status.fail(e.trace()),
         };
         configs.truncate(max);
+        if let Some(plugin) = &local.plugin {
+            configs = with_task_class(plugin, &local.props, configs);
+        }
         let snapshot = self.herder.configs.snapshot();
         let current: Vec<Props> =
             snapshot.tasks(name).iter().filter_map(|t| snapshot.task_config(t).cloned()).collect();
@@ -244,7 +248,8 @@ impl Running {
         let instance = plugin.as_ref().map(Instance::new);
         let target = snapshot.target_state(&id.connector).unwrap_or(TargetState::Started);
         info!(task = %id, "starting task");
-        let handle = tasks::spawn_task(
+        let source = plugin.as_ref().is_some_and(|p| p.factory.kind() == "source");
+        let handle = tasks::spawn_task_after(
             worker,
             TaskStart {
                 props,
@@ -254,6 +259,7 @@ impl Running {
                 paused: target == TargetState::Paused,
                 topics: self.topics.entry(id.connector.clone()).or_default().clone(),
             },
+            self.herder.preflight(&id.connector, source),
         );
         self.tasks.insert(id.clone(), LocalTask { handle, config: config.clone(), connector_props: props.clone() });
     }

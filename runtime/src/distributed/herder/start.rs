@@ -12,6 +12,7 @@ use tracing::{info, warn};
 
 use super::assignor::LeaderAssignor;
 use super::running::Running;
+use super::session::SessionSettings;
 use super::worker_loop::WorkerLoop;
 use super::{DistributedHerder, GroupView};
 use crate::distributed::config_topic::ConfigStore;
@@ -57,6 +58,7 @@ pub async fn run(worker_file: &Path) -> Result<()> {
         );
     }
     let group = group_config(&config)?;
+    let session = SessionSettings::from_props(config.props()).map_err(|e| anyhow::anyhow!("{e}"))?;
     let topics = InternalTopics::from_worker(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
     let plugins = Plugins::builtin();
     let clients = KafkaClients::new(&config);
@@ -93,6 +95,8 @@ pub async fn run(worker_file: &Path) -> Result<()> {
         statuses: Arc::new(statuses),
         view: Mutex::new(GroupView { rebalancing: true, ..GroupView::default() }),
         commands: commands_tx,
+        session,
+        fencing: Default::default(),
     });
     let _ = state.herder.set(herder.clone() as Arc<dyn ConnectHerder>);
     let sync_timeout = millis(&config, "worker.sync.timeout.ms");

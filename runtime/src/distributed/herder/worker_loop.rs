@@ -17,7 +17,9 @@ use super::assignor::LeaderAssignor;
 use super::running::{ConnectorEvent, Running};
 use super::{Command, DistributedHerder};
 use crate::distributed::config_topic::{ConfigUpdate, TaskId};
-use crate::distributed::group::{Assignment, ConnectorTaskId, GroupMember, JoinResult, MembershipStatus, WorkerState};
+use crate::distributed::group::{
+    Assignment, ConnectProtocol, ConnectorTaskId, GroupMember, JoinResult, MembershipStatus, WorkerState,
+};
 
 /// How often changed statuses are written.
 const STATUS_INTERVAL: Duration = Duration::from_millis(250);
@@ -113,6 +115,7 @@ impl WorkerLoop {
         }
         self.joined_once = true;
         self.is_leader = joined.is_leader();
+        let sessioned = joined.protocol == ConnectProtocol::Sessioned;
         self.running.generation = joined.generation;
         let revoked_tasks: Vec<TaskId> = a.revoked_tasks.iter().filter_map(to_task).collect();
         self.running.stop_tasks(&revoked_tasks, false).await;
@@ -125,7 +128,9 @@ impl WorkerLoop {
             v.leader_url = Some(leader_url);
             v.is_leader = is_leader;
             v.rebalancing = false;
+            v.sessioned = sessioned;
         });
+        self.herder.ensure_session_key().await;
         for name in &a.connectors {
             if !self.running.has_connector(name) {
                 self.running.start_connector(name).await;
@@ -202,7 +207,10 @@ impl WorkerLoop {
                         let _ = reply.send(Ok(restarted));
                     }
                 },
-                _ = tick.tick() => self.running.publish().await,
+                _ = tick.tick() => {
+                    self.running.publish().await;
+                    self.herder.ensure_session_key().await;
+                }
             }
         }
     }
