@@ -7,10 +7,11 @@
 #[allow(dead_code)]
 #[path = "../../tests/e2e/common.rs"]
 mod common;
+#[allow(dead_code)]
+#[path = "../../tests/interop/connect.rs"]
+mod connect;
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aqueduct_runtime::distributed::config_topic::{ConfigStore, TargetState, TaskId};
@@ -21,7 +22,8 @@ use aqueduct_runtime::worker_config::WorkerConfig;
 use aqueduct_sdk::Props;
 use serde_json::{json, Value};
 
-use common::{free_port, kafka, reqwest, unique, wait_for};
+use common::{kafka, unique, wait_for};
+use connect::KafkaConnect;
 
 const FILE_SOURCE: &str = "org.apache.kafka.connect.file.FileStreamSourceConnector";
 const FILE_SINK: &str = "org.apache.kafka.connect.file.FileStreamSinkConnector";
@@ -49,135 +51,10 @@ fn props(json: &Value) -> Props {
     object.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_else(|| panic!("{k}: {v}")).to_owned())).collect()
 }
 
-/// The jar directory: `AQUEDUCT_KAFKA_CONNECT_LIBS`, else where services.sh installs them.
-fn connect_libs() -> PathBuf {
-    if let Ok(dir) = std::env::var("AQUEDUCT_KAFKA_CONNECT_LIBS") {
-        return PathBuf::from(dir);
-    }
-    let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts");
-    let pom = fs::read_to_string(scripts.join("kafka-connect/pom.xml")).expect("scripts/kafka-connect/pom.xml");
-    let version = pom
-        .split("<kafka.version>")
-        .nth(1)
-        .and_then(|rest| rest.split("</kafka.version>").next())
-        .expect("<kafka.version> in scripts/kafka-connect/pom.xml");
-    let cache = std::env::var("AQUEDUCT_CACHE").unwrap_or_else(|_| "/var/cache/aqueduct".to_owned());
-    let dir = PathBuf::from(cache).join(format!("kafka-connect-{version}/libs"));
-    assert!(dir.join(".complete").exists(), "run `scripts/services.sh install kafka-connect` ({})", dir.display());
-    dir
-}
-
 /// A Kafka Connect distributed worker in group `id` with topics `<id>-configs`, `<id>-status`
-/// and `<id>-offsets`, started as tests/interop starts one. Dropping it kills the JVM (ours,
-/// by its handle).
-struct KafkaConnect {
-    child: Child,
-    url: String,
-    log: PathBuf,
-}
-
-impl KafkaConnect {
-    fn start(dir: &Path, id: &str, extra: &str) -> KafkaConnect {
-        let port = free_port();
-        let props = format!(
-            "bootstrap.servers={kafka}\ngroup.id={id}\nconfig.storage.topic={id}-configs\n\
-             status.storage.topic={id}-status\noffset.storage.topic={id}-offsets\noffset.storage.partitions=1\n\
-             config.storage.replication.factor=1\noffset.storage.replication.factor=1\n\
-             status.storage.replication.factor=1\n\
-             key.converter=org.apache.kafka.connect.storage.StringConverter\n\
-             value.converter=org.apache.kafka.connect.storage.StringConverter\noffset.flush.interval.ms=500\n\
-             listeners=http://127.0.0.1:{port}\nrest.advertised.host.name=127.0.0.1\nplugin.discovery=service_load\n{extra}",
-            kafka = kafka(),
-        );
-        let props_file = dir.join(format!("{id}.properties"));
-        fs::write(&props_file, props).expect("write worker.properties");
-        let log = dir.join(format!("{id}.log"));
-        let out = fs::File::create(&log).expect("log file");
-        let err = out.try_clone().expect("log file");
-        let log4j = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/kafka-connect/log4j2.properties");
-        let child = Command::new("java")
-            .arg("-Xmx512m")
-            .arg("-cp")
-            .arg(format!("{}/*", connect_libs().display()))
-            .arg(format!("-Dlog4j2.configurationFile={}", log4j.display()))
-            .arg("org.apache.kafka.connect.cli.ConnectDistributed")
-            .arg(&props_file)
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .expect("start java (Kafka Connect)");
-        let mut connect = KafkaConnect { child, url: format!("http://127.0.0.1:{port}"), log };
-        connect.wait("the Kafka Connect worker to serve /connectors", Duration::from_secs(60), |c| {
-            if let Ok(Some(status)) = c.child.try_wait() {
-                panic!("Kafka Connect exited with {status}:\n{}", c.log_tail());
-            }
-            reqwest::blocking_get(&format!("{}/connectors", c.url)).filter(|(code, _)| *code == 200).map(|_| ())
-        });
-        connect
-    }
-
-    fn send(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let body = body.map(|b| b.to_string());
-        reqwest::send(method, &format!("{}{path}", self.url), body.as_deref())
-            .unwrap_or_else(|| panic!("{method} {path}: no answer\n{}", self.log_tail()))
-    }
-
-    fn get(&self, path: &str) -> Value {
-        let (code, body) = self.send("GET", path, None);
-        assert_eq!(code, 200, "GET {path}: {body}\n{}", self.log_tail());
-        body
-    }
-
-    /// Waits until the connector and its tasks are in `state` (tasks present).
-    fn wait_state(&mut self, name: &str, state: &str) -> Value {
-        let path = format!("/connectors/{name}/status");
-        self.wait(&format!("{name} {state}"), Duration::from_secs(30), |c| {
-            let (_, body) = c.send("GET", &path, None);
-            let tasks = body["tasks"].as_array()?;
-            let all =
-                body["connector"]["state"] == state && !tasks.is_empty() && tasks.iter().all(|t| t["state"] == state);
-            all.then_some(body)
-        })
-    }
-
-    fn create(&mut self, name: &str, config: Value) {
-        let (code, body) = self.send("POST", "/connectors", Some(json!({"name": name, "config": config})));
-        assert_eq!(code, 201, "creating {name}: {body}\n{}", self.log_tail());
-        self.wait_state(name, "RUNNING");
-    }
-
-    fn wait<T>(&mut self, what: &str, timeout: Duration, mut check: impl FnMut(&mut Self) -> Option<T>) -> T {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(v) = check(self) {
-                return v;
-            }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}; Kafka Connect log:\n{}", self.log_tail());
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// SIGTERM to our JVM, then waits (60 s at most) for it to exit.
-    fn terminate(mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        self.wait("Kafka Connect to exit on SIGTERM", Duration::from_secs(60), |c| {
-            c.child.try_wait().ok().flatten().map(|_| ())
-        });
-    }
-
-    fn log_tail(&self) -> String {
-        let log = fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
-        lines[lines.len().saturating_sub(60)..].join("\n")
-    }
-}
-
-impl Drop for KafkaConnect {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// and `<id>-offsets` (one partition), as tests/interop starts one.
+fn start_connect(dir: &std::path::Path, id: &str, extra: &str) -> KafkaConnect {
+    KafkaConnect::start_in(dir, id, &format!("{id}-offsets"), &format!("offset.storage.partitions=1\n{extra}"))
 }
 
 /// Kafka Connect (exactly-once source support on, so it writes the config topic in
@@ -192,7 +69,7 @@ fn aqueduct_reads_the_state_kafka_connect_left() {
     let input = dir.path().join("in.txt");
     fs::write(&input, "one\ntwo\n").expect("input file");
     let data = format!("{id}-data");
-    let mut connect = KafkaConnect::start(dir.path(), &id, "exactly.once.source.support=enabled\n");
+    let mut connect = start_connect(dir.path(), &id, "exactly.once.source.support=enabled\n");
     let source = json!({"connector.class": FILE_SOURCE, "tasks.max": "1", "file": input, "topic": data});
     let sink =
         json!({"connector.class": FILE_SINK, "tasks.max": "1", "file": dir.path().join("out.txt"), "topics": data});
@@ -226,7 +103,7 @@ fn aqueduct_reads_the_state_kafka_connect_left() {
         statuses.connector_topics("src").iter().any(|t| t.topic == data).then_some(())
     });
 
-    connect.terminate();
+    assert!(connect.terminate(Duration::from_secs(60)), "Kafka Connect did not exit on SIGTERM");
     let configs = rt.block_on(ConfigStore::open(&clients, &topics)).expect("open the config store");
     let s = configs.snapshot();
     assert_eq!(s.connectors.keys().collect::<Vec<_>>(), ["sink", "src"]);
@@ -287,7 +164,7 @@ fn kafka_connect_starts_from_the_state_aqueduct_wrote() {
     let s = configs.snapshot();
     assert_eq!((s.tasks("x").len(), s.target_state("x")), (1, Some(TargetState::Paused)));
 
-    let mut connect = KafkaConnect::start(dir.path(), &id, "");
+    let mut connect = start_connect(dir.path(), &id, "");
     connect.wait("x listed", Duration::from_secs(30), |c| (c.get("/connectors") == json!(["x"])).then_some(()));
     assert_eq!(props(&connect.get("/connectors/x/config")), config);
     let status = connect.wait_state("x", "PAUSED");
@@ -309,7 +186,7 @@ fn kafka_connect_starts_from_the_state_aqueduct_wrote() {
     wait_for("Kafka Connect's RUNNING status in the tailed store", Duration::from_secs(20), || {
         (statuses.connector("x").map(|s| s.state) == Some(StatusState::Running)).then_some(())
     });
-    connect.terminate();
+    assert!(connect.terminate(Duration::from_secs(60)), "Kafka Connect did not exit on SIGTERM");
     rt.block_on(async {
         configs.close().await;
         statuses.close().await;

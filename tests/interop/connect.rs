@@ -46,6 +46,8 @@ pub struct KafkaConnect {
     child: Child,
     /// Base URL of its REST API.
     pub url: String,
+    /// Its `group.id`, also the prefix of its config and status topics (`<id>-configs`, `<id>-status`).
+    pub id: String,
     log: PathBuf,
 }
 
@@ -54,9 +56,14 @@ impl KafkaConnect {
     /// missing, as Kafka Connect does), with StringConverter for keys and values, and waits until
     /// its REST API lists connectors.
     pub fn start(dir: &Path, offsets_topic: &str) -> KafkaConnect {
+        KafkaConnect::start_in(dir, &unique("kc"), offsets_topic, "")
+    }
+
+    /// As [`KafkaConnect::start`], in group `id` with config and status topics `<id>-configs` and
+    /// `<id>-status`; `extra` worker properties (lines) override the defaults.
+    pub fn start_in(dir: &Path, id: &str, offsets_topic: &str, extra: &str) -> KafkaConnect {
         fs::create_dir_all(dir).expect("test dir");
         let port = free_port();
-        let id = unique("kc");
         let props = format!(
             "bootstrap.servers={kafka}
 group.id={id}
@@ -72,12 +79,12 @@ offset.flush.interval.ms=500
 listeners=http://127.0.0.1:{port}
 rest.advertised.host.name=127.0.0.1
 plugin.discovery=service_load
-",
+{extra}",
             kafka = kafka(),
         );
-        let props_file = dir.join("worker.properties");
+        let props_file = dir.join(format!("{id}.properties"));
         fs::write(&props_file, props).expect("write worker.properties");
-        let log = dir.join("connect.log");
+        let log = dir.join(format!("{id}.log"));
         let out = fs::File::create(&log).expect("log file");
         let err = out.try_clone().expect("log file");
         let child = Command::new("java")
@@ -95,7 +102,7 @@ plugin.discovery=service_load
             .stderr(err)
             .spawn()
             .expect("start java (Kafka Connect)");
-        let mut connect = KafkaConnect { child, url: format!("http://127.0.0.1:{port}"), log };
+        let mut connect = KafkaConnect { child, url: format!("http://127.0.0.1:{port}"), id: id.to_owned(), log };
         let url = format!("{}/connectors", connect.url);
         connect.wait("the Kafka Connect worker to be ready", Duration::from_secs(90), |c| {
             if let Ok(Some(status)) = c.child.try_wait() {
@@ -106,24 +113,37 @@ plugin.discovery=service_load
         connect
     }
 
-    /// `POST /connectors`, then waits until the connector and its task are RUNNING.
-    pub fn create(&mut self, name: &str, config: Value) {
-        let body = serde_json::json!({"name": name, "config": config}).to_string();
-        let created = reqwest::send("POST", &format!("{}/connectors", self.url), Some(&body));
-        assert!(
-            matches!(created, Some((201, _))),
-            "creating {name} in Kafka Connect: {created:?}\n{}",
-            self.log_tail()
-        );
+    /// Sends a request to its REST API; panics (with the log) when nothing answers.
+    pub fn send(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let body = body.map(|b| b.to_string());
+        reqwest::send(method, &format!("{}{path}", self.url), body.as_deref())
+            .unwrap_or_else(|| panic!("{method} {path}: no answer from Kafka Connect\n{}", self.log_tail()))
+    }
+
+    /// `GET path`, which must answer 200.
+    pub fn get(&self, path: &str) -> Value {
+        let (code, body) = self.send("GET", path, None);
+        assert_eq!(code, 200, "GET {path} on Kafka Connect: {body}\n{}", self.log_tail());
+        body
+    }
+
+    /// Waits until the connector and all its tasks (at least one) are in `state`; returns the status.
+    pub fn wait_state(&mut self, name: &str, state: &str) -> Value {
         let url = format!("{}/connectors/{name}/status", self.url);
-        self.wait(&format!("{name} RUNNING in Kafka Connect"), Duration::from_secs(60), |_| {
+        self.wait(&format!("{name} {state} in Kafka Connect"), Duration::from_secs(60), |_| {
             let (_, body) = reqwest::blocking_get(&url)?;
             let tasks = body["tasks"].as_array()?;
-            let running = body["connector"]["state"] == "RUNNING"
-                && !tasks.is_empty()
-                && tasks.iter().all(|t| t["state"] == "RUNNING");
-            running.then_some(())
-        });
+            let all =
+                body["connector"]["state"] == state && !tasks.is_empty() && tasks.iter().all(|t| t["state"] == state);
+            all.then_some(body)
+        })
+    }
+
+    /// `POST /connectors`, then waits until the connector and its task are RUNNING.
+    pub fn create(&mut self, name: &str, config: Value) {
+        let (code, body) = self.send("POST", "/connectors", Some(serde_json::json!({"name": name, "config": config})));
+        assert_eq!(code, 201, "creating {name} in Kafka Connect: {body}\n{}", self.log_tail());
+        self.wait_state(name, "RUNNING");
     }
 
     /// SIGTERM (Kafka Connect stops its tasks, which commit their final offsets), then waits for the

@@ -2,7 +2,8 @@
 //! worker (`scripts/services.sh install kafka-connect`) take over each other's connectors against the
 //! real broker (`scripts/services.sh up kafka`): a source resumes from the offset the other runtime
 //! stored in the shared offset topic, a sink from the offsets the other committed for the consumer
-//! group `connect-<name>`. Both sides use StringConverter for keys and values.
+//! group `connect-<name>`; two Aqueduct workers take over a stopped Kafka Connect cluster (its group,
+//! config, status and offset topics). Both sides use StringConverter for keys and values.
 
 #[allow(dead_code)]
 #[path = "../e2e/common.rs"]
@@ -12,3 +13,4 @@ mod kafka;
 mod runtimes;
 mod sink;
 mod source;
+mod takeover;

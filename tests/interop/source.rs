@@ -32,7 +32,7 @@ fn append(path: &Path, from: usize, n: usize) {
 }
 
 /// The offset-topic records of `connector`, in the order stored per partition.
-fn offset_records(offsets_topic: &str, connector: &str) -> Vec<Record> {
+pub fn offset_records(offsets_topic: &str, connector: &str) -> Vec<Record> {
     read_topic(offsets_topic)
         .into_iter()
         .filter(|r| {

@@ -16,7 +16,7 @@ use crate::converter::{self, Converter};
 use crate::exactly_once;
 use crate::kafka::KafkaClients;
 use crate::offsets::OffsetStore;
-use crate::plugins::Plugins;
+use crate::plugins::{with_task_class, Plugins};
 use crate::status::{State, Status, StatusCell, Target};
 use crate::task_context::ActiveTopics;
 use crate::worker_config::{strip_prefix, WorkerConfig};
@@ -248,6 +248,7 @@ impl Herder {
         match instance.connector().task_configs(max) {
             Ok(mut configs) => {
                 configs.truncate(max);
+                let configs = with_task_class(&entry.plugin, &entry.props, configs);
                 if !force && configs == entry.task_configs {
                     return;
                 }
