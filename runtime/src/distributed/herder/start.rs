@@ -37,6 +37,14 @@ fn group_config(config: &WorkerConfig) -> Result<GroupConfig> {
     if group_id.trim().is_empty() {
         anyhow::bail!("distributed mode needs group.id: the workers sharing connectors");
     }
+    let security = config.props().get("security.protocol").map(|p| p.trim()).unwrap_or("PLAINTEXT");
+    if !security.eq_ignore_ascii_case("plaintext") {
+        anyhow::bail!(
+            "security.protocol={security}: a distributed worker joins its group and reads its internal topics over \
+             PLAINTEXT only so far; point bootstrap.servers at a plaintext listener (tasks' clients may still use TLS \
+             and SASL through producer.* and consumer.*)"
+        );
+    }
     let mut group = GroupConfig::new(config.bootstrap_servers(), group_id);
     group.session_timeout = millis(config, "session.timeout.ms");
     group.heartbeat_interval = millis(config, "heartbeat.interval.ms");
@@ -147,5 +155,27 @@ async fn open_offsets(config: &WorkerConfig, clients: &KafkaClients, state: &App
                 delay = (delay * 2).min(Duration::from_secs(30));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn worker(pairs: &[(&str, &str)]) -> WorkerConfig {
+        WorkerConfig::from_props(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+            .expect("worker config")
+    }
+
+    #[test]
+    fn group_settings_need_a_group_and_a_plaintext_listener() {
+        let e = group_config(&worker(&[])).expect_err("no group.id");
+        assert!(e.to_string().contains("group.id"), "{e}");
+        let e = group_config(&worker(&[("group.id", "g"), ("security.protocol", "SASL_SSL")])).expect_err("TLS");
+        assert!(e.to_string().contains("security.protocol=SASL_SSL"), "{e}");
+        let e = group_config(&worker(&[("group.id", "g"), ("connect.protocol", "eager")])).expect_err("eager");
+        assert!(e.to_string().contains("connect.protocol=eager"), "{e}");
+        let g = group_config(&worker(&[("group.id", "g"), ("security.protocol", "plaintext")])).expect("plaintext");
+        assert_eq!(g.group_id, "g");
     }
 }
