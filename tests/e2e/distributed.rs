@@ -14,7 +14,7 @@ use crate::common::{read_lines, reqwest, unique, wait_for, Worker};
 const LINES: usize = 20_000;
 
 /// A group's worker keys: small timeouts so a crash is noticed quickly.
-fn group_keys(group: &str, port: u16) -> Value {
+pub(crate) fn group_keys(group: &str, port: u16) -> Value {
     json!({
         "group.id": group,
         "config.storage.topic": format!("{group}-configs"),
@@ -115,7 +115,7 @@ fn wait_complete(copy: &Copy, expected: usize, timeout: Duration, log: &dyn Fn()
     }
 }
 
-fn tail(worker: &Worker) -> String {
+pub(crate) fn tail(worker: &Worker) -> String {
     let log = worker.log();
     let lines: Vec<&str> = log.lines().collect();
     lines[lines.len().saturating_sub(30)..].join("\n")
@@ -229,7 +229,7 @@ fn a_restarted_group_runs_its_connectors_from_the_config_topic() {
 }
 
 /// `name`'s task worker ids when the connector and all `tasks` tasks are RUNNING.
-fn task_workers(url: &str, name: &str, tasks: usize) -> Option<Vec<String>> {
+pub(crate) fn task_workers(url: &str, name: &str, tasks: usize) -> Option<Vec<String>> {
     let (code, status) = reqwest::blocking_get(&format!("{url}/connectors/{name}/status"))?;
     let list = status["tasks"].as_array()?;
     if code != 200 || status["connector"]["state"] != "RUNNING" || list.len() != tasks {
@@ -247,7 +247,7 @@ fn task_workers(url: &str, name: &str, tasks: usize) -> Option<Vec<String>> {
 }
 
 /// How many tasks each worker id runs.
-fn load(ids: &[String]) -> std::collections::BTreeMap<&str, usize> {
+pub(crate) fn load(ids: &[String]) -> std::collections::BTreeMap<&str, usize> {
     let mut counts = std::collections::BTreeMap::new();
     for id in ids {
         *counts.entry(id.as_str()).or_default() += 1;
@@ -335,7 +335,7 @@ fn a_joining_worker_takes_tasks_and_only_moved_tasks_restart() {
 }
 
 /// A request that a rebalance (409) or a starting worker (503) may refuse: retried until it answers something else.
-fn send_settled(method: &str, url: &str, body: Option<&Value>) -> (u16, Value) {
+pub(crate) fn send_settled(method: &str, url: &str, body: Option<&Value>) -> (u16, Value) {
     let body = body.map(Value::to_string);
     wait_for(&format!("{method} {url} outside a rebalance"), Duration::from_secs(30), || {
         reqwest::send(method, url, body.as_deref()).filter(|(code, _)| *code != 409 && *code != 503)
