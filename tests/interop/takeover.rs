@@ -221,6 +221,8 @@ fn aqueduct_takes_over_a_kafka_connect_cluster() {
         let log = logs_of(&path);
         let problems: Vec<&str> = log.lines().filter(|l| l.contains(" WARN ") || l.contains(" ERROR ")).collect();
         println!("{} warnings and errors in an Aqueduct worker's log:\n{}", problems.len(), problems.join("\n"));
+        // Kafka Connect's task configs were taken as they were, not regenerated and rewritten.
+        assert!(!log.contains("writing new task configs"), "an Aqueduct worker rewrote the task configs\n{log}");
     }
 
     // Duplicates: the source repeats what Kafka Connect produced past its stored position; the
