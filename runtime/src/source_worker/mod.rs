@@ -186,6 +186,10 @@ impl SourceWorker {
                 }
             }
             self.end_of_poll().await?;
+            // A task whose poll always has records (and acks that are always ready) would
+            // otherwise never give its runtime thread back: the group heartbeat, offset
+            // flushes and the REST API starve (a worker lost its group membership).
+            tokio::task::yield_now().await;
         }
     }
 
