@@ -4,6 +4,8 @@
 mod common;
 mod distributed;
 mod distributed_eos;
+mod distributed_rest;
+mod distributed_sink;
 mod exactly_once;
 mod exactly_once_cdc;
 mod file_copy;

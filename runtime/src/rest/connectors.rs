@@ -147,7 +147,9 @@ pub async fn restart_task(
 }
 
 /// `POST /connectors/{name}/restart?includeTasks=&onlyFailed=`: 204 for a plain connector
-/// restart, 202 with the status otherwise.
+/// restart, 202 with the restart plan otherwise: the status with what is restarted shown as
+/// RESTARTING (the connector unless `onlyFailed` and not FAILED; with `includeTasks`, each task
+/// unless `onlyFailed` and not FAILED), as Kafka Connect answers.
 pub async fn restart(
     State(s): State<AppState>,
     Path(name): Path<String>,
@@ -159,7 +161,17 @@ pub async fn restart(
     if !include_tasks && !only_failed {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
-    Ok((StatusCode::ACCEPTED, Json(s.herder()?.status(&name).await?)).into_response())
+    let mut plan = s.herder()?.status(&name).await?;
+    let restarts = |state: &Value| !only_failed || state == "FAILED";
+    if restarts(&plan["connector"]["state"]) {
+        plan["connector"]["state"] = json!("RESTARTING");
+    }
+    for task in plan["tasks"].as_array_mut().into_iter().flatten() {
+        if include_tasks && restarts(&task["state"]) {
+            task["state"] = json!("RESTARTING");
+        }
+    }
+    Ok((StatusCode::ACCEPTED, Json(plan)).into_response())
 }
 
 /// `PUT /connectors/{name}/pause`
