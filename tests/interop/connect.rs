@@ -127,16 +127,24 @@ plugin.discovery=service_load
         body
     }
 
-    /// Waits until the connector and all its tasks (at least one) are in `state`; returns the status.
-    pub fn wait_state(&mut self, name: &str, state: &str) -> Value {
+    /// Waits until the connector and all its tasks (at least one) are in `state`; returns the
+    /// status. A timeout panics with the last status and the end of the log.
+    pub fn wait_state(&self, name: &str, state: &str) -> Value {
         let url = format!("{}/connectors/{name}/status", self.url);
-        self.wait(&format!("{name} {state} in Kafka Connect"), Duration::from_secs(60), |_| {
-            let (_, body) = reqwest::blocking_get(&url)?;
-            let tasks = body["tasks"].as_array()?;
-            let all =
-                body["connector"]["state"] == state && !tasks.is_empty() && tasks.iter().all(|t| t["state"] == state);
-            all.then_some(body)
-        })
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let body = reqwest::blocking_get(&url).map(|(_, body)| body).unwrap_or_default();
+            let tasks = body["tasks"].as_array().map(Vec::as_slice).unwrap_or_default();
+            if body["connector"]["state"] == state && !tasks.is_empty() && tasks.iter().all(|t| t["state"] == state) {
+                return body;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {name} {state} in Kafka Connect; its status: {body}\n{}",
+                self.log_tail()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// `POST /connectors`, then waits until the connector and its task are RUNNING.

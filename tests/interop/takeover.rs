@@ -1,7 +1,8 @@
 //! Taking over a Kafka Connect cluster: a real Kafka Connect distributed worker copies part of a
 //! growing file (FileStreamSource -> topic -> FileStreamSink) and is stopped; two `aqueduct
 //! distributed` workers with its group.id and internal topics serve the same connectors with the
-//! same configs and finish the copy from the offsets Kafka Connect stored.
+//! same configs and finish the copy from the offsets Kafka Connect stored; then Kafka Connect runs
+//! the group's connectors again, one of them created and paused by Aqueduct.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
@@ -73,6 +74,27 @@ fn running(url: &str, names: &[&str]) -> Option<Vec<String>> {
         }
     }
     Some(workers)
+}
+
+/// Creates a FileStreamSink of `topic` through an Aqueduct worker and pauses it; returns its name.
+fn pause_a_new_sink(worker: &Worker, id: &str, topic: &str, file: &Path) -> String {
+    let name = format!("{id}-echo");
+    let body = json!({"name": name, "config": {
+        "connector.class": "FileStreamSink", "tasks.max": "1", "file": file, "topics": topic,
+    }});
+    worker.wait("POST /connectors accepted", Duration::from_secs(30), || {
+        let (code, answer) = reqwest::send("POST", &format!("{}/connectors", worker.url), Some(&body.to_string()))?;
+        match code {
+            201 => Some(()),
+            409 => None, // a rebalance in progress: try again
+            _ => panic!("POST /connectors answered {code}: {answer}"),
+        }
+    });
+    worker.wait_state(&name, "RUNNING");
+    let paused = reqwest::send("PUT", &format!("{}/connectors/{name}/pause", worker.url), None);
+    assert!(matches!(paused, Some((202, _))), "pausing {name}: {paused:?}");
+    worker.wait_state(&name, "PAUSED");
+    name
 }
 
 #[test]
@@ -215,6 +237,7 @@ fn aqueduct_takes_over_a_kafka_connect_cluster() {
         (stored_position(&offsets_topic, &source) == size).then_some(())
     });
     let elapsed = started.elapsed();
+    let echo = pause_a_new_sink(first, &id, &topic, &dir.path().join("echo.txt"));
     for w in workers {
         let path = w.log_path();
         assert!(w.terminate(Duration::from_secs(60)), "aqueduct did not exit 0 on SIGTERM\n{}", logs_of(&path));
@@ -222,8 +245,22 @@ fn aqueduct_takes_over_a_kafka_connect_cluster() {
         let problems: Vec<&str> = log.lines().filter(|l| l.contains(" WARN ") || l.contains(" ERROR ")).collect();
         println!("{} warnings and errors in an Aqueduct worker's log:\n{}", problems.len(), problems.join("\n"));
         // Kafka Connect's task configs were taken as they were, not regenerated and rewritten.
-        assert!(!log.contains("writing new task configs"), "an Aqueduct worker rewrote the task configs\n{log}");
+        let rewrites = |name: &str| {
+            log.lines().any(|l| l.contains("writing new task configs") && l.contains(&format!("connector={name} ")))
+        };
+        assert!(!rewrites(&source) && !rewrites(&sink), "an Aqueduct worker rewrote the task configs\n{log}");
     }
+
+    // Handing back: Kafka Connect starts on the group's topics again and runs everything,
+    // including the connector Aqueduct created and paused (its task configs written by Aqueduct).
+    let connect = KafkaConnect::start_in(&dir.path().join("kc-again"), &kc_group, &offsets_topic, "");
+    connect.wait_state(&source, "RUNNING");
+    connect.wait_state(&sink, "RUNNING");
+    connect.wait_state(&echo, "PAUSED");
+    let echo_tasks = connect.get(&format!("/connectors/{echo}/tasks"));
+    assert_eq!(echo_tasks[0]["config"]["task.class"], "org.apache.kafka.connect.file.FileStreamSinkTask");
+    let kc_log = connect.log_tail();
+    assert!(connect.terminate(Duration::from_secs(60)), "Kafka Connect did not exit on SIGTERM\n{kc_log}");
 
     // Duplicates: the source repeats what Kafka Connect produced past its stored position; the
     // sink repeats what Kafka Connect wrote past its committed offset. Nothing else.
