@@ -51,7 +51,7 @@ fn all_in(state: &'static str, n: usize, max: usize) -> impl Fn(&Value) -> bool 
             && tasks.len() == n
             && tasks.iter().enumerate().all(|(i, t)| t["id"] == i && t["state"] == state && t["worker_id"].is_string())
             && v["tasks"][1].as_array().map(Vec::len) == Some(n)
-            && v["config"][1]["tasks.max"] == max.to_string()
+            && v["config"][1]["tasks.max"].as_str().and_then(|m| m.parse().ok()) == Some(max)
     }
 }
 

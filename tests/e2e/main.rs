@@ -3,6 +3,7 @@
 
 mod common;
 mod distributed;
+mod distributed_bench;
 mod distributed_eos;
 mod distributed_rest;
 mod distributed_sink;
