@@ -15,8 +15,8 @@ use aqueduct_runtime::offsets::{OffsetStore, TopicOffsetStore};
 use aqueduct_runtime::plugins::Plugins;
 use aqueduct_runtime::worker_config::WorkerConfig;
 use aqueduct_sdk::{
-    async_trait, offset_map, ConfigDef, Connector, ConnectorContext, ConnectorFactory, PluginDescriptor, Props,
-    Result, SourceConnector, SourceRecord, SourceTask, SourceTaskContext, Value,
+    async_trait, offset_map, ConfigDef, Connector, ConnectorContext, ConnectorFactory, PluginDescriptor, Props, Result,
+    SourceConnector, SourceRecord, SourceTask, SourceTaskContext, Value,
 };
 use serde_json::json;
 
@@ -88,9 +88,15 @@ async fn a_source_that_always_has_records_lets_other_tasks_run() {
     let store: Arc<dyn OffsetStore> = Arc::new(
         TopicOffsetStore::open(&clients, TopicSpec::compacted(&offsets_topic, 1, -1)).await.expect("offset store"),
     );
-    let plugin = PluginDescriptor { class: "Busy", aliases: &[], version: "1", factory: ConnectorFactory::Source(busy) };
-    let worker =
-        Worker { clients, config, store: store.clone(), plugins: Plugins::new(vec![plugin]), worker_id: "test:1".into() };
+    let plugin =
+        PluginDescriptor { class: "Busy", aliases: &[], version: "1", factory: ConnectorFactory::Source(busy) };
+    let worker = Worker {
+        clients,
+        config,
+        store: store.clone(),
+        plugins: Plugins::new(vec![plugin]),
+        worker_id: "test:1".into(),
+    };
     let herder = Herder::new(worker);
     let (name, topic) = (unique("busy"), unique("busy-topic"));
     let connector: Props = [("name", name.as_str()), ("connector.class", "Busy"), ("topic", topic.as_str())]
@@ -103,7 +109,10 @@ async fn a_source_that_always_has_records_lets_other_tasks_run() {
     let produced = || store.get(&name, &offset_map([("p", json!(0))])).and_then(|o| o["n"].as_i64());
     let waited = std::time::Instant::now();
     while produced().is_none() {
-        assert!(waited.elapsed() < Duration::from_secs(30), "no source offset stored in 30 s (a starved runtime flushes none)");
+        assert!(
+            waited.elapsed() < Duration::from_secs(30),
+            "no source offset stored in 30 s (a starved runtime flushes none)"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let ticks = Arc::new(AtomicU64::new(0));
