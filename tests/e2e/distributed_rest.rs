@@ -146,13 +146,23 @@ fn every_verb_through_another_worker_and_every_worker_answers_the_same() {
     let alter = || {
         let (code, body) = call("PATCH", &format!("{at}/offsets"), Some(patch.clone()));
         assert_eq!(code, 200, "{body}");
-        assert_eq!(body["message"], "The offsets for this connector have been altered successfully");
+        // Kafka Connect says "The offsets ..." when the connector's alterOffsets handled them,
+        // "The Connect framework-managed offsets ..." (and more) when it did not.
+        assert!(
+            body["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("offsets for this connector have been altered successfully")),
+            "{body}"
+        );
         offsets_everywhere(&|o| o["offsets"].as_array().is_some_and(|l| l.contains(&patch["offsets"][0])));
     };
     alter();
     let (code, body) = call("DELETE", &format!("{at}/offsets"), None);
     assert_eq!(code, 200, "{body}");
-    assert_eq!(body["message"], "The offsets for this connector have been reset successfully");
+    assert!(
+        body["message"].as_str().is_some_and(|m| m.contains("offsets for this connector have been reset successfully")),
+        "{body}"
+    );
     offsets_everywhere(&|o| *o == json!({"offsets": []}));
     alter();
 
