@@ -70,6 +70,14 @@ pub fn sink_def() -> ConfigDef {
         )
         .group("Error Handling")
         .define(
+            "errors.deadletterqueue.file",
+            String,
+            Some(""),
+            Medium,
+            "A file of JSON lines receiving records that fail conversion or that the task reports (the embedded transport's dead-letter queue); empty for none.",
+        )
+        .group("Error Handling")
+        .define(
             "errors.deadletterqueue.context.headers.enable",
             Boolean,
             Some("false"),

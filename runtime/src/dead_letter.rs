@@ -1,17 +1,20 @@
 //! Bad sink records: skipped or failed per `errors.tolerance`, logged, and sent to the
-//! dead-letter topic (`errors.deadletterqueue.topic.name`) with Kafka Connect's error headers.
+//! dead-letter topic (`errors.deadletterqueue.topic.name`) with Kafka Connect's error headers,
+//! and/or to a dead-letter file of JSON lines (`errors.deadletterqueue.file`, see
+//! [`crate::embedded::dead_letter_file`]).
 
 use std::sync::Arc;
 
 use aqueduct_sdk::{ConnectError, ErrantRecordReporter, Result, SinkRecord};
 use async_trait::async_trait;
-use rdkafka::message::{BorrowedMessage, Header, OwnedHeaders};
+use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::Message;
 use tracing::warn;
 
 use crate::converter::Converter;
+use crate::embedded::dead_letter_file::{DeadLetter, DeadLetterFile};
 use crate::kafka::TopicSpec;
+use crate::sink_worker::Incoming;
 use crate::task_context::TaskSetup;
 
 /// Applies the connector's error-handling keys to records that could not be converted or written.
@@ -24,6 +27,7 @@ pub struct DeadLetterReporter {
     topic: String,
     replication_factor: i32,
     producer: Option<FutureProducer>,
+    file: Option<Arc<DeadLetterFile>>,
     key_converter: Arc<dyn Converter>,
     value_converter: Arc<dyn Converter>,
 }
@@ -36,10 +40,15 @@ struct Origin<'a> {
 }
 
 impl DeadLetterReporter {
-    /// A reporter for the task's connector; `producer` is set when a dead-letter topic is configured.
-    pub fn new(setup: &TaskSetup, producer: Option<FutureProducer>) -> Self {
+    /// A reporter for the task's connector; `producer` is set when a dead-letter topic is
+    /// configured. Opens the dead-letter file when one is configured.
+    pub fn new(setup: &TaskSetup, producer: Option<FutureProducer>) -> Result<Self> {
         let c = &setup.connector;
-        DeadLetterReporter {
+        let file = match c.string("errors.deadletterqueue.file") {
+            "" => None,
+            path => Some(Arc::new(DeadLetterFile::open(std::path::Path::new(path))?)),
+        };
+        Ok(DeadLetterReporter {
             tolerate_all: c.tolerate_all(),
             log: c.boolean("errors.log.enable"),
             log_messages: c.boolean("errors.log.include.messages"),
@@ -47,9 +56,10 @@ impl DeadLetterReporter {
             topic: c.string("errors.deadletterqueue.topic.name").to_owned(),
             replication_factor: c.long("errors.deadletterqueue.topic.replication.factor") as i32,
             producer,
+            file,
             key_converter: setup.key_converter.clone(),
             value_converter: setup.value_converter.clone(),
-        }
+        })
     }
 
     /// The dead-letter topic to create before the task starts consuming, if one is configured.
@@ -63,7 +73,7 @@ impl DeadLetterReporter {
     }
 
     /// Handles a consumed message that failed conversion: an error unless tolerated.
-    pub async fn report_raw(&self, message: &BorrowedMessage<'_>, error: ConnectError) -> Result<()> {
+    pub(crate) async fn report_raw(&self, message: &dyn Incoming, error: ConnectError) -> Result<()> {
         let origin = Origin { topic: message.topic(), partition: message.partition(), offset: message.offset() };
         self.handle(&origin, message.key(), message.payload(), error).await
     }
@@ -91,6 +101,10 @@ impl DeadLetterReporter {
             } else {
                 warn!(error = %error, "skipping record (errors.tolerance=all)");
             }
+        }
+        if let Some(file) = &self.file {
+            let (topic, partition, offset) = (origin.topic, origin.partition, origin.offset);
+            file.write(&DeadLetter { topic, partition, offset, key, value, error: &error })?;
         }
         let Some(producer) = &self.producer else { return Ok(()) };
         let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&self.topic);

@@ -1,5 +1,6 @@
 //! Kafka clients: configuration from the worker's keys, and explicit topic creation.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -9,16 +10,31 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientConfig;
 
+use crate::embedded::{Bus, EmbeddedSettings};
 use crate::worker_config::WorkerConfig;
 
 /// Builds client configurations: worker defaults, then `producer.*`/`consumer.*`/`admin.*`,
 /// then a connector's own overrides.
-#[derive(Debug, Clone)]
+///
+/// With `transport=embedded` it also carries the worker's in-process [`Bus`], which task loops
+/// use instead of Kafka clients (then only a dead-letter topic may use Kafka).
+#[derive(Clone)]
 pub struct KafkaClients {
     bootstrap: String,
     producer: Props,
     consumer: Props,
     admin: Props,
+    embedded: Option<Arc<Bus>>,
+    bootstrap_configured: bool,
+}
+
+impl std::fmt::Debug for KafkaClients {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaClients")
+            .field("bootstrap", &self.bootstrap)
+            .field("embedded", &self.embedded.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl KafkaClients {
@@ -29,7 +45,20 @@ impl KafkaClients {
             producer: worker.with_prefix("producer."),
             consumer: worker.with_prefix("consumer."),
             admin: worker.with_prefix("admin."),
+            embedded: worker.embedded().then(|| Bus::new(EmbeddedSettings::from_config(worker))),
+            bootstrap_configured: worker.bootstrap_servers_set(),
         }
+    }
+
+    /// Whether the worker config names `bootstrap.servers` (with `transport=embedded`, only
+    /// then may a dead-letter topic use Kafka).
+    pub fn bootstrap_configured(&self) -> bool {
+        self.bootstrap_configured
+    }
+
+    /// The in-process transport when `transport=embedded`.
+    pub fn embedded(&self) -> Option<&Arc<Bus>> {
+        self.embedded.as_ref()
     }
 
     /// The producer for source records and offsets: acks from all replicas, idempotent, and

@@ -5,6 +5,7 @@ pub mod connector_config;
 pub mod converter;
 pub mod dead_letter;
 pub mod distributed;
+pub mod embedded;
 pub mod exactly_once;
 pub mod herder;
 pub mod kafka;

@@ -62,6 +62,9 @@ fn main() -> ExitCode {
             }
             Ok(())
         }
+        Command::Distributed { worker } if embedded(&worker) => {
+            Err(anyhow::anyhow!("transport=embedded runs in standalone mode only (distributed mode needs Kafka)"))
+        }
         Command::Distributed { worker } => match tokio::runtime::Runtime::new() {
             Ok(rt) => rt.block_on(aqueduct_runtime::distributed::herder::start::run(&worker)),
             Err(e) => Err(e.into()),
@@ -78,4 +81,10 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Whether the worker file asks for `transport=embedded` (an unreadable file is reported by
+/// the command itself).
+fn embedded(worker: &std::path::Path) -> bool {
+    aqueduct_runtime::worker_config::WorkerConfig::load(worker).is_ok_and(|c| c.embedded())
 }

@@ -1,4 +1,6 @@
 //! `aqueduct standalone`: one worker, connectors from files, offsets in a topic or a file.
+//! With `transport=embedded` no Kafka client is created (a dead-letter topic aside): records
+//! move through in-process topics and source offsets stay in the file.
 
 use std::future::IntoFuture;
 use std::path::PathBuf;
@@ -21,6 +23,12 @@ use crate::worker_config::WorkerConfig;
 /// Runs a standalone worker until SIGINT or SIGTERM.
 pub async fn run(worker_file: PathBuf, connector_files: Vec<PathBuf>) -> Result<()> {
     let config = WorkerConfig::load(&worker_file)?;
+    if config.embedded() {
+        let errors = crate::embedded::config_errors(&config);
+        if !errors.is_empty() {
+            anyhow::bail!("invalid worker config: {}", errors.join("; "));
+        }
+    }
     if config.string("exactly.once.source.support") == "enabled"
         && !config.string("offset.storage.file.filename").is_empty()
     {
@@ -38,6 +46,23 @@ pub async fn run(worker_file: PathBuf, connector_files: Vec<PathBuf>) -> Result<
         })?;
     }
     let clients = KafkaClients::new(&config);
+    if let Some(bus) = clients.embedded() {
+        // Every sink from the files subscribes before any source sends, so none of the
+        // sources' records is taken as unsubscribed.
+        for props in &connectors {
+            if let Ok((plugin, connector)) = crate::herder::validate_connector(&plugins, &config, props) {
+                if plugin.factory.kind() == "sink" {
+                    let name = crate::embedded::group_of(connector.name());
+                    bus.register_group(&name, crate::embedded::Subscription::of(&connector)?);
+                }
+            }
+        }
+        info!(
+            max_records = bus.settings().max_records,
+            skip_converters = bus.settings().skip_converters,
+            "transport=embedded: no Kafka broker is used"
+        );
+    }
 
     let host = config.string("rest.host.name").to_owned();
     let (listener, port) = bind_rest(&config).await?;
@@ -46,11 +71,13 @@ pub async fn run(worker_file: PathBuf, connector_files: Vec<PathBuf>) -> Result<
     let state = AppState::new(plugins.clone());
     let cluster_id = state.kafka_cluster_id.clone();
     let id_clients = clients.clone();
-    tokio::task::spawn_blocking(move || {
-        if let Some(id) = fetch_cluster_id(&id_clients) {
-            let _ = cluster_id.set(id);
-        }
-    });
+    if clients.embedded().is_none() {
+        tokio::task::spawn_blocking(move || {
+            if let Some(id) = fetch_cluster_id(&id_clients) {
+                let _ = cluster_id.set(id);
+            }
+        });
+    }
     let server = tokio::spawn(axum::serve(listener, rest::router(state.clone())).into_future());
     info!(rest = %format!("http://{host}:{port}/"), worker_id, "REST API listening");
 

@@ -173,6 +173,29 @@ pub fn config_def() -> ConfigDef {
             "Distributed: the newest group sub-protocol offered: compatible or sessioned (eager is not supported).",
         )
         .define("plugin.path", List, Some(""), Low, "Directories searched for connector plugins loaded at run time.")
+        .define(
+            "transport",
+            String,
+            Some("kafka"),
+            High,
+            "kafka: records go through Kafka topics; embedded (standalone only): through in-process bounded channels, no broker contacted.",
+        )
+        .validator(Validator::one_of(&["kafka", "embedded"]))
+        .define(
+            "embedded.buffer.max.records",
+            Long,
+            Some("10000"),
+            Medium,
+            "Embedded transport: records each topic holds until every subscribed sink committed them; a source waits when it is full.",
+        )
+        .validator(Validator::at_least(1.0))
+        .define(
+            "embedded.converters.skip",
+            Boolean,
+            Some("false"),
+            Medium,
+            "Embedded transport: hand a source record's schema and value to sinks as they are, without the converters (only when source and sink agree on the data).",
+        )
 }
 
 /// A parsed worker configuration.
@@ -208,6 +231,18 @@ impl WorkerConfig {
     /// A long or int key (defaults applied).
     pub fn long(&self, key: &str) -> i64 {
         self.config.long(key).unwrap_or_default()
+    }
+    /// A boolean key (defaults applied).
+    pub fn boolean(&self, key: &str) -> bool {
+        self.config.boolean(key).unwrap_or_default()
+    }
+    /// Whether `transport=embedded`: records move through in-process channels, not Kafka.
+    pub fn embedded(&self) -> bool {
+        self.string("transport") == "embedded"
+    }
+    /// Whether `bootstrap.servers` was written in the worker config (not just defaulted).
+    pub fn bootstrap_servers_set(&self) -> bool {
+        self.props().get("bootstrap.servers").is_some_and(|s| !s.trim().is_empty())
     }
     /// `bootstrap.servers` joined for librdkafka.
     pub fn bootstrap_servers(&self) -> String {

@@ -255,8 +255,7 @@ impl Herder {
                 self.stop_tasks(entry).await;
                 entry.task_configs = configs;
                 for id in 0..entry.task_configs.len() {
-                    let handle = self.spawn_task(entry, id as u32);
-                    entry.tasks.push(handle);
+                    entry.tasks.push(self.spawn_task(entry, id as u32));
                 }
             }
             Err(e) => entry.status.fail(e.trace()),
@@ -353,6 +352,7 @@ impl Herder {
         let mut connectors = self.connectors.lock().await;
         let mut entry = connectors.remove(name).ok_or_else(|| HerderError::not_found(name))?;
         self.stop_entry(&mut entry).await;
+        tasks::forget_connector(&self.worker, name, entry.kind());
         info!(connector = %name, "deleted connector");
         Ok(())
     }

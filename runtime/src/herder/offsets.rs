@@ -8,6 +8,7 @@ use serde_json::{json, Value as Json};
 
 use super::{HResult, Herder, HerderError, TargetState, Worker};
 use crate::connector_config::ConnectorConfig;
+use crate::embedded::{self, Bus};
 use crate::kafka::TopicSpec;
 use crate::offsets::{LayeredOffsetStore, OffsetStore, TopicOffsetStore};
 use crate::sink_offsets;
@@ -40,6 +41,8 @@ pub(crate) async fn read_offsets(worker: &Worker, name: &str, kind: &str, config
         let store = connector_store(worker, config).await.map_err(|e| HerderError::new(500, e.to_string()))?;
         store.refresh().await.map_err(|e| HerderError::new(500, format!("reading source offsets: {e:#}")))?;
         store.all(name).into_iter().map(|(p, o)| json!({"partition": p, "offset": o})).collect()
+    } else if let Some(bus) = worker.clients.embedded() {
+        embedded_sink_offsets(bus, name)
     } else {
         sink_offsets::read(&worker.clients, config).await.map_err(|e| HerderError::new(500, format!("{e:#}")))?
     };
@@ -59,6 +62,11 @@ pub(crate) async fn write_offsets(
     if target != TargetState::Stopped {
         return Err(HerderError::new(400, format!(
             "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{name}/stop' endpoint"
+        )));
+    }
+    if kind != "source" && worker.clients.embedded().is_some() {
+        return Err(HerderError::new(400, format!(
+            "With transport=embedded the offsets of sink connector {name} live in memory, start from the oldest record held when the worker starts, and cannot be altered or reset; change the source connector's offsets instead"
         )));
     }
     let store = match kind {
@@ -103,6 +111,11 @@ pub(super) async fn connector_store(
     config: &ConnectorConfig,
 ) -> aqueduct_sdk::Result<Arc<dyn OffsetStore>> {
     let topic = config.string("offsets.storage.topic");
+    if !topic.is_empty() && worker.clients.embedded().is_some() {
+        return Err(ConnectError::config(format!(
+            "offsets.storage.topic={topic} needs Kafka: with transport=embedded source offsets are kept in offset.storage.file.filename"
+        )));
+    }
     if topic.is_empty() || (topic == worker.config.string("offset.storage.topic") && worker.store.topic().is_some()) {
         return Ok(worker.store.clone());
     }
@@ -130,6 +143,18 @@ fn parse_offsets_body(body: &Json) -> HResult<Vec<(aqueduct_sdk::OffsetMap, Json
                 .and_then(Json::as_object)
                 .ok_or_else(|| bad("Each offset must have a \"partition\" object"))?;
             Ok((partition.clone(), item.get("offset").cloned().unwrap_or(Json::Null)))
+        })
+        .collect()
+}
+
+/// A sink connector's committed positions on the embedded transport, in KIP-875's shape
+/// (empty before its first commit in this process).
+fn embedded_sink_offsets(bus: &Bus, name: &str) -> Vec<Json> {
+    bus.committed(&embedded::group_of(name))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(tp, offset)| {
+            json!({"partition": {"kafka_topic": tp.topic, "kafka_partition": tp.partition}, "offset": {"kafka_offset": offset}})
         })
         .collect()
 }

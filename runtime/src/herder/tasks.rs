@@ -13,9 +13,9 @@ use tracing::warn;
 use super::offsets::connector_store;
 use super::{build_converters, validate_connector, Worker};
 use crate::connector_config::TopicCreation;
-use crate::exactly_once;
 use crate::status::{State, StatusCell, Target};
 use crate::task_context::{ActiveTopics, TaskSetup};
+use crate::{embedded, exactly_once};
 use crate::{sink_worker, source_worker};
 
 /// A connector instance of either kind.
@@ -137,6 +137,13 @@ pub fn spawn_task_after(worker: &Arc<Worker>, start: TaskStart<'_>, preflight: O
             })
         }
         Some(Instance::Sink(c)) => {
+            if let Some(bus) = worker.clients.embedded() {
+                // Registered before the task runs: records sent from now on wait for this sink.
+                match embedded::Subscription::of(&config) {
+                    Ok(subscription) => bus.register_group(&embedded::group_of(config.name()), subscription),
+                    Err(e) => return fail(&status, e.trace()),
+                }
+            }
             let task = c.create_task();
             let handle = tokio::runtime::Handle::current();
             tokio::task::spawn_blocking(move || sink_worker::run(setup, task, handle))
@@ -144,6 +151,14 @@ pub fn spawn_task_after(worker: &Arc<Worker>, start: TaskStart<'_>, preflight: O
         None => return fail(&status, "connector is not running".into()),
     };
     TaskHandle { status, control, join }
+}
+
+/// Forgets what the transport keeps for a deleted connector: on the embedded transport, a
+/// sink's group, so records no longer wait for it.
+pub fn forget_connector(worker: &Worker, name: &str, kind: &str) {
+    if let (Some(bus), "sink") = (worker.clients.embedded(), kind) {
+        bus.remove_group(&embedded::group_of(name));
+    }
 }
 
 /// `task.shutdown.graceful.timeout.ms`.

@@ -8,8 +8,14 @@
 //! on polling (so the consumer stays in its group and rebalances are served) and redelivers the
 //! batch, minus records of partitions no longer assigned, after a backoff. `errors.retry.timeout`
 //! (when positive) bounds how long that goes on before the task fails.
+//!
+//! With the embedded transport the task reads its connector's group on the in-process bus
+//! instead ([`input`]); everything else here is the same, and a commit there is what lets
+//! sources store their offsets.
 
 mod context;
+mod incoming;
+mod input;
 mod rebalance;
 #[cfg(test)]
 mod tests;
@@ -18,19 +24,20 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aqueduct_sdk::{
-    ConnectError, Header, Props, Result, ResultExt, SinkRecord, SinkTask, SinkTaskContext, TimestampType,
-    TopicPartition, TopicPartitionOffsets,
+    ConnectError, Props, Result, ResultExt, SinkRecord, SinkTask, SinkTaskContext, TopicPartition,
+    TopicPartitionOffsets,
 };
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::{BorrowedMessage, Headers};
+use rdkafka::consumer::BaseConsumer;
 use rdkafka::producer::FutureProducer;
-use rdkafka::{Message, Offset, TopicPartitionList};
 use tokio::runtime::Handle;
 use tracing::{info, warn};
 
 use self::context::TaskContext;
-use self::rebalance::{commit, lock, to_list, RebalanceHandler, Shared};
+pub(crate) use self::incoming::Incoming;
+use self::input::Input;
+use self::rebalance::{commit, lock, RebalanceHandler, Shared};
 use crate::dead_letter::DeadLetterReporter;
+use crate::embedded::{Bus, Polled};
 use crate::status::{State, Target};
 use crate::task_context::TaskSetup;
 
@@ -91,7 +98,8 @@ struct Redelivery {
 struct SinkWorker {
     setup: TaskSetup,
     handle: Handle,
-    consumer: BaseConsumer<RebalanceHandler>,
+    input: Input,
+    bus: Option<Arc<Bus>>,
     shared: Arc<Mutex<Shared>>,
     context: Arc<TaskContext>,
     reporter: DeadLetterReporter,
@@ -102,9 +110,16 @@ struct SinkWorker {
 impl SinkWorker {
     fn run(mut setup: TaskSetup, task: Box<dyn SinkTask>, handle: Handle) -> Result<()> {
         let group = format!("connect-{}", setup.name());
+        let bus = setup.clients.embedded().cloned();
         let mut overrides = setup.connector.with_prefix("consumer.override.");
         overrides.entry("group.instance.id".to_owned()).or_insert_with(|| setup.group_instance_id());
-        let dlq_producer: Option<FutureProducer> = match setup.connector.string("errors.deadletterqueue.topic.name") {
+        let dlq_topic = setup.connector.string("errors.deadletterqueue.topic.name");
+        if !dlq_topic.is_empty() && bus.is_some() && !setup.clients.bootstrap_configured() {
+            return Err(ConnectError::config(format!(
+                "errors.deadletterqueue.topic.name={dlq_topic} needs Kafka: with transport=embedded set bootstrap.servers, or use errors.deadletterqueue.file"
+            )));
+        }
+        let dlq_producer: Option<FutureProducer> = match dlq_topic {
             "" => None,
             _ => Some(
                 setup
@@ -114,7 +129,7 @@ impl SinkWorker {
                     .fatal(|| "creating dead-letter producer".into())?,
             ),
         };
-        let reporter = DeadLetterReporter::new(&setup, dlq_producer);
+        let reporter = DeadLetterReporter::new(&setup, dlq_producer)?;
         if let Some(spec) = reporter.topic_spec() {
             // Created up front, retried while the broker cannot do it; a shutdown meanwhile
             // ends the task before it starts.
@@ -127,19 +142,27 @@ impl SinkWorker {
         // A task started while its connector is PAUSED holds every partition it is given.
         let paused_by_user = *setup.control.borrow() == Target::Paused;
         lock(&shared).pause_all = paused_by_user;
-        let rebalance = RebalanceHandler { shared: shared.clone(), context: context.clone(), handle: handle.clone() };
-        let consumer_config = setup.clients.consumer_config(&group, &overrides);
-        let member = StaticMember::of(&consumer_config, &group);
-        let consumer: BaseConsumer<RebalanceHandler> =
-            consumer_config.create_with_context(rebalance).fatal(|| "creating the Kafka consumer".into())?;
+        let (input, member) = match &bus {
+            Some(bus) => (Input::Embedded(bus.join(&group, setup.task_id)?), None),
+            None => {
+                let rebalance =
+                    RebalanceHandler { shared: shared.clone(), context: context.clone(), handle: handle.clone() };
+                let consumer_config = setup.clients.consumer_config(&group, &overrides);
+                let member = StaticMember::of(&consumer_config, &group);
+                let consumer: BaseConsumer<RebalanceHandler> =
+                    consumer_config.create_with_context(rebalance).fatal(|| "creating the Kafka consumer".into())?;
+                (Input::Kafka(consumer), member)
+            }
+        };
         {
             let mut guard = lock(&shared);
             let ctx: Arc<dyn SinkTaskContext> = context.clone();
             handle.block_on(guard.task.start(ctx, setup.task_props.clone()))?;
         }
         let mut worker =
-            SinkWorker { setup, handle, consumer, shared, context, reporter, paused_by_user, redelivery: None };
-        let result = worker.subscribe().and_then(|()| worker.consume_loop());
+            SinkWorker { setup, handle, input, bus, shared, context, reporter, paused_by_user, redelivery: None };
+        let subscribed = worker.input.subscribe(&worker.setup.connector, worker.bus.as_deref());
+        let result = subscribed.and_then(|()| worker.consume_loop());
         let stopped = worker.shutdown(result.is_ok());
         let handle = worker.handle.clone();
         drop(worker); // closes the consumer
@@ -147,19 +170,6 @@ impl SinkWorker {
             handle.block_on(member.leave());
         }
         result.and(stopped)
-    }
-
-    fn subscribe(&mut self) -> Result<()> {
-        let regex = self.setup.connector.string("topics.regex");
-        let topics = self.setup.connector.topics();
-        let patterns: Vec<String> = if regex.is_empty() { topics } else { vec![format!("^{regex}")] };
-        if patterns.is_empty() {
-            return Err(ConnectError::config("Must configure one of topics or topics.regex"));
-        }
-        let refs: Vec<&str> = patterns.iter().map(String::as_str).collect();
-        self.consumer.subscribe(&refs).fatal(|| format!("subscribing to {patterns:?}"))?;
-        info!(topics = ?patterns, "sink task subscribed");
-        Ok(())
     }
 
     fn consume_loop(&mut self) -> Result<()> {
@@ -188,9 +198,9 @@ impl SinkWorker {
                 }
             }
             let requested = std::mem::take(&mut self.context.requests().commit);
-            if requested || Instant::now() >= next_commit {
+            if requested || Instant::now() >= next_commit || self.input.wants_commit() {
                 let mut shared = lock(&self.shared);
-                commit(&self.consumer, &self.handle, &mut shared, None)?;
+                commit(self.input.partitions(), &self.handle, &mut shared, None)?;
                 next_commit = Instant::now() + self.setup.flush_interval;
             }
         }
@@ -213,10 +223,12 @@ impl SinkWorker {
         let mut shared = lock(&self.shared);
         shared.pause_all = hold;
         if hold {
-            self.consumer.pause(&to_list(&shared.assignment)).fatal(|| "pausing partitions".into())
+            let all: Vec<TopicPartition> = shared.assignment.iter().cloned().collect();
+            self.input.pause(&all)
         } else {
-            let resume = shared.assignment.iter().filter(|tp| !shared.paused_by_task.contains(tp));
-            self.consumer.resume(&to_list(resume)).fatal(|| "resuming partitions".into())
+            let resume: Vec<TopicPartition> =
+                shared.assignment.iter().filter(|tp| !shared.paused_by_task.contains(tp)).cloned().collect();
+            self.input.resume(&resume)
         }
     }
 
@@ -227,7 +239,7 @@ impl SinkWorker {
         };
         let mut shared = lock(&self.shared);
         if !pause.is_empty() {
-            self.consumer.pause(&to_list(&pause)).fatal(|| "pausing partitions".into())?;
+            self.input.pause(&pause)?;
             shared.paused_by_task.extend(pause);
         }
         if !resume.is_empty() {
@@ -235,16 +247,11 @@ impl SinkWorker {
                 shared.paused_by_task.remove(tp);
             }
             if !shared.pause_all {
-                self.consumer.resume(&to_list(&resume)).fatal(|| "resuming partitions".into())?;
+                self.input.resume(&resume)?;
             }
         }
         if !rewind.is_empty() {
-            let mut tpl = TopicPartitionList::new();
-            for (tp, offset) in &rewind {
-                tpl.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(*offset))
-                    .fatal(|| format!("rewinding {tp}"))?;
-            }
-            self.consumer.seek_partitions(tpl, Duration::from_secs(10)).fatal(|| "rewinding partitions".into())?;
+            self.input.seek(&rewind)?;
             for (tp, offset) in rewind {
                 shared.consumed.insert(tp, offset);
             }
@@ -259,43 +266,73 @@ impl SinkWorker {
         let mut positions = TopicPartitionOffsets::new();
         let mut wait = Duration::from_millis(100);
         while batch.len() < MAX_BATCH {
-            let Some(message) = self.consumer.poll(wait) else { break };
-            wait = Duration::ZERO;
-            let message = match message {
-                Ok(m) => m,
-                Err(e) => {
-                    warn!(error = %e, "consumer error");
-                    break;
+            match &self.input {
+                Input::Kafka(consumer) => {
+                    let Some(message) = consumer.poll(wait) else { break };
+                    wait = Duration::ZERO;
+                    match message {
+                        Ok(m) => self.take(&m, &mut batch, &mut positions)?,
+                        Err(e) => {
+                            warn!(error = %e, "consumer error");
+                            break;
+                        }
+                    }
                 }
-            };
-            let tp = TopicPartition::new(message.topic(), message.partition());
-            if !lock(&self.shared).flowing(&tp) {
-                // Fetched before the partition was paused or revoked: read it again later.
-                self.seek_back(&tp, message.offset())?;
-                continue;
+                Input::Embedded(member) => match member.poll(wait, MAX_BATCH - batch.len()) {
+                    Polled::Revoked(partitions) => {
+                        let mut shared = lock(&self.shared);
+                        rebalance::revoked(member, &self.handle, &mut shared, &self.context, partitions.clone(), false);
+                        drop(shared);
+                        member.release(&partitions);
+                    }
+                    Polled::Assigned(partitions) => {
+                        let mut shared = lock(&self.shared);
+                        rebalance::assigned(member, &self.handle, &mut shared, &self.context, partitions);
+                    }
+                    Polled::Records(records) if records.is_empty() => break,
+                    Polled::Records(records) => {
+                        wait = Duration::ZERO;
+                        for record in records {
+                            self.take(&*record, &mut batch, &mut positions)?;
+                        }
+                    }
+                },
             }
-            self.setup.topics.add(message.topic());
-            let next = message.offset() + 1;
-            match self.convert(&message) {
-                Ok(record) => batch.push(record),
-                Err(e) => {
-                    // Tolerated conversion failures go to the dead-letter topic; otherwise fail.
-                    self.handle.block_on(self.reporter.report_raw(&message, e))?;
-                }
-            }
-            positions.insert(tp, next);
         }
         Ok((batch, positions))
+    }
+
+    /// Converts one consumed record into `batch` (a tolerated failure goes to the dead-letter
+    /// queue instead) and advances its partition's position.
+    fn take(
+        &self,
+        message: &dyn Incoming,
+        batch: &mut Vec<SinkRecord>,
+        positions: &mut TopicPartitionOffsets,
+    ) -> Result<()> {
+        let tp = TopicPartition::new(message.topic(), message.partition());
+        if !lock(&self.shared).flowing(&tp) {
+            // Fetched before the partition was paused or revoked: read it again later.
+            return self.seek_back(&tp, message.offset());
+        }
+        self.setup.topics.add(message.topic());
+        let next = message.offset() + 1;
+        match incoming::convert(&self.setup, message) {
+            Ok(record) => batch.push(record),
+            Err(e) => {
+                // Tolerated conversion failures go to the dead-letter queue; otherwise fail.
+                self.handle.block_on(self.reporter.report_raw(message, e))?;
+            }
+        }
+        positions.insert(tp, next);
+        Ok(())
     }
 
     fn seek_back(&self, tp: &TopicPartition, offset: i64) -> Result<()> {
         if !lock(&self.shared).assignment.contains(tp) {
             return Ok(());
         }
-        let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(offset)).fatal(|| format!("seeking {tp}"))?;
-        self.consumer.seek_partitions(tpl, Duration::from_secs(10)).fatal(|| format!("seeking {tp}"))?;
-        Ok(())
+        self.input.seek(&TopicPartitionOffsets::from([(tp.clone(), offset)]))
     }
 
     /// Puts the records of partitions still assigned (a rebalance may have taken some away),
@@ -356,50 +393,12 @@ impl SinkWorker {
         Ok(())
     }
 
-    fn convert(&self, message: &BorrowedMessage<'_>) -> Result<SinkRecord> {
-        let topic = message.topic();
-        let (key_schema, key) = self.setup.key_converter.decode(topic, message.key())?;
-        let (value_schema, value) = self.setup.value_converter.decode(topic, message.payload())?;
-        let (timestamp, timestamp_type) = match message.timestamp() {
-            rdkafka::Timestamp::NotAvailable => (None, TimestampType::NoTimestamp),
-            rdkafka::Timestamp::CreateTime(t) => (Some(t), TimestampType::CreateTime),
-            rdkafka::Timestamp::LogAppendTime(t) => (Some(t), TimestampType::LogAppendTime),
-        };
-        let headers = message
-            .headers()
-            .map(|hs| {
-                hs.iter()
-                    .map(|h| Header {
-                        key: h.key.to_owned(),
-                        schema: None,
-                        value: h.value.map_or(aqueduct_sdk::Value::Null, |v| match std::str::from_utf8(v) {
-                            Ok(s) => aqueduct_sdk::Value::String(s.to_owned()),
-                            Err(_) => aqueduct_sdk::Value::Bytes(v.to_vec()),
-                        }),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        Ok(SinkRecord {
-            topic: topic.to_owned(),
-            kafka_partition: message.partition(),
-            kafka_offset: message.offset(),
-            key_schema,
-            key,
-            value_schema,
-            value,
-            timestamp,
-            timestamp_type,
-            headers,
-        })
-    }
-
     /// Commits what is durable, closes the partitions, stops the task, and leaves the group.
     fn shutdown(&mut self, clean: bool) -> Result<()> {
         let mut shared = lock(&self.shared);
         let mut result = Ok(());
         if clean {
-            result = commit(&self.consumer, &self.handle, &mut shared, None);
+            result = commit(self.input.partitions(), &self.handle, &mut shared, None);
         }
         let assigned: Vec<TopicPartition> = std::mem::take(&mut shared.assignment).into_iter().collect();
         if !assigned.is_empty() {
@@ -409,7 +408,7 @@ impl SinkWorker {
         }
         let stopped = self.handle.block_on(shared.task.stop());
         drop(shared);
-        self.consumer.unsubscribe();
+        self.input.unsubscribe();
         info!("sink task stopped");
         result.and(stopped)
     }

@@ -1,5 +1,7 @@
 //! What the sink loop shares with the consumer's rebalance callbacks, and the commit step.
 //!
+//! The same steps serve the embedded transport, whose polls report assignment changes.
+//!
 //! An orderly revoke commits what `pre_commit` reports durable before the partitions go; lost
 //! partitions (the consumer left the group, or its session expired) are closed without any
 //! commit, since another member may already own them. Newly assigned partitions are paused
@@ -15,6 +17,7 @@ use tokio::runtime::Handle;
 use tracing::{info, warn};
 
 use super::context::TaskContext;
+use crate::embedded::Member;
 
 /// The task and the offsets it was given, shared with the rebalance callbacks.
 pub(super) struct Shared {
@@ -64,48 +67,103 @@ impl ConsumerContext for RebalanceHandler {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         let Rebalance::Revoke(tpl) = rebalance else { return };
         let mut shared = lock(&self.shared);
-        let revoked: Vec<TopicPartition> =
-            to_partitions(tpl).into_iter().filter(|tp| shared.assignment.contains(tp)).collect();
-        if revoked.is_empty() {
-            return;
-        }
-        let result = if consumer.assignment_lost() {
-            // Another member may own them already: nothing more is committed for them.
-            warn!(partitions = ?revoked, "partitions lost; closing them without committing");
-            self.handle.block_on(shared.task.close(&revoked))
-        } else {
-            info!(partitions = ?revoked, "partitions revoked");
-            commit(consumer, &self.handle, &mut shared, Some(&revoked))
-                .and_then(|()| self.handle.block_on(shared.task.close(&revoked)))
-        };
-        for tp in &revoked {
-            shared.assignment.remove(tp);
-            shared.consumed.remove(tp);
-            shared.committed.remove(tp);
-        }
-        self.context.requests().assignment = shared.assignment.iter().cloned().collect();
-        if let Err(e) = result {
-            shared.failure.get_or_insert(e);
-        }
+        revoked(consumer, &self.handle, &mut shared, &self.context, to_partitions(tpl), consumer.assignment_lost());
     }
 
     fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         let Rebalance::Assign(tpl) = rebalance else { return };
-        let assigned = to_partitions(tpl);
-        info!(partitions = ?assigned, "partitions assigned");
         let mut shared = lock(&self.shared);
-        shared.assignment.extend(assigned.iter().cloned());
-        self.context.requests().assignment = shared.assignment.iter().cloned().collect();
-        let hold: Vec<TopicPartition> =
-            assigned.iter().filter(|tp| shared.pause_all || shared.paused_by_task.contains(tp)).cloned().collect();
-        if !hold.is_empty() {
-            if let Err(e) = consumer.pause(&to_list(&hold)) {
-                shared.failure.get_or_insert(ConnectError::fatal("pausing assigned partitions").with_source(e));
-            }
+        assigned(consumer, &self.handle, &mut shared, &self.context, to_partitions(tpl));
+    }
+}
+
+/// What the rebalance steps and the commit need from the task's consumer, Kafka's or the
+/// embedded transport's.
+pub(super) trait Partitions {
+    /// Stops fetching `partitions`.
+    fn pause(&self, partitions: &[TopicPartition]) -> Result<()>;
+    /// Commits `offsets` synchronously; an error is logged and retried at the next commit.
+    fn commit_offsets(&self, offsets: &TopicPartitionOffsets) -> std::result::Result<(), String>;
+}
+
+impl Partitions for BaseConsumer<RebalanceHandler> {
+    fn pause(&self, partitions: &[TopicPartition]) -> Result<()> {
+        Consumer::pause(self, &to_list(partitions)).fatal(|| "pausing partitions".into())
+    }
+    fn commit_offsets(&self, offsets: &TopicPartitionOffsets) -> std::result::Result<(), String> {
+        let mut tpl = TopicPartitionList::new();
+        for (tp, offset) in offsets {
+            tpl.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(*offset))
+                .map_err(|e| format!("offset for {tp}: {e}"))?;
         }
-        if let Err(e) = self.handle.block_on(shared.task.open(&assigned)) {
-            shared.failure.get_or_insert(e);
+        self.commit(&tpl, CommitMode::Sync).map_err(|e| e.to_string())
+    }
+}
+
+impl Partitions for Member {
+    fn pause(&self, partitions: &[TopicPartition]) -> Result<()> {
+        Member::pause(self, partitions);
+        Ok(())
+    }
+    fn commit_offsets(&self, offsets: &TopicPartitionOffsets) -> std::result::Result<(), String> {
+        self.commit(offsets);
+        Ok(())
+    }
+}
+
+/// Partitions taken away: an orderly revoke commits what is durable first; lost partitions
+/// are closed without any commit.
+pub(super) fn revoked(
+    consumer: &dyn Partitions,
+    handle: &Handle,
+    shared: &mut Shared,
+    context: &TaskContext,
+    partitions: Vec<TopicPartition>,
+    lost: bool,
+) {
+    let revoked: Vec<TopicPartition> = partitions.into_iter().filter(|tp| shared.assignment.contains(tp)).collect();
+    if revoked.is_empty() {
+        return;
+    }
+    let result = if lost {
+        // Another member may own them already: nothing more is committed for them.
+        warn!(partitions = ?revoked, "partitions lost; closing them without committing");
+        handle.block_on(shared.task.close(&revoked))
+    } else {
+        info!(partitions = ?revoked, "partitions revoked");
+        commit(consumer, handle, shared, Some(&revoked)).and_then(|()| handle.block_on(shared.task.close(&revoked)))
+    };
+    for tp in &revoked {
+        shared.assignment.remove(tp);
+        shared.consumed.remove(tp);
+        shared.committed.remove(tp);
+    }
+    context.requests().assignment = shared.assignment.iter().cloned().collect();
+    if let Err(e) = result {
+        shared.failure.get_or_insert(e);
+    }
+}
+
+/// Partitions given to the task: held at once when it is paused, then opened.
+pub(super) fn assigned(
+    consumer: &dyn Partitions,
+    handle: &Handle,
+    shared: &mut Shared,
+    context: &TaskContext,
+    assigned: Vec<TopicPartition>,
+) {
+    info!(partitions = ?assigned, "partitions assigned");
+    shared.assignment.extend(assigned.iter().cloned());
+    context.requests().assignment = shared.assignment.iter().cloned().collect();
+    let hold: Vec<TopicPartition> =
+        assigned.iter().filter(|tp| shared.pause_all || shared.paused_by_task.contains(tp)).cloned().collect();
+    if !hold.is_empty() {
+        if let Err(e) = consumer.pause(&hold) {
+            shared.failure.get_or_insert(ConnectError::fatal("pausing assigned partitions").with_source(e));
         }
+    }
+    if let Err(e) = handle.block_on(shared.task.open(&assigned)) {
+        shared.failure.get_or_insert(e);
     }
 }
 
@@ -127,7 +185,7 @@ pub(super) fn to_list<'a>(partitions: impl IntoIterator<Item = &'a TopicPartitio
 
 /// Asks the task which offsets are durable (`pre_commit`) and commits those, synchronously.
 pub(super) fn commit(
-    consumer: &BaseConsumer<RebalanceHandler>,
+    consumer: &dyn Partitions,
     handle: &Handle,
     shared: &mut Shared,
     only: Option<&[TopicPartition]>,
@@ -149,24 +207,19 @@ pub(super) fn commit(
         }
         Err(e) => return Err(e),
     };
-    let mut tpl = TopicPartitionList::new();
-    for (tp, offset) in &durable {
-        let known = shared.assignment.contains(tp) && offsets.get(tp).is_some_and(|given| offset <= given);
-        if known && shared.committed.get(tp) != Some(offset) {
-            tpl.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(*offset))
-                .fatal(|| format!("offset for {tp}"))?;
-        }
-    }
-    if tpl.count() == 0 {
+    let changed: TopicPartitionOffsets = durable
+        .into_iter()
+        .filter(|(tp, offset)| {
+            let known = shared.assignment.contains(tp) && offsets.get(tp).is_some_and(|given| offset <= given);
+            known && shared.committed.get(tp) != Some(offset)
+        })
+        .collect();
+    if changed.is_empty() {
         return Ok(());
     }
-    match consumer.commit(&tpl, CommitMode::Sync) {
+    match consumer.commit_offsets(&changed) {
         Ok(()) => {
-            for (tp, offset) in durable {
-                if tpl.find_partition(&tp.topic, tp.partition).is_some() {
-                    shared.committed.insert(tp, offset);
-                }
-            }
+            shared.committed.extend(changed);
             Ok(())
         }
         Err(e) => {

@@ -4,8 +4,10 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use aqueduct_sdk::async_trait;
+use rdkafka::consumer::Consumer;
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::watch;
 
 use super::*;

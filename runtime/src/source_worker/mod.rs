@@ -3,8 +3,10 @@
 //! Offsets follow one rule: a source offset is written to the offset store only after Kafka
 //! acknowledged every record of that source partition up to it ([`SubmittedRecords`]). With
 //! exactly-once support, records and offsets are written in one transaction instead
-//! ([`transactions`]).
+//! ([`transactions`]). With the embedded transport the ack comes once every sink subscribed to
+//! the record's topic committed it ([`crate::embedded`]); the loop is otherwise the same.
 
+mod output;
 mod transactions;
 
 use std::collections::{HashMap, HashSet};
@@ -17,24 +19,22 @@ use aqueduct_sdk::{
 use futures::stream::FuturesUnordered;
 use futures::{FutureExt, StreamExt};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{Header as KafkaHeader, OwnedHeaders};
+use rdkafka::message::OwnedHeaders;
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
+use self::output::Outgoing;
 use self::transactions::Transactions;
 pub use self::transactions::{Boundary, ExactlyOnce};
 use crate::connector_config::TopicCreation;
-use crate::converter::json::value_to_json;
+use crate::embedded::Bus;
 use crate::offsets::{partition_key, OffsetStore, StoreReader, Submission, SubmittedRecords};
 use crate::status::{State, Target};
 use crate::task_context::TaskSetup;
 
 /// At most this many records wait for Kafka's ack before the task stops polling.
 const MAX_IN_FLIGHT: usize = 10_000;
-
-/// Converted key, value and headers of a record.
-type Encoded = (Option<Vec<u8>>, Option<Vec<u8>>, Option<OwnedHeaders>);
 
 /// An offset write in progress: the offsets it writes, by partition key, and its outcome.
 struct Flush {
@@ -80,6 +80,8 @@ struct SourceWorker {
     store: Arc<dyn OffsetStore>,
     creation: TopicCreation,
     producer: Option<FutureProducer>,
+    /// The embedded transport, used instead of a producer when the worker has one.
+    bus: Option<Arc<Bus>>,
     tracker: SubmittedRecords,
     pending: FuturesUnordered<futures::future::BoxFuture<'static, Ack>>,
     acked: Vec<(SourceRecord, RecordMetadata)>,
@@ -93,6 +95,7 @@ struct SourceWorker {
 impl SourceWorker {
     fn new(setup: TaskSetup, task: Box<dyn SourceTask>, store: Arc<dyn OffsetStore>, creation: TopicCreation) -> Self {
         SourceWorker {
+            bus: setup.clients.embedded().cloned(),
             setup,
             task,
             store,
@@ -109,16 +112,13 @@ impl SourceWorker {
     }
 
     async fn and_then_run(mut self) -> Result<()> {
-        let mut overrides = self.setup.connector.with_prefix("producer.override.");
-        if let Some(eos) = &self.eos {
-            overrides.insert("transactional.id".into(), eos.config.transactional_id.clone());
-            overrides.insert("enable.idempotence".into(), "true".into());
-            overrides.insert("acks".into(), "all".into());
+        if self.bus.is_none() {
+            self.create_producer().await?;
+        } else if self.eos.is_some() {
+            return Err(ConnectError::config(
+                "exactly-once delivery needs Kafka transactions: not available with transport=embedded",
+            ));
         }
-        let producer: FutureProducer =
-            self.setup.clients.producer_config(&overrides).create().fatal(|| "creating the Kafka producer".into())?;
-        self.producer = Some(producer);
-        self.init_transactions().await?;
         let reader = Arc::new(StoreReader::new(self.store.clone(), self.setup.name()));
         let mut context = SourceTaskContext::new(self.setup.name(), self.setup.task_id, reader)
             .with_progress(Arc::new(self.setup.status.clone()));
@@ -130,6 +130,20 @@ impl SourceWorker {
         let result = self.poll_loop().await;
         let stopped = self.shutdown(result.is_ok()).await;
         result.and(stopped)
+    }
+
+    /// The task's Kafka producer (transactional with exactly-once support).
+    async fn create_producer(&mut self) -> Result<()> {
+        let mut overrides = self.setup.connector.with_prefix("producer.override.");
+        if let Some(eos) = &self.eos {
+            overrides.insert("transactional.id".into(), eos.config.transactional_id.clone());
+            overrides.insert("enable.idempotence".into(), "true".into());
+            overrides.insert("acks".into(), "all".into());
+        }
+        let producer: FutureProducer =
+            self.setup.clients.producer_config(&overrides).create().fatal(|| "creating the Kafka producer".into())?;
+        self.producer = Some(producer);
+        self.init_transactions().await
     }
 
     async fn poll_loop(&mut self) -> Result<()> {
@@ -163,6 +177,7 @@ impl SourceWorker {
                 }
             }
             if self.tracker.in_flight() >= MAX_IN_FLIGHT {
+                self.hurry_sinks();
                 self.wait_a_little(next_flush).await?;
                 continue;
             }
@@ -215,7 +230,7 @@ impl SourceWorker {
         let encoded = self.encode(&record);
         self.begin_if_needed()?;
         let ends = self.ends_after(&record);
-        let (key, value, headers) = match encoded {
+        let outgoing = match encoded {
             Ok(parts) => parts,
             Err(e) if e.kind() == aqueduct_sdk::ErrorKind::Data && self.setup.connector.tolerate_all() => {
                 self.log_skipped(&record, &e);
@@ -229,45 +244,39 @@ impl SourceWorker {
             Err(e) => return Err(e),
         };
         let submission = self.tracker.submit(&record.source_partition, record.source_offset.clone());
-        let Some(delivery) = self.produce(&record, key.as_deref(), value.as_deref(), headers).await? else {
-            return Ok(false);
-        };
-        self.note_sent(&record);
-        self.pending.push(
-            async move {
-                let result = match delivery.await {
-                    Ok(Ok(delivery)) => Ok(RecordMetadata {
-                        topic: record.topic.clone(),
-                        partition: delivery.partition,
-                        offset: delivery.offset,
-                    }),
-                    Ok(Err((e, _))) => Err(e),
-                    Err(_) => Err(KafkaError::Canceled),
+        match outgoing {
+            Outgoing::Kafka((key, value, headers)) => {
+                let Some(delivery) = self.produce(&record, key.as_deref(), value.as_deref(), headers).await? else {
+                    return Ok(false);
                 };
-                (submission, record, result)
+                self.note_sent(&record);
+                self.pending.push(
+                    async move {
+                        let result = match delivery.await {
+                            Ok(Ok(delivery)) => Ok(RecordMetadata {
+                                topic: record.topic.clone(),
+                                partition: delivery.partition,
+                                offset: delivery.offset,
+                            }),
+                            Ok(Err((e, _))) => Err(e),
+                            Err(_) => Err(KafkaError::Canceled),
+                        };
+                        (submission, record, result)
+                    }
+                    .boxed(),
+                );
             }
-            .boxed(),
-        );
+            Outgoing::Embedded { key, payload } => {
+                let Some(ack) = self.send_embedded(&record, key, payload).await? else { return Ok(false) };
+                self.note_sent(&record);
+                // The ack fires once every subscribed sink committed the record; it is dropped
+                // only if the worker's transport goes away first.
+                self.pending
+                    .push(async move { (submission, record, ack.await.map_err(|_| KafkaError::Canceled)) }.boxed());
+            }
+        }
         self.after_record(ends).await?;
         Ok(true)
-    }
-
-    fn encode(&self, record: &SourceRecord) -> Result<Encoded> {
-        let key = self.setup.key_converter.encode(&record.topic, record.key_schema.as_ref(), &record.key)?;
-        let value = self.setup.value_converter.encode(&record.topic, record.value_schema.as_ref(), &record.value)?;
-        if record.headers.is_empty() {
-            return Ok((key, value, None));
-        }
-        let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
-        for h in &record.headers {
-            let bytes = match &h.value {
-                aqueduct_sdk::Value::Null => None,
-                aqueduct_sdk::Value::String(s) => Some(s.as_bytes().to_vec()),
-                other => Some(value_to_json(h.schema.as_deref(), other, false).to_string().into_bytes()),
-            };
-            headers = headers.insert(KafkaHeader { key: &h.key, value: bytes.as_deref() });
-        }
-        Ok((key, value, Some(headers)))
     }
 
     /// Queues a record with the producer, waiting for room when its queue is full; `None` when
@@ -322,7 +331,9 @@ impl SourceWorker {
             return Ok(true);
         }
         let spec = self.creation.spec(topic);
-        if !self.setup.ensure_topic(&spec).await? {
+        if let Some(bus) = &self.bus {
+            bus.create_topic(topic, spec.partitions);
+        } else if !self.setup.ensure_topic(&spec).await? {
             return Ok(false);
         }
         self.setup.topics.add(topic);
@@ -431,6 +442,7 @@ impl SourceWorker {
             return if clean { result.and(stopped) } else { stopped };
         }
         let deadline = Instant::now() + self.setup.flush_timeout;
+        self.hurry_sinks();
         while clean && !self.pending.is_empty() {
             match tokio::time::timeout_at(deadline, self.pending.next()).await {
                 Ok(Some(ack)) => {

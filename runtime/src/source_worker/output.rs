@@ -1,0 +1,114 @@
+//! Where a source record goes: converted for a Kafka producer, or appended to an embedded
+//! topic (converted bytes, or the record's own data with `embedded.converters.skip=true`).
+
+use aqueduct_sdk::{RecordMetadata, Result, SourceRecord, Value};
+use futures::channel::oneshot;
+use rdkafka::message::{Header as KafkaHeader, OwnedHeaders};
+
+use super::SourceWorker;
+use crate::converter::json::value_to_json;
+use crate::embedded::Payload;
+use crate::status::Target;
+
+/// Converted key, value and headers of a record, for Kafka.
+pub(super) type Encoded = (Option<Vec<u8>>, Option<Vec<u8>>, Option<OwnedHeaders>);
+
+/// A record ready for its transport.
+pub(super) enum Outgoing {
+    /// For the Kafka producer.
+    Kafka(Encoded),
+    /// For an embedded topic; `key` is the converted key the partitioner hashes.
+    Embedded { key: Option<Vec<u8>>, payload: Payload },
+}
+
+impl SourceWorker {
+    /// Converts a record for the task's transport; a conversion failure is a data error.
+    pub(super) fn encode(&self, record: &SourceRecord) -> Result<Outgoing> {
+        let key_converter = &self.setup.key_converter;
+        if self.bus.as_ref().is_some_and(|b| b.settings().skip_converters) {
+            // The key is still converted for the partitioner, so keys land where Kafka's would.
+            let key = key_converter.encode(&record.topic, record.key_schema.as_ref(), &record.key).ok().flatten();
+            let payload = Payload::Data {
+                key_schema: record.key_schema.clone(),
+                key: record.key.clone(),
+                value_schema: record.value_schema.clone(),
+                value: record.value.clone(),
+                headers: record.headers.clone(),
+            };
+            return Ok(Outgoing::Embedded { key, payload });
+        }
+        let key = key_converter.encode(&record.topic, record.key_schema.as_ref(), &record.key)?;
+        let value = self.setup.value_converter.encode(&record.topic, record.value_schema.as_ref(), &record.value)?;
+        let headers: Vec<(String, Option<Vec<u8>>)> = record
+            .headers
+            .iter()
+            .map(|h| {
+                let bytes = match &h.value {
+                    Value::Null => None,
+                    Value::String(s) => Some(s.as_bytes().to_vec()),
+                    other => Some(value_to_json(h.schema.as_deref(), other, false).to_string().into_bytes()),
+                };
+                (h.key.clone(), bytes)
+            })
+            .collect();
+        if self.bus.is_some() {
+            return Ok(Outgoing::Embedded { key: key.clone(), payload: Payload::Bytes { key, value, headers } });
+        }
+        if headers.is_empty() {
+            return Ok(Outgoing::Kafka((key, value, None)));
+        }
+        let owned = headers.iter().fold(OwnedHeaders::new_with_capacity(headers.len()), |hs, (k, v)| {
+            hs.insert(KafkaHeader { key: k, value: v.as_deref() })
+        });
+        Ok(Outgoing::Kafka((key, value, Some(owned))))
+    }
+
+    /// Appends a record to its embedded topic, waiting while the topic is full (acks that
+    /// arrive meanwhile are stored every `offset.flush.interval.ms`); `None` when shutdown is
+    /// asked for while waiting.
+    pub(super) async fn send_embedded(
+        &mut self,
+        record: &SourceRecord,
+        key: Option<Vec<u8>>,
+        payload: Payload,
+    ) -> Result<Option<oneshot::Receiver<RecordMetadata>>> {
+        let Some(bus) = self.bus.clone() else { return Ok(None) };
+        let mut payload = Some(payload);
+        loop {
+            let waited = {
+                let send =
+                    bus.send(&record.topic, record.kafka_partition, key.as_deref(), record.timestamp, &mut payload);
+                tokio::select! {
+                    sent = send => Waited::Sent(sent?),
+                    _ = self.setup.control.wait_for(|t| *t == Target::Shutdown) => Waited::Shutdown,
+                    _ = tokio::time::sleep(self.setup.flush_interval) => Waited::Tick,
+                }
+            };
+            match waited {
+                Waited::Sent(ack) => return Ok(Some(ack)),
+                Waited::Shutdown => return Ok(None),
+                Waited::Tick => {
+                    self.hurry_sinks();
+                    self.drain_acks()?;
+                    self.deliver_commit_callbacks().await?;
+                    self.finish_flush(false).await?;
+                    self.start_flush();
+                }
+            }
+        }
+    }
+
+    /// Asks the sinks reading this task's topics to commit soon: it waits for their acks.
+    pub(super) fn hurry_sinks(&self) {
+        if let Some(bus) = &self.bus {
+            bus.request_commit(self.known_topics.iter());
+        }
+    }
+}
+
+/// How a wait for room in an embedded topic ended.
+enum Waited {
+    Sent(oneshot::Receiver<RecordMetadata>),
+    Shutdown,
+    Tick,
+}
