@@ -164,6 +164,8 @@ transaction.state.log.num.partitions=10
 share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
+# Tests of worker failover use session timeouts below Kafka's 6 s minimum.
+group.min.session.timeout.ms=3000
 PROPS
 }
 

@@ -20,7 +20,9 @@ const MAX_DELAY_MS: u64 = 5_000;
 pub(crate) fn keys(group: &str, port: u16) -> Value {
     let mut keys = group_keys(group, port);
     keys["scheduled.rebalance.max.delay.ms"] = json!(MAX_DELAY_MS);
-    // Survivors hear of the rebalance sooner (the broker's minimum session timeout stays 6 s).
+    // The broker notices the dead worker sooner (scripts/services.sh lowers Kafka's 6 s minimum
+    // session timeout to 3 s), and survivors hear of the rebalance sooner.
+    keys["session.timeout.ms"] = json!(4000);
     keys["heartbeat.interval.ms"] = json!(500);
     keys
 }
