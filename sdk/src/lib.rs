@@ -6,6 +6,8 @@
 //!   the work into task configurations;
 //! - tasks ([`SourceTask`], [`SinkTask`]) that move the data, with documented lifecycles and
 //!   at-least-once guarantees;
+//! - single message transforms and predicates ([`Transform`], [`Predicate`]) that change or drop
+//!   records between the converter and the task;
 //! - [`ConfigDef`]: typed keys, defaults, documentation and validators;
 //! - [`ConnectError`]: one error type whose [`ErrorKind`] tells the runtime to retry, skip or fail.
 //!
@@ -101,6 +103,7 @@ pub mod exactly_once;
 pub mod record;
 pub mod schema;
 pub mod task;
+pub mod transform;
 pub mod value;
 
 pub use async_trait::async_trait;
@@ -116,5 +119,8 @@ pub use schema::{logical, Field, Schema, SchemaBuilder, SchemaRef, SchemaType};
 pub use serde_json;
 pub use task::{
     ErrantRecordReporter, OffsetReader, ProgressReporter, SinkTask, SinkTaskContext, SourceTask, SourceTaskContext,
+};
+pub use transform::{
+    ConnectRecord, Predicate, PredicateDescriptor, SinkCoordinates, SourceCoordinates, Transform, TransformDescriptor,
 };
 pub use value::{Struct, Value};
