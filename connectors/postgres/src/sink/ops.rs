@@ -201,6 +201,17 @@ impl<'c> Converter<'c> {
                     let (shape, values) = self.image(record, before, true)?;
                     return op(Action::Delete { shape, values });
                 }
+                // A MongoDB change stream update whose full document was looked up after the
+                // document was deleted (always so when it is read again after a restart): no row
+                // image. The delete follows in the stream, so there is nothing to write.
+                ChangeOp::Update
+                    if event.after.is_none()
+                        && record.value.field("updateDescription").is_some_and(|d| !d.is_null()) =>
+                {
+                    return Ok(Converted::Skip(
+                        "MongoDB update without a full document (deleted before it was looked up; its delete follows)",
+                    ));
+                }
                 _ => {
                     let after = event.after.ok_or_else(|| {
                         ConnectError::data(format!("{} event without an 'after' image", event.op.code()))

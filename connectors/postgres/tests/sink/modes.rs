@@ -245,6 +245,35 @@ async fn debezium_envelopes_are_applied() {
 }
 
 #[tokio::test]
+async fn a_mongodb_update_without_a_full_document_writes_nothing() {
+    // MongoDB's change stream looks the full document up when it reads the event; a document
+    // deleted since then gives an update with no image, and its delete follows.
+    let topic = unique("nofull");
+    let ctx = Arc::new(Ctx::default());
+    let settings =
+        [("auto.create", "true"), ("insert.mode", "upsert"), ("pk.mode", "record_key"), ("delete.enabled", "true")];
+    let mut task = task(&ctx, &settings).await;
+    let update = |desc: serde_json::Value| {
+        (
+            None,
+            Value::from_json(
+                json!({"op": "u", "after": null, "updateDescription": desc, "source": {"collection": "c"}}),
+            ),
+        )
+    };
+    let gone = update(json!({"removedFields": [], "updatedFields": "{\"n\": 1}", "truncatedArrays": "[]"}));
+    write(&mut task, vec![record(&topic, 0, key(1), user(1, "a")), record(&topic, 1, key(1), gone)])
+        .await
+        .expect("put");
+    let client = db().await;
+    let got = rows(&client, &format!("SELECT id::text, name FROM \"{topic}\" ORDER BY id")).await;
+    assert_eq!(got, strs(&[&[Some("1"), Some("a")]]));
+    // Without updateDescription an update with no image is still a data error.
+    let err = write(&mut task, vec![record(&topic, 2, key(1), update(serde_json::Value::Null))]).await;
+    assert!(err.is_err(), "an update with no image and no updateDescription is rejected");
+}
+
+#[tokio::test]
 async fn schemaless_maps_infer_column_types() {
     let topic = unique("schemaless");
     let ctx = Arc::new(Ctx::default());
