@@ -1,11 +1,14 @@
-//! The connector plugins this binary knows, found by class name or alias.
+//! The connector, transform and predicate plugins this binary knows, found by class name or
+//! alias.
 
-use aqueduct_sdk::{ConnectError, PluginDescriptor, Props};
+use aqueduct_sdk::{ConnectError, PluginDescriptor, PredicateDescriptor, Props, TransformDescriptor};
 
 /// Every plugin registered with the worker.
 #[derive(Clone)]
 pub struct Plugins {
     plugins: Vec<PluginDescriptor>,
+    transforms: Vec<TransformDescriptor>,
+    predicates: Vec<PredicateDescriptor>,
 }
 
 impl Plugins {
@@ -16,12 +19,43 @@ impl Plugins {
         plugins.extend(aqueduct_connector_datagen::plugins());
         plugins.extend(aqueduct_connector_postgres::plugins());
         plugins.extend(aqueduct_connector_mongodb::plugins());
-        Plugins::new(plugins)
+        Plugins::new(plugins).with_transforms(aqueduct_transforms::transforms(), aqueduct_transforms::predicates())
     }
 
-    /// A registry of exactly these plugins.
+    /// A registry of exactly these connector plugins (no transforms).
     pub fn new(plugins: Vec<PluginDescriptor>) -> Self {
-        Plugins { plugins }
+        Plugins { plugins, transforms: Vec::new(), predicates: Vec::new() }
+    }
+
+    /// Adds transforms and predicates.
+    pub fn with_transforms(
+        mut self,
+        transforms: Vec<TransformDescriptor>,
+        predicates: Vec<PredicateDescriptor>,
+    ) -> Self {
+        self.transforms.extend(transforms);
+        self.predicates.extend(predicates);
+        self
+    }
+
+    /// The transform answering to `class`.
+    pub fn transform(&self, class: &str) -> Option<&TransformDescriptor> {
+        self.transforms.iter().find(|t| t.answers_to(class.trim()))
+    }
+
+    /// The predicate answering to `class`.
+    pub fn predicate(&self, class: &str) -> Option<&PredicateDescriptor> {
+        self.predicates.iter().find(|p| p.answers_to(class.trim()))
+    }
+
+    /// Every transform, in registration order.
+    pub fn transforms(&self) -> &[TransformDescriptor] {
+        &self.transforms
+    }
+
+    /// Every predicate, in registration order.
+    pub fn predicates(&self) -> &[PredicateDescriptor] {
+        &self.predicates
     }
 
     /// The plugin answering to `class` (its class name or an alias). The error lists the

@@ -256,6 +256,17 @@ impl ConfigDef {
         self
     }
 
+    /// The same keys named `<prefix><key>` in `group`, as Kafka Connect shows a transform's
+    /// keys among a connector's (`transforms.<alias>.<key>`, group `Transforms: <alias>`).
+    pub fn prefixed(&self, prefix: &str, group: &str) -> ConfigDef {
+        let keys = self
+            .keys
+            .iter()
+            .map(|k| ConfigKey { name: format!("{prefix}{}", k.name), group: Some(group.to_owned()), ..k.clone() })
+            .collect();
+        ConfigDef { keys }
+    }
+
     /// The keys, in definition order.
     pub fn keys(&self) -> &[ConfigKey] {
         &self.keys
@@ -425,6 +436,16 @@ mod tests {
 
     fn props(pairs: &[(&str, &str)]) -> Props {
         pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn prefixed_keys_validate_under_their_new_names() {
+        let def = def().prefixed("transforms.a.", "Transforms: a");
+        assert_eq!(def.keys()[0].name, "transforms.a.topic");
+        assert_eq!(def.keys()[0].group.as_deref(), Some("Transforms: a"));
+        let v = def.validate(&props(&[("transforms.a.topic", "t"), ("transforms.a.batch.size", "0")]));
+        assert!(v[0].errors.is_empty(), "{v:?}");
+        assert!(v[1].errors[0].contains("transforms.a.batch.size"), "{v:?}");
     }
 
     #[test]
