@@ -18,6 +18,7 @@ use crate::kafka::KafkaClients;
 use crate::offsets::OffsetStore;
 use crate::plugins::{with_task_class, Plugins};
 use crate::status::{State, Status, StatusCell, Target};
+use crate::transforms;
 use crate::task_context::ActiveTopics;
 use crate::worker_config::{strip_prefix, WorkerConfig};
 
@@ -482,8 +483,8 @@ pub fn validate_connector(
 ) -> HResult<(PluginDescriptor, ConnectorConfig)> {
     let class = props.get("connector.class").map(String::as_str).unwrap_or_default();
     let plugin = *plugins.find(class).map_err(|e| HerderError::new(400, e.to_string()))?;
-    let def = Herder::config_def(&plugin);
-    let mut errors: Vec<String> = Vec::new();
+    let (def, problems) = transforms::enrich(Herder::config_def(&plugin), plugins, props);
+    let mut errors: Vec<String> = problems.into_iter().map(|(_, message)| message).collect();
     for error in def.validate(props).into_iter().chain(plugin.factory.validate(props)).flat_map(|k| k.errors) {
         if !errors.contains(&error) {
             errors.push(error);

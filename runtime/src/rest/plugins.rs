@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use super::{parse_body, ApiError, ApiResult, AppState};
 use crate::converter::CONVERTERS;
 use crate::herder::Herder;
+use crate::transforms;
 use crate::worker_config::json_object_to_props;
 
 /// `GET /connector-plugins[?connectorsOnly=false]`
@@ -24,6 +25,12 @@ pub async fn list(State(s): State<AppState>, Query(q): Query<HashMap<String, Str
     if q.get("connectorsOnly").is_some_and(|v| v.eq_ignore_ascii_case("false")) {
         for (class, _) in CONVERTERS {
             out.push(json!({"class": class, "type": "converter", "version": env!("CARGO_PKG_VERSION")}));
+        }
+        for t in s.plugins.transforms() {
+            out.push(json!({"class": t.class, "type": "transformation", "version": t.version}));
+        }
+        for p in s.plugins.predicates() {
+            out.push(json!({"class": p.class, "type": "predicate", "version": p.version}));
         }
     }
     Json(Value::Array(out))
@@ -49,10 +56,16 @@ fn definition(key: &ConfigKey, order: usize) -> Value {
     })
 }
 
-/// `GET /connector-plugins/{plugin}/config`: the plugin's own keys.
+/// `GET /connector-plugins/{plugin}/config`: the plugin's own keys; a transform's or a
+/// predicate's too (KIP-769).
 pub async fn config(State(s): State<AppState>, Path(plugin): Path<String>) -> ApiResult<Json<Value>> {
-    let plugin = find(&s, &plugin)?;
-    let def = plugin.factory.config_def();
+    let def = if let Some(t) = s.plugins.transform(&plugin) {
+        (t.factory)().config_def()
+    } else if let Some(p) = s.plugins.predicate(&plugin) {
+        (p.factory)().config_def()
+    } else {
+        find(&s, &plugin)?.factory.config_def()
+    };
     Ok(Json(Value::Array(def.keys().iter().enumerate().map(|(i, k)| definition(k, i + 1)).collect())))
 }
 
@@ -72,8 +85,13 @@ pub async fn validate(
             ));
         }
     }
-    let def = Herder::config_def(&plugin);
+    let (def, problems) = transforms::enrich(Herder::config_def(&plugin), &s.plugins, &props);
     let mut validations = def.validate(&props);
+    for (key, message) in problems {
+        if let Some(v) = validations.iter_mut().find(|v| v.name == key) {
+            v.errors.push(message);
+        }
+    }
     for extra in plugin.factory.validate(&props) {
         if let Some(v) = validations.iter_mut().find(|v| v.name == extra.name) {
             for e in extra.errors {
