@@ -62,6 +62,7 @@ async fn main() -> anyhow::Result<()> {
         topics: ActiveTopics::default(),
         flush_interval: Duration::from_millis(200),
         flush_timeout: Duration::from_secs(30),
+        transforms: Default::default(),
     };
     let started = Instant::now();
     let task = tokio::spawn(aqueduct_runtime::source_worker::run(

@@ -12,6 +12,7 @@ use crate::connector_config::ConnectorConfig;
 use crate::converter::Converter;
 use crate::kafka::{KafkaClients, TopicSpec};
 use crate::status::{StatusCell, Target};
+use crate::transforms::TransformChain;
 
 /// Topics a connector has used since it started or since the last reset (KIP-558).
 #[derive(Debug, Clone, Default)]
@@ -61,6 +62,8 @@ pub struct TaskSetup {
     pub flush_interval: Duration,
     /// `offset.flush.timeout.ms`: how long shutdown waits for outstanding records.
     pub flush_timeout: Duration,
+    /// The connector's transforms, this task's instances.
+    pub transforms: TransformChain,
 }
 
 impl TaskSetup {

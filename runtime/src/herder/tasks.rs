@@ -15,6 +15,7 @@ use super::{build_converters, validate_connector, Worker};
 use crate::connector_config::TopicCreation;
 use crate::status::{State, StatusCell, Target};
 use crate::task_context::{ActiveTopics, TaskSetup};
+use crate::transforms::TransformChain;
 use crate::{embedded, exactly_once};
 use crate::{sink_worker, source_worker};
 
@@ -96,6 +97,10 @@ pub fn spawn_task_after(worker: &Arc<Worker>, start: TaskStart<'_>, preflight: O
         Ok(v) => v,
         Err(e) => return fail(&status, e.trace()),
     };
+    let transforms = match TransformChain::build(&worker.plugins, start.props) {
+        Ok(chain) => chain,
+        Err(e) => return fail(&status, e.trace()),
+    };
     let id = start.id;
     let setup = TaskSetup {
         connector: config.clone(),
@@ -113,6 +118,7 @@ pub fn spawn_task_after(worker: &Arc<Worker>, start: TaskStart<'_>, preflight: O
         // offset write and the task's stop() fit in the rest.
         flush_timeout: Duration::from_millis(worker.config.long("offset.flush.timeout.ms").max(0) as u64)
             .min(graceful_timeout(worker) / 2),
+        transforms,
     };
     let join = match start.instance {
         Some(Instance::Source(c)) => {

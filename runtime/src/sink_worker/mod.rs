@@ -17,9 +17,11 @@ mod context;
 mod incoming;
 mod input;
 mod rebalance;
+mod transform_step;
 #[cfg(test)]
 mod tests;
 
+use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -37,6 +39,7 @@ pub(crate) use self::incoming::Incoming;
 use self::input::Input;
 use self::rebalance::{commit, lock, RebalanceHandler, Shared};
 use crate::dead_letter::DeadLetterReporter;
+use crate::transforms::TransformChain;
 use crate::embedded::{Bus, Polled};
 use crate::status::{State, Target};
 use crate::task_context::TaskSetup;
@@ -105,6 +108,8 @@ struct SinkWorker {
     reporter: DeadLetterReporter,
     paused_by_user: bool,
     redelivery: Option<Redelivery>,
+    /// The connector's transforms (converter -> transforms -> put).
+    transforms: RefCell<TransformChain>,
 }
 
 impl SinkWorker {
@@ -159,8 +164,19 @@ impl SinkWorker {
             let ctx: Arc<dyn SinkTaskContext> = context.clone();
             handle.block_on(guard.task.start(ctx, setup.task_props.clone()))?;
         }
-        let mut worker =
-            SinkWorker { setup, handle, input, bus, shared, context, reporter, paused_by_user, redelivery: None };
+        let transforms = RefCell::new(std::mem::take(&mut setup.transforms));
+        let mut worker = SinkWorker {
+            setup,
+            handle,
+            input,
+            bus,
+            shared,
+            context,
+            reporter,
+            paused_by_user,
+            redelivery: None,
+            transforms,
+        };
         let subscribed = worker.input.subscribe(&worker.setup.connector, worker.bus.as_deref());
         let result = subscribed.and_then(|()| worker.consume_loop());
         let stopped = worker.shutdown(result.is_ok());
@@ -317,10 +333,12 @@ impl SinkWorker {
         }
         self.setup.topics.add(message.topic());
         let next = message.offset() + 1;
-        match incoming::convert(&self.setup, message) {
-            Ok(record) => batch.push(record),
+        match incoming::convert(&self.setup, message).and_then(|record| self.transformed(record)) {
+            Ok(Some(record)) => batch.push(record),
+            Ok(None) => {} // dropped by a transform
             Err(e) => {
-                // Tolerated conversion failures go to the dead-letter queue; otherwise fail.
+                // Tolerated conversion and transform failures go to the dead-letter queue
+                // (the record as consumed); otherwise the task fails.
                 self.handle.block_on(self.reporter.report_raw(message, e))?;
             }
         }

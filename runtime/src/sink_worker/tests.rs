@@ -52,6 +52,7 @@ fn setup(bootstrap: &str, name: &str, extra: &[(&str, &str)], initial: Target) -
         topics: ActiveTopics::default(),
         flush_interval: Duration::from_millis(200),
         flush_timeout: Duration::from_secs(1),
+        transforms: Default::default(),
     };
     (setup, control)
 }

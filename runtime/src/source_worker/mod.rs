@@ -8,6 +8,7 @@
 
 mod output;
 mod transactions;
+mod transform_step;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -27,6 +28,7 @@ use tracing::{debug, info, warn};
 use self::output::Outgoing;
 use self::transactions::Transactions;
 pub use self::transactions::{Boundary, ExactlyOnce};
+use self::transform_step::Step;
 use crate::connector_config::TopicCreation;
 use crate::embedded::Bus;
 use crate::offsets::{partition_key, OffsetStore, StoreReader, Submission, SubmittedRecords};
@@ -224,21 +226,25 @@ impl SourceWorker {
     /// Converts and produces a record; false when shutdown came first (the record stays
     /// unacknowledged, so neither its offset nor any later one of its partition is stored).
     async fn send(&mut self, record: SourceRecord) -> Result<bool> {
+        // A transaction boundary the task asked for refers to the record as polled.
+        let ends = self.ends_after(&record);
+        let record = match self.transformed(record).await? {
+            Step::Send(record) => record,
+            Step::Skip(original) => {
+                self.skip(&original, ends).await?;
+                return Ok(true);
+            }
+        };
         if !self.ensure_topic(&record.topic).await? {
             return Ok(false);
         }
         let encoded = self.encode(&record);
         self.begin_if_needed()?;
-        let ends = self.ends_after(&record);
         let outgoing = match encoded {
             Ok(parts) => parts,
             Err(e) if e.kind() == aqueduct_sdk::ErrorKind::Data && self.setup.connector.tolerate_all() => {
                 self.log_skipped(&record, &e);
-                // The record is dropped, but its offset still counts as done.
-                let submission = self.tracker.submit(&record.source_partition, record.source_offset.clone());
-                self.tracker.ack(&submission);
-                self.note_sent(&record);
-                self.after_record(ends).await?;
+                self.skip(&record, ends).await?;
                 return Ok(true);
             }
             Err(e) => return Err(e),
