@@ -173,6 +173,32 @@ impl Struct {
         self.values[index] = value.into();
         Ok(self)
     }
+    /// A struct of `schema` with `values` in field order; a count that differs from the
+    /// schema's fields is a data error.
+    pub fn from_values(schema: SchemaRef, values: Vec<Value>) -> Result<Struct> {
+        if values.len() != schema.fields.len() {
+            return Err(ConnectError::data(format!(
+                "struct {} has {} fields but {} values were given",
+                schema.name.as_deref().unwrap_or(""),
+                schema.fields.len(),
+                values.len()
+            )));
+        }
+        Ok(Struct { schema, values })
+    }
+    /// The values, in field order, consuming the struct.
+    pub fn into_values(self) -> Vec<Value> {
+        self.values
+    }
+    /// The value of a field, or its schema's default when the value is null (Kafka Connect's
+    /// `Struct.get`, where [`Struct::get`] is its `getWithoutDefault`).
+    pub fn get_or_default(&self, field: &str) -> Option<&Value> {
+        let index = self.schema.field_index(field)?;
+        match (&self.values[index], &self.schema.fields[index].schema.default) {
+            (Value::Null, Some(default)) => Some(default),
+            (value, _) => Some(value),
+        }
+    }
     /// The value of a field, by name.
     pub fn get(&self, field: &str) -> Option<&Value> {
         self.schema.field_index(field).map(|i| &self.values[i])
@@ -214,7 +240,7 @@ impl Struct {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Schema;
+    use crate::{Schema, SchemaType};
 
     #[test]
     fn struct_put_get_validate() {
@@ -225,6 +251,21 @@ mod tests {
         let s = s.put("name", "x").expect("field exists");
         assert!(s.validate().is_ok());
         assert!(Struct::new(schema).put("nope", 1i64).is_err());
+    }
+
+    #[test]
+    fn from_values_and_defaults() {
+        let schema = Schema::struct_builder()
+            .field("a", Schema::builder(SchemaType::Int32).optional().default_value(Value::Int32(5)).build())
+            .field("b", Schema::string())
+            .build();
+        assert!(Struct::from_values(schema.clone(), vec![Value::Null]).is_err());
+        let s = Struct::from_values(schema, vec![Value::Null, "x".into()]).expect("two values");
+        assert_eq!(s.get("a"), Some(&Value::Null));
+        assert_eq!(s.get_or_default("a"), Some(&Value::Int32(5)));
+        assert_eq!(s.get_or_default("b"), Some(&Value::String("x".into())));
+        assert_eq!(s.get_or_default("c"), None);
+        assert_eq!(s.into_values().len(), 2);
     }
 
     #[test]

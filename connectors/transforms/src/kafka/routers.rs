@@ -1,0 +1,218 @@
+//! `RegexRouter` and `TimestampRouter`: change a record's topic.
+
+use aqueduct_sdk::{
+    ConfigDef, ConfigType, ConnectError, ConnectRecord, Importance, Props, Result, Transform, TransformDescriptor,
+};
+use regex::{Captures, Regex};
+
+use super::date_format::DateFormat;
+use super::util::{invalid, valid_regex, whole_match_regex};
+use super::VERSION;
+
+/// `RegexRouter`: when `regex` matches the whole topic, the first match is replaced by
+/// `replacement` (Java's `Matcher.replaceFirst`: `$1`, `${name}`, `\$` for a literal dollar).
+///
+/// The regex is a Rust `regex` (no look-around or back-references; such a pattern is a config
+/// error). A replacement naming a group the regex does not have is a config error naming
+/// `replacement` (Kafka Connect would fail on each record instead).
+#[derive(Debug, Default)]
+pub struct RegexRouter {
+    whole: Option<Regex>,
+    first: Option<Regex>,
+    replacement: Vec<Piece>,
+}
+
+/// `RegexRouter`'s descriptor.
+pub const REGEX_ROUTER: TransformDescriptor = TransformDescriptor {
+    class: "org.apache.kafka.connect.transforms.RegexRouter",
+    aliases: &["RegexRouter"],
+    version: VERSION,
+    doc: "Update the record topic using the configured regular expression and replacement string.",
+    factory: || Box::<RegexRouter>::default(),
+};
+
+/// A part of a Java replacement string.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Piece {
+    /// Text copied as is.
+    Literal(String),
+    /// A numbered group (`$1`).
+    Group(usize),
+    /// A named group (`${name}`).
+    Named(String),
+}
+
+/// Parses a Java replacement string (`Matcher.appendReplacement`'s syntax) against a regex's
+/// groups; the error is Java's message.
+pub fn parse_replacement(text: &str, regex: &Regex) -> std::result::Result<Vec<Piece>, String> {
+    let group_count = regex.captures_len() - 1;
+    let mut pieces = Vec::new();
+    let mut literal = String::new();
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        match chars[i] {
+            '\\' => {
+                let escaped = chars.get(i + 1).ok_or("character to be escaped is missing")?;
+                literal.push(*escaped);
+                i += 2;
+            }
+            '$' => {
+                if !literal.is_empty() {
+                    pieces.push(Piece::Literal(std::mem::take(&mut literal)));
+                }
+                i += 1;
+                match chars.get(i) {
+                    Some('{') => {
+                        let end = chars[i..]
+                            .iter()
+                            .position(|&c| c == '}')
+                            .ok_or("named capturing group is missing trailing '}'")?;
+                        let name: String = chars[i + 1..i + end].iter().collect();
+                        if name.is_empty() {
+                            return Err("named capturing group has 0 length name".into());
+                        }
+                        if !regex.capture_names().flatten().any(|n| n == name) {
+                            return Err(format!("No group with name {{{name}}}"));
+                        }
+                        pieces.push(Piece::Named(name));
+                        i += end + 1;
+                    }
+                    Some(c) if c.is_ascii_digit() => {
+                        let mut number = (*c as u8 - b'0') as usize;
+                        if number > group_count {
+                            return Err(format!("No group {number}"));
+                        }
+                        i += 1;
+                        while let Some(d) = chars.get(i).filter(|d| d.is_ascii_digit()) {
+                            let next = number * 10 + (*d as u8 - b'0') as usize;
+                            if next > group_count {
+                                break;
+                            }
+                            number = next;
+                            i += 1;
+                        }
+                        pieces.push(Piece::Group(number));
+                    }
+                    _ => return Err("Illegal group reference".into()),
+                }
+            }
+            c => {
+                literal.push(c);
+                i += 1;
+            }
+        }
+    }
+    if !literal.is_empty() {
+        pieces.push(Piece::Literal(literal));
+    }
+    Ok(pieces)
+}
+
+/// Expands parsed replacement pieces for one match.
+pub fn expand(pieces: &[Piece], captures: &Captures<'_>) -> String {
+    let mut out = String::new();
+    for piece in pieces {
+        match piece {
+            Piece::Literal(s) => out.push_str(s),
+            Piece::Group(n) => out.push_str(captures.get(*n).map_or("", |m| m.as_str())),
+            Piece::Named(name) => out.push_str(captures.name(name).map_or("", |m| m.as_str())),
+        }
+    }
+    out
+}
+
+impl Transform for RegexRouter {
+    fn config_def(&self) -> ConfigDef {
+        ConfigDef::new()
+            .define("regex", ConfigType::String, None, Importance::High, "Regular expression to use for matching.")
+            .validator(valid_regex())
+            .define("replacement", ConfigType::String, None, Importance::High, "Replacement string.")
+    }
+    fn configure(&mut self, props: &Props) -> Result<()> {
+        let config = self.config_def().parse(props)?;
+        let pattern = config.string("regex").unwrap_or_default();
+        let bad_regex = |e: regex::Error| invalid("regex", pattern, &format!("Invalid regex: {e}"));
+        let first = Regex::new(pattern).map_err(bad_regex)?;
+        self.whole = Some(whole_match_regex(pattern).map_err(bad_regex)?);
+        let replacement = config.string("replacement").unwrap_or_default();
+        self.replacement =
+            parse_replacement(replacement, &first).map_err(|e| invalid("replacement", replacement, &e))?;
+        self.first = Some(first);
+        Ok(())
+    }
+    fn apply(&mut self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>> {
+        let (Some(whole), Some(first)) = (&self.whole, &self.first) else {
+            return Err(ConnectError::fatal("RegexRouter is not configured"));
+        };
+        if whole.is_match(&record.topic) {
+            if let Some(captures) = first.captures(&record.topic) {
+                let range = captures.get(0).map_or(0..0, |m| m.range());
+                let replaced = expand(&self.replacement, &captures);
+                record.topic = format!("{}{replaced}{}", &record.topic[..range.start], &record.topic[range.end..]);
+            }
+        }
+        Ok(Some(record))
+    }
+}
+
+/// `TimestampRouter`: the topic becomes `topic.format` with `${topic}` and `${timestamp}`
+/// (the record timestamp in UTC, as `timestamp.format`, a `SimpleDateFormat` pattern)
+/// replaced; a record without a timestamp is a data error.
+#[derive(Debug, Default)]
+pub struct TimestampRouter {
+    topic_format: String,
+    timestamp_format: Option<DateFormat>,
+}
+
+/// `TimestampRouter`'s descriptor.
+pub const TIMESTAMP_ROUTER: TransformDescriptor = TransformDescriptor {
+    class: "org.apache.kafka.connect.transforms.TimestampRouter",
+    aliases: &["TimestampRouter"],
+    version: VERSION,
+    doc: "Update the record's topic field as a function of the original topic value and the record timestamp.",
+    factory: || Box::<TimestampRouter>::default(),
+};
+
+impl Transform for TimestampRouter {
+    fn config_def(&self) -> ConfigDef {
+        ConfigDef::new()
+            .define(
+                "topic.format",
+                ConfigType::String,
+                Some("${topic}-${timestamp}"),
+                Importance::High,
+                "Format string which can contain ${topic} and ${timestamp} as placeholders for the topic and \
+                 timestamp, respectively.",
+            )
+            .define(
+                "timestamp.format",
+                ConfigType::String,
+                Some("yyyyMMdd"),
+                Importance::High,
+                "Format string for the timestamp that is compatible with java.text.SimpleDateFormat.",
+            )
+    }
+    fn configure(&mut self, props: &Props) -> Result<()> {
+        let config = self.config_def().parse(props)?;
+        self.topic_format = config.string("topic.format").unwrap_or_default().to_owned();
+        let pattern = config.string("timestamp.format").unwrap_or_default();
+        self.timestamp_format = Some(DateFormat::parse(pattern).map_err(|e| invalid("timestamp.format", pattern, &e))?);
+        Ok(())
+    }
+    fn apply(&mut self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>> {
+        let Some(format) = &self.timestamp_format else {
+            return Err(ConnectError::fatal("TimestampRouter is not configured"));
+        };
+        let Some(timestamp) = record.timestamp else {
+            return Err(ConnectError::data(format!("Timestamp missing on record: {record:?}")));
+        };
+        let formatted = format.format(timestamp);
+        record.topic = self.topic_format.replace("${topic}", &record.topic).replace("${timestamp}", &formatted);
+        Ok(Some(record))
+    }
+}
+
+#[cfg(test)]
+#[path = "routers_tests.rs"]
+mod tests;
