@@ -53,6 +53,15 @@ pub fn sink_def() -> ConfigDef {
         .group("Common")
         .define("topics.regex", String, Some(""), High, "Regular expression of topics to consume.")
         .group("Common")
+        .merge(&dead_letter_def())
+}
+
+/// The dead-letter keys: every sink, and sources as an Aqueduct extension (records that fail a
+/// transform or conversion, with `errors.tolerance=all`).
+fn dead_letter_def() -> ConfigDef {
+    use ConfigType::*;
+    use Importance::*;
+    ConfigDef::new()
         .define(
             "errors.deadletterqueue.topic.name",
             String,
@@ -92,6 +101,7 @@ pub fn source_def() -> ConfigDef {
     use ConfigType::*;
     use Importance::*;
     common_def()
+        .merge(&dead_letter_def())
         .define(
             "topic.creation.groups",
             List,

@@ -1,11 +1,13 @@
-//! Bad sink records: skipped or failed per `errors.tolerance`, logged, and sent to the
+//! Bad records: skipped or failed per `errors.tolerance`, logged, and sent to the
 //! dead-letter topic (`errors.deadletterqueue.topic.name`) with Kafka Connect's error headers,
 //! and/or to a dead-letter file of JSON lines (`errors.deadletterqueue.file`, see
-//! [`crate::embedded::dead_letter_file`]).
+//! [`crate::embedded::dead_letter_file`]). Sinks report records that fail conversion, a
+//! transform, or that the task reports; sources (an Aqueduct extension) records that fail a
+//! transform or conversion, with the topic they were bound for (partition and offset -1).
 
 use std::sync::Arc;
 
-use aqueduct_sdk::{ConnectError, ErrantRecordReporter, Result, SinkRecord};
+use aqueduct_sdk::{ConnectError, ErrantRecordReporter, Result, SinkRecord, SourceRecord};
 use async_trait::async_trait;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -40,6 +42,26 @@ struct Origin<'a> {
 }
 
 impl DeadLetterReporter {
+    /// The reporter of a task: with a producer when a dead-letter topic is configured (which
+    /// needs Kafka: with `transport=embedded`, `bootstrap.servers` must be set).
+    pub fn open(setup: &TaskSetup) -> Result<Self> {
+        let topic = setup.connector.string("errors.deadletterqueue.topic.name");
+        if topic.is_empty() {
+            return Self::new(setup, None);
+        }
+        if setup.clients.embedded().is_some() && !setup.clients.bootstrap_configured() {
+            return Err(ConnectError::config(format!(
+                "errors.deadletterqueue.topic.name={topic} needs Kafka: with transport=embedded set bootstrap.servers, or use errors.deadletterqueue.file"
+            )));
+        }
+        let producer = setup
+            .clients
+            .producer_config(&aqueduct_sdk::Props::new())
+            .create()
+            .map_err(|e| ConnectError::fatal("creating dead-letter producer").with_source(e))?;
+        Self::new(setup, Some(producer))
+    }
+
     /// A reporter for the task's connector; `producer` is set when a dead-letter topic is
     /// configured. Opens the dead-letter file when one is configured.
     pub fn new(setup: &TaskSetup, producer: Option<FutureProducer>) -> Result<Self> {
@@ -70,6 +92,16 @@ impl DeadLetterReporter {
             replication_factor: self.replication_factor,
             configs: Vec::new(),
         })
+    }
+
+    /// Handles a polled source record that failed a transform or conversion: an error unless
+    /// tolerated. Its key and value are converted when they can be.
+    pub(crate) async fn report_source(&self, record: &SourceRecord, error: ConnectError) -> Result<()> {
+        let key = self.key_converter.encode(&record.topic, record.key_schema.as_ref(), &record.key).unwrap_or(None);
+        let value =
+            self.value_converter.encode(&record.topic, record.value_schema.as_ref(), &record.value).unwrap_or(None);
+        let origin = Origin { topic: &record.topic, partition: record.kafka_partition.unwrap_or(-1), offset: -1 };
+        self.handle(&origin, key.as_deref(), value.as_deref(), error).await
     }
 
     /// Handles a consumed message that failed conversion: an error unless tolerated.

@@ -17,20 +17,19 @@ mod context;
 mod incoming;
 mod input;
 mod rebalance;
-mod transform_step;
 #[cfg(test)]
 mod tests;
+mod transform_step;
 
 use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aqueduct_sdk::{
-    ConnectError, Props, Result, ResultExt, SinkRecord, SinkTask, SinkTaskContext, TopicPartition,
+    ConnectError, Result, ResultExt, SinkRecord, SinkTask, SinkTaskContext, TopicPartition,
     TopicPartitionOffsets,
 };
 use rdkafka::consumer::BaseConsumer;
-use rdkafka::producer::FutureProducer;
 use tokio::runtime::Handle;
 use tracing::{info, warn};
 
@@ -39,10 +38,10 @@ pub(crate) use self::incoming::Incoming;
 use self::input::Input;
 use self::rebalance::{commit, lock, RebalanceHandler, Shared};
 use crate::dead_letter::DeadLetterReporter;
-use crate::transforms::TransformChain;
 use crate::embedded::{Bus, Polled};
 use crate::status::{State, Target};
 use crate::task_context::TaskSetup;
+use crate::transforms::TransformChain;
 
 /// Records per `put`, like Kafka's `max.poll.records`.
 const MAX_BATCH: usize = 500;
@@ -118,23 +117,7 @@ impl SinkWorker {
         let bus = setup.clients.embedded().cloned();
         let mut overrides = setup.connector.with_prefix("consumer.override.");
         overrides.entry("group.instance.id".to_owned()).or_insert_with(|| setup.group_instance_id());
-        let dlq_topic = setup.connector.string("errors.deadletterqueue.topic.name");
-        if !dlq_topic.is_empty() && bus.is_some() && !setup.clients.bootstrap_configured() {
-            return Err(ConnectError::config(format!(
-                "errors.deadletterqueue.topic.name={dlq_topic} needs Kafka: with transport=embedded set bootstrap.servers, or use errors.deadletterqueue.file"
-            )));
-        }
-        let dlq_producer: Option<FutureProducer> = match dlq_topic {
-            "" => None,
-            _ => Some(
-                setup
-                    .clients
-                    .producer_config(&Props::new())
-                    .create()
-                    .fatal(|| "creating dead-letter producer".into())?,
-            ),
-        };
-        let reporter = DeadLetterReporter::new(&setup, dlq_producer)?;
+        let reporter = DeadLetterReporter::open(&setup)?;
         if let Some(spec) = reporter.topic_spec() {
             // Created up front, retried while the broker cannot do it; a shutdown meanwhile
             // ends the task before it starts.

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use aqueduct_sdk::async_trait;
+use aqueduct_sdk::{async_trait, Props};
 use rdkafka::consumer::Consumer;
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};

@@ -30,6 +30,7 @@ use self::transactions::Transactions;
 pub use self::transactions::{Boundary, ExactlyOnce};
 use self::transform_step::Step;
 use crate::connector_config::TopicCreation;
+use crate::dead_letter::DeadLetterReporter;
 use crate::embedded::Bus;
 use crate::offsets::{partition_key, OffsetStore, StoreReader, Submission, SubmittedRecords};
 use crate::status::{State, Target};
@@ -92,6 +93,8 @@ struct SourceWorker {
     known_topics: HashSet<String>,
     /// Exactly-once delivery, when enabled.
     eos: Option<Transactions>,
+    /// Where tolerated failures go (log, dead-letter topic or file); set when the task starts.
+    reporter: Option<DeadLetterReporter>,
 }
 
 impl SourceWorker {
@@ -110,6 +113,7 @@ impl SourceWorker {
             flushing: None,
             known_topics: HashSet::new(),
             eos: None,
+            reporter: None,
         }
     }
 
@@ -121,6 +125,13 @@ impl SourceWorker {
                 "exactly-once delivery needs Kafka transactions: not available with transport=embedded",
             ));
         }
+        let reporter = DeadLetterReporter::open(&self.setup)?;
+        if let Some(spec) = reporter.topic_spec() {
+            if !self.setup.ensure_topic(&spec).await? {
+                return Ok(());
+            }
+        }
+        self.reporter = Some(reporter);
         let reader = Arc::new(StoreReader::new(self.store.clone(), self.setup.name()));
         let mut context = SourceTaskContext::new(self.setup.name(), self.setup.task_id, reader)
             .with_progress(Arc::new(self.setup.status.clone()));
@@ -243,7 +254,7 @@ impl SourceWorker {
         let outgoing = match encoded {
             Ok(parts) => parts,
             Err(e) if e.kind() == aqueduct_sdk::ErrorKind::Data && self.setup.connector.tolerate_all() => {
-                self.log_skipped(&record, &e);
+                self.report(&record, e).await?;
                 self.skip(&record, ends).await?;
                 return Ok(true);
             }

@@ -43,11 +43,11 @@ impl SourceWorker {
                 self.setup.sleep_unless_shutdown(delay).await;
                 continue;
             }
-            return self.transform_failed(record, failure);
+            return self.transform_failed(record, failure).await;
         }
     }
 
-    fn transform_failed(&self, record: SourceRecord, failure: StageError) -> Result<Step> {
+    async fn transform_failed(&mut self, record: SourceRecord, failure: StageError) -> Result<Step> {
         if !self.setup.connector.tolerate_all() {
             return Err(ConnectError::new(
                 failure.error.kind(),
@@ -59,8 +59,19 @@ impl SourceWorker {
                 ),
             ));
         }
-        self.log_skipped(&record, &failure.error);
+        self.report(&record, ConnectError::new(failure.error.kind(), failure.to_string())).await?;
         Ok(Step::Skip(record))
+    }
+
+    /// A tolerated failure: logged per `errors.log.*` and sent to the dead-letter queue if any.
+    pub(super) async fn report(&mut self, record: &SourceRecord, error: ConnectError) -> Result<()> {
+        match &self.reporter {
+            Some(reporter) => reporter.report_source(record, error).await,
+            None => {
+                self.log_skipped(record, &error);
+                Ok(())
+            }
+        }
     }
 
     /// Drops a record whose offset still counts as done (inside the open transaction, if any).
