@@ -1,8 +1,43 @@
-//! Debezium's transforms (`io.debezium.transforms.*`).
+//! Debezium's transforms (`io.debezium.transforms.*`): unwrapping change events
+//! ([`ExtractNewRecordState`]), routing outbox events ([`EventRouter`]) and merging tables into
+//! one topic ([`ByLogicalTableRouter`]), over the envelopes of [`aqueduct_sdk::debezium`].
+
+pub mod by_logical_table_router;
+mod extract_config;
+pub mod extract_new_record_state;
+mod rows;
+pub mod util;
+
+#[cfg(test)]
+mod fixtures;
+
+pub use by_logical_table_router::ByLogicalTableRouter;
+pub use extract_new_record_state::ExtractNewRecordState;
 
 use aqueduct_sdk::TransformDescriptor;
 
+/// Debezium's version these transforms follow (keys, defaults, messages).
+pub const VERSION: &str = "3.6.1.Final";
+
+/// `io.debezium.transforms.ExtractNewRecordState`.
+pub const EXTRACT_NEW_RECORD_STATE: TransformDescriptor = TransformDescriptor {
+    class: "io.debezium.transforms.ExtractNewRecordState",
+    aliases: &["ExtractNewRecordState", "UnwrapFromEnvelope"],
+    version: VERSION,
+    doc: "Replaces a Debezium change event by its new row state (after, or before for rewritten deletes).",
+    factory: || Box::<ExtractNewRecordState>::default(),
+};
+
+/// `io.debezium.transforms.ByLogicalTableRouter`.
+pub const BY_LOGICAL_TABLE_ROUTER: TransformDescriptor = TransformDescriptor {
+    class: "io.debezium.transforms.ByLogicalTableRouter",
+    aliases: &["ByLogicalTableRouter"],
+    version: VERSION,
+    doc: "Routes the events of several physical tables to one topic, with a key field telling them apart.",
+    factory: || Box::<ByLogicalTableRouter>::default(),
+};
+
 /// Debezium's transforms.
 pub fn transforms() -> Vec<TransformDescriptor> {
-    Vec::new()
+    vec![EXTRACT_NEW_RECORD_STATE, BY_LOGICAL_TABLE_ROUTER]
 }
