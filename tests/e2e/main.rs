@@ -17,3 +17,4 @@ mod postgres;
 mod rest_api;
 mod shutdown;
 mod sink_rejoin;
+mod transforms;
