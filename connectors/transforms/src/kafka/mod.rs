@@ -53,6 +53,7 @@ macro_rules! single_descriptor {
 }
 
 pub mod cast;
+pub mod cast_value;
 pub mod date_format;
 pub mod extract_field;
 pub mod field_path;
@@ -62,6 +63,7 @@ pub mod header_from;
 pub mod headers;
 pub mod hoist_field;
 pub mod insert_field;
+pub mod java_text;
 pub mod mask_field;
 pub mod predicates;
 pub mod replace_field;
@@ -77,16 +79,16 @@ pub use side::Side;
 /// Kafka Connect's transforms.
 pub fn transforms() -> Vec<TransformDescriptor> {
     vec![
-        // TODO cast::KEY,
-        // TODO cast::VALUE,
+        cast::KEY,
+        cast::VALUE,
         headers::DROP_HEADERS,
         extract_field::KEY,
         extract_field::VALUE,
         filter::DESCRIPTOR,
-        // TODO flatten::KEY,
-        // TODO flatten::VALUE,
-        // TODO header_from::KEY,
-        // TODO header_from::VALUE,
+        flatten::KEY,
+        flatten::VALUE,
+        header_from::KEY,
+        header_from::VALUE,
         hoist_field::KEY,
         hoist_field::VALUE,
         insert_field::KEY,
@@ -124,8 +126,8 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), count);
-        assert_eq!(transforms().len(), 18);
-        assert!(transforms().iter().any(|d| d.answers_to("org.apache.kafka.connect.transforms.ReplaceField$Value")));
+        assert_eq!(transforms().len(), 24);
+        assert!(transforms().iter().any(|d| d.answers_to("org.apache.kafka.connect.transforms.Cast$Value")));
         assert!(transforms().iter().any(|d| d.answers_to("TimestampRouter")));
         assert!(predicates()
             .iter()
