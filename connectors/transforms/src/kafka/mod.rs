@@ -101,8 +101,8 @@ pub fn transforms() -> Vec<TransformDescriptor> {
         replace_field::VALUE,
         set_schema_metadata::KEY,
         set_schema_metadata::VALUE,
-        // TODO timestamp_converter::KEY,
-        // TODO timestamp_converter::VALUE,
+        timestamp_converter::KEY,
+        timestamp_converter::VALUE,
         routers::TIMESTAMP_ROUTER,
         value_to_key::DESCRIPTOR,
     ]
@@ -126,7 +126,7 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), count);
-        assert_eq!(transforms().len(), 24);
+        assert_eq!(transforms().len(), 26);
         assert!(transforms().iter().any(|d| d.answers_to("org.apache.kafka.connect.transforms.Cast$Value")));
         assert!(transforms().iter().any(|d| d.answers_to("TimestampRouter")));
         assert!(predicates()
