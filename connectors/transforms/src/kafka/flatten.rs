@@ -16,7 +16,7 @@ const PURPOSE: &str = "flattening";
 /// Kafka Connect's `Flatten`. Arrays are kept as they are; a map inside a struct (with a
 /// schema) and a struct inside a map (without) are data errors, as in Kafka Connect. A field
 /// nested in an optional struct becomes optional; defaults are carried down from a parent
-/// struct's default. Null passes through.
+/// struct's default. A null key or value passes through unchanged, schema included.
 #[derive(Debug)]
 pub struct Flatten {
     side: Side,
@@ -154,7 +154,7 @@ impl Transform for Flatten {
         Ok(())
     }
     fn apply(&mut self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>> {
-        if self.side.value(&record).is_null() && self.side.schema(&record).is_none() {
+        if self.side.value(&record).is_null() {
             return Ok(Some(record));
         }
         let (schema, value) = self.side.take(&mut record);
@@ -163,9 +163,7 @@ impl Transform for Flatten {
             self.flatten_map(require_map(&value, PURPOSE)?, "", &mut out)?;
             return Ok(Some(self.side.with(record, None, Value::Map(out))));
         };
-        if !matches!(value, Value::Null | Value::Struct(_)) {
-            super::util::require_struct(&value, PURPOSE)?;
-        }
+        super::util::require_struct(&value, PURPOSE)?;
         let mut cache = std::mem::take(&mut self.schemas);
         let derived = cache.get_or_try_insert(&schema, |schema| {
             let mut flat = copy_schema_basics(schema, SchemaType::Struct);
@@ -175,15 +173,11 @@ impl Transform for Flatten {
         });
         self.schemas = cache;
         let flat_schema = derived?;
-        let flat = match &value {
-            Value::Struct(s) => {
-                let mut values = Vec::with_capacity(flat_schema.fields.len());
-                self.flatten_struct(s, "", &mut values)?;
-                Value::Struct(Struct::from_values(flat_schema.clone(), values)?)
-            }
-            _ => Value::Null,
-        };
-        Ok(Some(self.side.with(record, Some(flat_schema), flat)))
+        let value = super::util::require_struct(&value, PURPOSE)?;
+        let mut values = Vec::with_capacity(flat_schema.fields.len());
+        self.flatten_struct(value, "", &mut values)?;
+        let flat = Struct::from_values(flat_schema.clone(), values)?;
+        Ok(Some(self.side.with(record, Some(flat_schema), flat.into())))
     }
 }
 

@@ -107,4 +107,10 @@ fn schemaless() {
         .starts_with("Flatten transformation does not support class org.apache.kafka.connect.data.Struct"));
     let out = configured(VALUE, &[]).apply(ConnectRecord::new("t", Value::Null)).expect("applies").expect("kept");
     assert_eq!(out.value, Value::Null);
+    // A null with a schema keeps that schema, unflattened (checked against Kafka Connect 4.1.1).
+    let inner = Schema::struct_builder().field("x", Schema::primitive(SchemaType::Int32)).optional().build();
+    let top = Schema::struct_builder().field("B", inner).optional().build();
+    let r = ConnectRecord::new("t", Value::Null).with_value(Some(top.clone()), Value::Null);
+    let out = configured(VALUE, &[]).apply(r).expect("applies").expect("kept");
+    assert_eq!((out.value_schema, out.value), (Some(top), Value::Null));
 }

@@ -77,7 +77,7 @@ fn mask_with_null(value: &Value, decimal_scale: Option<i32>) -> Result<Value> {
 
 fn mask_with_replacement(value: &Value, replacement: &str, decimal_scale: Option<i32>) -> Result<Value> {
     let not_a_number =
-        || ConnectError::data(format!("Unable to convert {replacement} (class java.lang.String) to number"));
+        || ConnectError::data(format!("Unable to convert {replacement} (class java.lang.String) to a number"));
     if let (Value::Bytes(_), Some(scale)) = (value, decimal_scale) {
         let unscaled = logical::decimal_from_str(replacement, scale).ok_or_else(not_a_number)?;
         return Ok(Value::Bytes(logical::decimal_bytes(unscaled)));

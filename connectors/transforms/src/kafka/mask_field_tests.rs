@@ -61,7 +61,10 @@ fn schemaless_replacements() {
     assert_eq!(e.message(), "Cannot mask value of type class java.lang.Boolean with custom replacement.");
     assert!(mask("list", "123").is_err() && mask("map", "123").is_err());
     let e = mask("int", "foo").expect_err("not a number");
-    assert_eq!((e.kind(), e.message()), (ErrorKind::Data, "Unable to convert foo (class java.lang.String) to number"));
+    assert_eq!(
+        (e.kind(), e.message()),
+        (ErrorKind::Data, "Unable to convert foo (class java.lang.String) to a number")
+    );
 }
 
 // MaskFieldTest.testWithSchema / testWithSchemaAndReplacement

@@ -19,6 +19,7 @@ fn regex_router_as_kafka_connect() {
     assert_eq!(route("(?<name>.*)", "x-${name}", "orig"), "x-orig");
     assert_eq!(route("(.*)", "\\$1", "orig"), "$1");
     assert_eq!(route("(.*)", "$10", "orig"), "orig0", "Java reads $10 as group 1 then 0");
+    assert_eq!(route("a|ab", "X", "ab"), "Xb", "matches() the whole topic, then replaces the first match");
 }
 
 #[test]
