@@ -3,8 +3,11 @@
 //! one topic ([`ByLogicalTableRouter`]), over the envelopes of [`aqueduct_sdk::debezium`].
 
 pub mod by_logical_table_router;
+pub mod event_router;
+mod event_router_config;
 mod extract_config;
 pub mod extract_new_record_state;
+mod json_payload;
 mod rows;
 pub mod util;
 
@@ -12,6 +15,7 @@ pub mod util;
 mod fixtures;
 
 pub use by_logical_table_router::ByLogicalTableRouter;
+pub use event_router::EventRouter;
 pub use extract_new_record_state::ExtractNewRecordState;
 
 use aqueduct_sdk::TransformDescriptor;
@@ -37,7 +41,16 @@ pub const BY_LOGICAL_TABLE_ROUTER: TransformDescriptor = TransformDescriptor {
     factory: || Box::<ByLogicalTableRouter>::default(),
 };
 
+/// `io.debezium.transforms.outbox.EventRouter`.
+pub const EVENT_ROUTER: TransformDescriptor = TransformDescriptor {
+    class: "io.debezium.transforms.outbox.EventRouter",
+    aliases: &["EventRouter", "outbox.EventRouter"],
+    version: VERSION,
+    doc: "Routes outbox table inserts to a topic per aggregate type, keyed by aggregate id, valued by the payload.",
+    factory: || Box::<EventRouter>::default(),
+};
+
 /// Debezium's transforms.
 pub fn transforms() -> Vec<TransformDescriptor> {
-    vec![EXTRACT_NEW_RECORD_STATE, BY_LOGICAL_TABLE_ROUTER]
+    vec![EXTRACT_NEW_RECORD_STATE, EVENT_ROUTER, BY_LOGICAL_TABLE_ROUTER]
 }

@@ -56,6 +56,34 @@ pub fn java_class(value: &Value) -> &'static str {
     }
 }
 
+/// A value as Java's `toString` prints it in Debezium's log lines and messages
+/// (`null`, `42`, `Struct{id=1}`, `[a, b]`, `{k=v}`).
+pub fn java_string(value: &Value) -> String {
+    let list = |items: Vec<String>, sep: &str| items.join(sep);
+    match value {
+        Value::Null => "null".into(),
+        Value::Boolean(b) => b.to_string(),
+        Value::Int8(v) => v.to_string(),
+        Value::Int16(v) => v.to_string(),
+        Value::Int32(v) => v.to_string(),
+        Value::Int64(v) => v.to_string(),
+        Value::Float32(v) => v.to_string(),
+        Value::Float64(v) => v.to_string(),
+        Value::String(s) => s.clone(),
+        Value::Bytes(b) => format!("{b:?}"),
+        Value::Array(items) => format!("[{}]", list(items.iter().map(java_string).collect(), ", ")),
+        Value::Map(entries) => {
+            let items = entries.iter().map(|(k, v)| format!("{}={}", java_string(k), java_string(v))).collect();
+            format!("{{{}}}", list(items, ", "))
+        }
+        Value::Struct(s) => {
+            let items =
+                s.iter().filter(|(_, v)| !v.is_null()).map(|(f, v)| format!("{}={}", f.name, java_string(v))).collect();
+            format!("Struct{{{}}}", list(items, ","))
+        }
+    }
+}
+
 /// Kafka Connect's `Requirements.requireStruct`: the struct, or "Only Struct objects
 /// supported for [purpose], found: <class>".
 pub fn require_struct<'a>(value: &'a Value, purpose: &str) -> Result<&'a Struct> {
@@ -211,8 +239,17 @@ impl NameAdjustment {
         })
     }
 
-    /// Debezium's `SchemaNameAdjuster.adjust` for this mode.
+    /// Debezium's `SchemaNameAdjuster.adjust` for this mode (schema names: dots allowed).
     pub fn adjust(self, name: &str) -> String {
+        self.adjust_with(name, true)
+    }
+
+    /// Debezium's field name adjustment (`field.name.adjustment.mode`: no dots).
+    pub fn adjust_field(self, name: &str) -> String {
+        self.adjust_with(name, false)
+    }
+
+    fn adjust_with(self, name: &str, dots: bool) -> String {
         let unicode = match self {
             NameAdjustment::None => return name.to_owned(),
             NameAdjustment::Avro => false,
@@ -222,7 +259,7 @@ impl NameAdjustment {
         let replace = |c: char| if unicode { format!("_u{:04x}", u32::from(c)) } else { "_".to_owned() };
         let mut out = String::with_capacity(name.len());
         for (i, c) in name.chars().enumerate() {
-            let ok = if i == 0 { first_ok(c) } else { first_ok(c) || c == '.' || c == '_' || c.is_ascii_digit() };
+            let ok = if i == 0 { first_ok(c) } else { first_ok(c) || (c == '.' && dots) || c.is_ascii_digit() };
             if ok {
                 out.push(c);
             } else {
@@ -330,10 +367,23 @@ mod tests {
     }
 
     #[test]
+    fn java_strings() {
+        let schema = Schema::struct_builder()
+            .field("id", Schema::int64())
+            .field("n", Schema::optional(SchemaType::Int32))
+            .build();
+        let s = Struct::new(schema).put("id", 1i64).expect("field");
+        assert_eq!(java_string(&Value::Struct(s)), "Struct{id=1}");
+        assert_eq!(java_string(&Value::Null), "null");
+        assert_eq!(java_string(&Value::Array(vec!["a".into(), "b".into()])), "[a, b]");
+    }
+
+    #[test]
     fn avro_names() {
         assert_eq!(NameAdjustment::Avro.adjust("my-server.public.t$1.Key"), "my_server.public.t_1.Key");
         assert_eq!(NameAdjustment::Avro.adjust("1db.x"), "_1db.x");
-        assert_eq!(NameAdjustment::AvroUnicode.adjust("a-b"), "a_u002db");
+        assert_eq!(NameAdjustment::AvroUnicode.adjust("a-b_c"), "a_u002db_u005fc");
+        assert_eq!(NameAdjustment::Avro.adjust_field("a.b-c"), "a_b_c");
         assert_eq!(NameAdjustment::None.adjust("a-b"), "a-b");
         assert_eq!(NameAdjustment::parse("AVRO"), Some(NameAdjustment::Avro));
         assert_eq!(NameAdjustment::parse("x"), None);
