@@ -26,7 +26,7 @@ pub const VERSION: &str = "3.6.1.Final";
 /// `io.debezium.transforms.ExtractNewRecordState`.
 pub const EXTRACT_NEW_RECORD_STATE: TransformDescriptor = TransformDescriptor {
     class: "io.debezium.transforms.ExtractNewRecordState",
-    aliases: &["ExtractNewRecordState", "UnwrapFromEnvelope"],
+    aliases: &["ExtractNewRecordState"],
     version: VERSION,
     doc: "Replaces a Debezium change event by its new row state (after, or before for rewritten deletes).",
     factory: || Box::<ExtractNewRecordState>::default(),
@@ -53,4 +53,31 @@ pub const EVENT_ROUTER: TransformDescriptor = TransformDescriptor {
 /// Debezium's transforms.
 pub fn transforms() -> Vec<TransformDescriptor> {
     vec![EXTRACT_NEW_RECORD_STATE, EVENT_ROUTER, BY_LOGICAL_TABLE_ROUTER]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptors_answer_to_their_classes_and_build_configurable_transforms() {
+        let all = transforms();
+        for (class, required) in [
+            ("io.debezium.transforms.ExtractNewRecordState", vec![]),
+            ("io.debezium.transforms.outbox.EventRouter", vec![]),
+            (
+                "io.debezium.transforms.ByLogicalTableRouter",
+                vec![("topic.regex", "(.*)"), ("topic.replacement", "all")],
+            ),
+        ] {
+            let d = all.iter().find(|d| d.answers_to(class)).expect("registered");
+            let short = class.rsplit('.').next().unwrap_or_default();
+            assert!(d.answers_to(short), "{class} answers to {short}");
+            let mut t = (d.factory)();
+            let props = required.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+            t.configure(&props).expect("configures with its defaults");
+            assert!(!t.config_def().keys().is_empty());
+        }
+        assert!((all[2].factory)().configure(&Default::default()).is_err(), "topic.regex is required");
+    }
 }
