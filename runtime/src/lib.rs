@@ -19,6 +19,6 @@ pub mod source_worker;
 pub mod standalone;
 pub mod static_member;
 pub mod status;
-pub mod transforms;
 pub mod task_context;
+pub mod transforms;
 pub mod worker_config;

@@ -18,8 +18,8 @@ use crate::kafka::KafkaClients;
 use crate::offsets::OffsetStore;
 use crate::plugins::{with_task_class, Plugins};
 use crate::status::{State, Status, StatusCell, Target};
-use crate::transforms;
 use crate::task_context::ActiveTopics;
+use crate::transforms;
 use crate::worker_config::{strip_prefix, WorkerConfig};
 
 pub(crate) mod offsets;

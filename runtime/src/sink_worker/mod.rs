@@ -26,8 +26,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aqueduct_sdk::{
-    ConnectError, Result, ResultExt, SinkRecord, SinkTask, SinkTaskContext, TopicPartition,
-    TopicPartitionOffsets,
+    ConnectError, Result, ResultExt, SinkRecord, SinkTask, SinkTaskContext, TopicPartition, TopicPartitionOffsets,
 };
 use rdkafka::consumer::BaseConsumer;
 use tokio::runtime::Handle;
