@@ -111,3 +111,79 @@ fn bad_keys_are_config_errors_naming_them() {
         assert!(err.message().starts_with(expected), "{}", err.message());
     }
 }
+
+fn key_record(topic: &str, key_schema_name: &str, field: &str, key: Value) -> ConnectRecord {
+    let schema = aqueduct_sdk::Schema::struct_builder().name(key_schema_name).field(field, key_type(&key)).build();
+    let key = Value::Struct(aqueduct_sdk::Struct::new(schema.clone()).put(field, key).expect("key"));
+    ConnectRecord::new(topic, Value::Null).with_key(Some(schema), key)
+}
+
+fn key_type(v: &Value) -> aqueduct_sdk::SchemaRef {
+    match v {
+        Value::String(_) => aqueduct_sdk::Schema::string(),
+        _ => aqueduct_sdk::Schema::int64(),
+    }
+}
+
+/// Debezium's `testKeyReplacementWorkingConfiguration` (with `avro` and `none`).
+#[test]
+fn ported_key_replacement() {
+    for (mode, expected) in [
+        ("avro", "mysql_server_1.inventory.customers_all_shards.Key"),
+        ("none", "mysql-server-1.inventory.customers_all_shards.Key"),
+    ] {
+        let mut smt = router(&[
+            ("topic.regex", "(.*)customers_shard(.*)"),
+            ("topic.replacement", "$1customers_all_shards"),
+            ("key.field.name", "shard_id"),
+            ("key.field.regex", "(.*)customers_shard_(.*)"),
+            ("key.field.replacement", "$2"),
+            ("schema.name.adjustment.mode", mode),
+        ]);
+        for (shard, id) in [("1", 123i64), ("2", 123), ("2", 456)] {
+            let topic = format!("mysql-server-1.inventory.customers_shard_{shard}");
+            let record = key_record(&topic, &format!("{topic}.Key"), "id", Value::Int64(id));
+            let out = smt.apply(record).expect("ok").expect("kept");
+            assert_eq!(out.topic, "mysql-server-1.inventory.customers_all_shards");
+            let schema = out.key_schema.as_ref().expect("key schema");
+            assert_eq!(schema.name.as_deref(), Some(expected));
+            assert_eq!(schema.fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["id", "shard_id"]);
+            assert_eq!(
+                (out.key.field("id"), out.key.field("shard_id")),
+                (Some(&Value::Int64(id)), Some(&Value::from(shard)))
+            );
+        }
+    }
+}
+
+/// Debezium's `testHeartbeatMessageTopicReplacementTopic` and
+/// `testNamespaceReplacementWithoutKeyChange`.
+#[test]
+fn ported_heartbeats_and_namespace_replacement() {
+    let mut smt = router(&[
+        ("topic.regex", "__debezium-heartbeat(.*)"),
+        ("topic.replacement", "debezium_heartbeat_central"),
+        ("key.field.name", "originalTopic"),
+    ]);
+    let record = key_record(
+        "__debezium-heartbeat.db",
+        "io.debezium.connector.mysql.ServerNameKey",
+        "serverName",
+        Value::from("db"),
+    );
+    let out = smt.apply(record).expect("ok").expect("kept");
+    assert_eq!(out.key_schema.and_then(|s| s.name.clone()).as_deref(), Some("debezium_heartbeat_central.Key"));
+    assert_eq!(out.key.field("originalTopic"), Some(&Value::from("__debezium-heartbeat.db")));
+    assert_eq!(out.value, Value::Null);
+
+    let mut smt = router(&[
+        ("topic.regex", r"(.*).dbz_shard_\d+.(.*)"),
+        ("topic.replacement", "dbz_core.$2"),
+        ("key.enforce.uniqueness", "false"),
+    ]);
+    let record = key_record("s21.dbz_shard_21.address", "s21.dbz_shard_21.address.Key", "id", Value::Int64(123));
+    let out = smt.apply(record).expect("ok").expect("kept");
+    assert_eq!(out.topic, "dbz_core.address");
+    let schema = out.key_schema.expect("key schema");
+    assert_eq!((schema.name.as_deref(), schema.fields.len()), (Some("dbz_core.address.Key"), 1));
+}

@@ -221,3 +221,115 @@ fn bad_keys_are_config_errors_naming_them() {
     }
     assert!(super::ExtractNewRecordState::default().apply(PgTable::new("t").tombstone(1)).is_err(), "unconfigured");
 }
+
+/// An update with a `transaction` block and `ts_us`/`ts_ns`, as Debezium's own tests build it.
+fn update_with_transaction(transaction: bool) -> aqueduct_sdk::ConnectRecord {
+    use aqueduct_sdk::{Field, Struct};
+    let row = Schema::struct_builder()
+        .name("dummy.Value")
+        .optional()
+        .field("id", Schema::primitive(SchemaType::Int8))
+        .field("name", Schema::optional(SchemaType::String))
+        .build();
+    let source = Schema::struct_builder()
+        .name("source")
+        .field("lsn", Schema::optional(SchemaType::Int32))
+        .field("db", Schema::optional(SchemaType::String))
+        .field("table", Schema::optional(SchemaType::String))
+        .build();
+    let txn = Schema::struct_builder()
+        .name("event.block")
+        .optional()
+        .field("id", Schema::string())
+        .field("total_order", Schema::int64())
+        .field("data_collection_order", Schema::int64())
+        .build();
+    let mut schema = (*aqueduct_sdk::debezium::envelope_schema("dummy", &row, &source)).clone();
+    for (name, s) in [
+        ("ts_us", Schema::optional(SchemaType::Int64)),
+        ("ts_ns", Schema::optional(SchemaType::Int64)),
+        ("transaction", txn.clone()),
+    ] {
+        schema.fields.push(Field { name: name.into(), schema: s });
+    }
+    let schema = std::sync::Arc::new(schema);
+    let image = |name: &str| {
+        Value::Struct(
+            Struct::new(row.clone()).put("id", Value::Int8(1)).and_then(|s| s.put("name", name)).expect("row"),
+        )
+    };
+    let src = Struct::new(source)
+        .put("lsn", 1234)
+        .and_then(|s| s.put("db", "test_db"))
+        .and_then(|s| s.put("table", "test_table"))
+        .expect("source");
+    let value = aqueduct_sdk::debezium::envelope(
+        &schema,
+        Op::Update,
+        Some(image("myRecord")),
+        Some(image("updatedRecord")),
+        Value::Struct(src),
+        1_710_032_523_000,
+    )
+    .expect("envelope");
+    let Value::Struct(value) = value else { unreachable!("an envelope is a struct") };
+    let mut value = value
+        .put("ts_us", 1_710_032_523_000_123i64)
+        .and_then(|v| v.put("ts_ns", 1_710_032_523_000_123_456i64))
+        .expect("ts");
+    if transaction {
+        let t = Struct::new(txn)
+            .put("id", "571")
+            .and_then(|t| t.put("total_order", 42i64))
+            .and_then(|t| t.put("data_collection_order", 42i64));
+        value = value.put("transaction", t.expect("transaction")).expect("field");
+    }
+    aqueduct_sdk::ConnectRecord::new("dummy", Value::Null).with_value(Some(schema), Value::Struct(value))
+}
+
+/// Debezium's `testNewFieldAndHeaderMapping` and `testNewNotDefaultField`.
+#[test]
+fn ported_field_and_header_mapping() {
+    let mut smt = smt(&[
+        ("add.fields", "notExisting,op:OP, lsn:LSN, id:ID, source.lsn:source_lsn, transaction.total_order:TOTAL_ORDER"),
+        ("add.fields.prefix", ""),
+        ("add.headers", "op, source.lsn:source_lsn, transaction.id:TXN_ID, transaction.total_order:TOTAL_ORDER"),
+        ("add.headers.prefix", "prefix."),
+    ]);
+    let out = smt.apply(update_with_transaction(true)).expect("applies").expect("kept");
+    let get = |name: &str| out.value.field(name).cloned();
+    assert_eq!(get("OP"), Some(Value::from("u")));
+    assert_eq!(get("LSN"), Some(Value::Int32(1234)));
+    assert_eq!(get("ID"), Some(Value::from("571")));
+    assert_eq!(get("source_lsn"), Some(Value::Int32(1234)));
+    assert_eq!(get("TOTAL_ORDER"), Some(Value::Int64(42)));
+    assert_eq!(get("name"), Some(Value::from("updatedRecord")));
+    assert!(out.value_schema.as_ref().is_some_and(|s| s.field("notExisting").is_none()));
+    let headers: Vec<_> = out.headers.iter().map(|h| (h.key.as_str(), h.value.clone())).collect();
+    assert_eq!(
+        headers,
+        [
+            ("prefix.op", Value::from("u")),
+            ("prefix.source_lsn", Value::Int32(1234)),
+            ("prefix.TXN_ID", Value::from("571")),
+            ("prefix.TOTAL_ORDER", Value::Int64(42))
+        ]
+    );
+}
+
+/// Debezium's `testAddFieldsForMissingOptionalField` (no transaction during a snapshot) and
+/// `testEnvelopeTimestampFieldsHandledCorrectly`.
+#[test]
+fn ported_missing_transaction_and_envelope_timestamps() {
+    let mut smt = smt(&[
+        ("add.fields", "op,lsn,id,ts_ms:META_TS_MS,ts_us:META_TS_US,ts_ns:META_TS_NS"),
+        ("delete.tombstone.handling.mode", "rewrite"),
+    ]);
+    let out = smt.apply(update_with_transaction(false)).expect("applies").expect("kept");
+    assert_eq!(out.value.field("__op"), Some(&Value::from("u")));
+    assert_eq!(out.value.field("__lsn"), Some(&Value::Int32(1234)));
+    assert_eq!(out.value.field("__id"), Some(&Value::Null));
+    assert_eq!(out.value.field("__META_TS_MS"), Some(&Value::Int64(1_710_032_523_000)));
+    assert_eq!(out.value.field("__META_TS_US"), Some(&Value::Int64(1_710_032_523_000_123)));
+    assert_eq!(out.value.field("__META_TS_NS"), Some(&Value::Int64(1_710_032_523_000_123_456)));
+}

@@ -249,6 +249,44 @@ mod tests {
         assert_eq!(schema.field("a_b").map(|f| f.schema.schema_type), Some(SchemaType::Bytes));
     }
 
+    fn items(v: Option<&Value>) -> Vec<Value> {
+        match v {
+            Some(Value::Array(items)) => items.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Debezium's `canExpandJsonWithNestedArraysWhereFirstArrayIsEmpty`,
+    /// `shouldExpandJSONPayloadWithEmptyArrayAndRemoveThatArray`,
+    /// `canExpandJsonArrayWithFirstElementNull`.
+    #[test]
+    fn ported_array_cases() {
+        let text = r#"{"fullName": "John Doe", "petObjects": [{"type": "dog", "colors": []}, {"type": "cat", "colors": [{"name": "white"}]}]}"#;
+        let (schema, value) = EXPANDER.expand("payload", text).expect("expanded");
+        assert_eq!(schema.fields.len(), 2);
+        let pets = schema.field("petObjects").and_then(|f| f.schema.value_schema.clone()).expect("items");
+        assert_eq!(pets.fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["type", "colors"]);
+        let colors = pets.field("colors").and_then(|f| f.schema.value_schema.clone()).expect("colors items");
+        assert_eq!((colors.schema_type, colors.fields.len()), (SchemaType::Struct, 1));
+        let pet_values = items(value.field("petObjects"));
+        assert_eq!(pet_values.len(), 2);
+        assert_eq!(pet_values[0].field("type"), Some(&Value::from("dog")));
+        assert_eq!(items(pet_values[0].field("colors")).len(), 0);
+        assert_eq!(items(pet_values[1].field("colors"))[0].field("name"), Some(&Value::from("white")));
+
+        let (schema, _) = EXPANDER
+            .expand("payload", r#"{"fullName": "x", "petObjects": [{"type": "dog", "colors": []}]}"#)
+            .expect("expanded");
+        let pets = schema.field("petObjects").and_then(|f| f.schema.value_schema.clone()).expect("items");
+        assert_eq!(pets.fields.len(), 1, "the empty array has no schema and is removed");
+
+        let (schema, value) =
+            EXPANDER.expand("payload", r#"{"fullName": "x", "numbers": [null, 2, 3]}"#).expect("expanded");
+        let numbers = schema.field("numbers").and_then(|f| f.schema.value_schema.clone()).expect("items");
+        assert_eq!(numbers.schema_type, SchemaType::Int32);
+        assert_eq!(items(value.field("numbers")), [Value::Null, Value::Int32(2), Value::Int32(3)]);
+    }
+
     #[test]
     fn refuses_what_debezium_cannot_expand() {
         assert_eq!(
