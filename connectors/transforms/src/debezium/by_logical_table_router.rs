@@ -110,7 +110,7 @@ impl RouterConfig {
 /// The transform; configure it before use.
 #[derive(Debug, Default)]
 pub struct ByLogicalTableRouter {
-    config: Option<RouterConfig>,
+    config: Option<Arc<RouterConfig>>,
     key_schemas: SchemaCache,
     envelope_schemas: SchemaCache,
 }
@@ -131,8 +131,8 @@ fn renamed(source: &Schema, name: String, fields: bool) -> Schema {
 }
 
 impl ByLogicalTableRouter {
-    fn config(&self) -> Result<&RouterConfig> {
-        self.config.as_ref().ok_or_else(|| ConnectError::fatal("ByLogicalTableRouter used before configure"))
+    fn config(&self) -> Result<Arc<RouterConfig>> {
+        self.config.clone().ok_or_else(|| ConnectError::fatal("ByLogicalTableRouter used before configure"))
     }
 
     fn physical_id(config: &RouterConfig, old_topic: &str) -> String {
@@ -145,7 +145,7 @@ impl ByLogicalTableRouter {
     }
 
     fn new_key(&mut self, key: &Value, old_topic: &str, new_topic: &str) -> Result<(Option<SchemaRef>, Value)> {
-        let config = self.config()?.clone();
+        let config = self.config()?;
         if let Value::Map(entries) = key {
             let mut entries = entries.clone();
             if config.key_enforce_uniqueness {
@@ -173,7 +173,7 @@ impl ByLogicalTableRouter {
     }
 
     fn new_envelope(&mut self, envelope: &Struct, new_topic: &str) -> Result<(SchemaRef, Value)> {
-        let config = self.config()?.clone();
+        let config = self.config()?;
         let base = envelope.schema().clone();
         let schema = self.envelope_schemas.get_or_build(&base, None, new_topic, || {
             let row =
@@ -212,7 +212,7 @@ impl Transform for ByLogicalTableRouter {
     }
 
     fn configure(&mut self, props: &Props) -> Result<()> {
-        self.config = Some(RouterConfig::parse(props)?);
+        self.config = Some(Arc::new(RouterConfig::parse(props)?));
         Ok(())
     }
 

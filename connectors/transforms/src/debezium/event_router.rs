@@ -22,7 +22,7 @@ use super::util::{get_string, is_envelope_schema, is_schemaless_envelope, java_c
 /// The transform; configure it before use.
 #[derive(Debug, Default)]
 pub struct EventRouter {
-    config: Option<EventRouterConfig>,
+    config: Option<Arc<EventRouterConfig>>,
     /// Value schemas by (payload schema, routed-by value, version).
     value_schemas: HashMap<(usize, String, Option<i32>), (SchemaRef, SchemaRef)>,
 }
@@ -71,8 +71,8 @@ fn timestamp_from(
 }
 
 impl EventRouter {
-    fn config(&self) -> Result<&EventRouterConfig> {
-        self.config.as_ref().ok_or_else(|| ConnectError::fatal("EventRouter used before configure"))
+    fn config(&self) -> Result<Arc<EventRouterConfig>> {
+        self.config.clone().ok_or_else(|| ConnectError::fatal("EventRouter used before configure"))
     }
 
     fn value_schema(
@@ -82,7 +82,7 @@ impl EventRouter {
         routed: &str,
         version: Option<i32>,
     ) -> Result<SchemaRef> {
-        let config = self.config()?.clone();
+        let config = self.config()?;
         let key = (Arc::as_ptr(payload) as usize, routed.to_owned(), version);
         if let Some((cached_payload, schema)) = self.value_schemas.get(&key) {
             if Arc::ptr_eq(cached_payload, payload) {
@@ -110,7 +110,7 @@ impl EventRouter {
     }
 
     fn route(&mut self, record: ConnectRecord) -> Result<Option<ConnectRecord>> {
-        let config = self.config()?.clone();
+        let config = self.config()?;
         let row_schema = record.value_schema.as_ref().and_then(|s| s.field("after")).map(|f| f.schema.clone());
         let row = record.value.field("after").cloned().unwrap_or(Value::Null);
         if !matches!(row, Value::Struct(_) | Value::Map(_)) {
@@ -303,7 +303,7 @@ impl Transform for EventRouter {
     }
 
     fn configure(&mut self, props: &Props) -> Result<()> {
-        self.config = Some(EventRouterConfig::parse(props)?);
+        self.config = Some(Arc::new(EventRouterConfig::parse(props)?));
         self.value_schemas.clear();
         Ok(())
     }

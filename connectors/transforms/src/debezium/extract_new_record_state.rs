@@ -9,6 +9,8 @@
 //! `schemas.enable=false`) is unwrapped the same way, and a delete without a `before` image
 //! (a MongoDB delete without pre-images) is handled as a delete rather than dropped.
 
+use std::sync::Arc;
+
 use aqueduct_sdk::{
     ConfigDef, ConnectError, ConnectRecord, Header, Props, Result, Schema, SchemaRef, Transform, Value,
 };
@@ -20,7 +22,7 @@ use super::util::{get_string, header, is_envelope_schema, is_schemaless_envelope
 /// The transform; configure it before use.
 #[derive(Debug, Default)]
 pub struct ExtractNewRecordState {
-    config: Option<ExtractConfig>,
+    config: Option<Arc<ExtractConfig>>,
     value_schemas: SchemaCache,
     key_schemas: SchemaCache,
 }
@@ -56,8 +58,8 @@ fn lookup(
 }
 
 impl ExtractNewRecordState {
-    fn config(&self) -> Result<&ExtractConfig> {
-        self.config.as_ref().ok_or_else(|| ConnectError::fatal("ExtractNewRecordState used before configure"))
+    fn config(&self) -> Result<Arc<ExtractConfig>> {
+        self.config.clone().ok_or_else(|| ConnectError::fatal("ExtractNewRecordState used before configure"))
     }
 
     fn headers(config: &ExtractConfig, schema: Option<&SchemaRef>, envelope: &Value) -> Vec<Header> {
@@ -104,7 +106,7 @@ impl ExtractNewRecordState {
     }
 
     fn drop_fields(&mut self, record: ConnectRecord) -> Result<ConnectRecord> {
-        let config = self.config()?.clone();
+        let config = self.config()?;
         let Some(name) = &config.drop_fields_header else { return Ok(record) };
         let names: Vec<String> = match header(&record.headers, name).map(|h| &h.value) {
             None | Some(Value::Null) => return Ok(record),
@@ -183,7 +185,7 @@ impl ExtractNewRecordState {
     }
 
     fn delete(&mut self, record: &ConnectRecord, op: &str) -> Result<Option<ConnectRecord>> {
-        let config = self.config()?.clone();
+        let config = self.config()?;
         let mut out = match config.mode {
             DeleteTombstoneHandling::Drop => return Ok(None),
             DeleteTombstoneHandling::Tombstone => Self::with_row(record, Self::image(record, "after")),
@@ -216,7 +218,7 @@ impl ExtractNewRecordState {
     }
 
     fn upsert(&mut self, record: &ConnectRecord, op: &str) -> Result<Option<ConnectRecord>> {
-        let config = self.config()?.clone();
+        let config = self.config()?;
         let mut row = Self::image(record, "after");
         if config.mode.is_rewrite() {
             row = self.deleted_flag(row, "false")?;
@@ -242,12 +244,12 @@ impl Transform for ExtractNewRecordState {
     }
 
     fn configure(&mut self, props: &Props) -> Result<()> {
-        self.config = Some(ExtractConfig::parse(props)?);
+        self.config = Some(Arc::new(ExtractConfig::parse(props)?));
         Ok(())
     }
 
     fn apply(&mut self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>> {
-        let config = self.config()?.clone();
+        let config = self.config()?;
         let tombstone = record.is_tombstone();
         let envelope = !tombstone
             && (is_envelope_schema(record.value_schema.as_ref())
