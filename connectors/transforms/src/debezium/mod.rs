@@ -1,6 +1,26 @@
 //! Debezium's transforms (`io.debezium.transforms.*`): unwrapping change events
 //! ([`ExtractNewRecordState`]), routing outbox events ([`EventRouter`]) and merging tables into
-//! one topic ([`ByLogicalTableRouter`]), over the envelopes of [`aqueduct_sdk::debezium`].
+//! one topic ([`ByLogicalTableRouter`]), over the envelopes of [`aqueduct_sdk::debezium`] as the
+//! Postgres CDC source and the MongoDB source (`output.format=debezium`) emit them.
+//!
+//! Keys, defaults, output shapes and messages follow Debezium 3.6.1, checked against its jar.
+//! Where they differ:
+//! - Schemaless envelopes (maps with `op` and `before`/`after`, as read with
+//!   `schemas.enable=false`) are unwrapped and routed; Debezium passes them unchanged.
+//! - `ExtractNewRecordState`: a delete without a `before` image (a MongoDB delete without
+//!   pre-images) is handled as a delete; Debezium drops it as it drops truncates. A metadata field
+//!   whose struct is absent (`id` without a `transaction` block) is skipped, not a failure.
+//!   The removed `drop.tombstones` / `delete.handling.mode` keys are ignored, as in Debezium 3.x.
+//! - `EventRouter`: a payload that expands to a top-level JSON array, or fails to expand, is kept
+//!   as it was (with a warning). Tracing keys are accepted and do nothing.
+//! - Replacement strings (`topic.replacement`, `route.topic.replacement`, ...) are checked at
+//!   configure time: a group that does not exist is a config error naming the key.
+//! - Config errors name the key (`Invalid value x for configuration k: ...`) rather than
+//!   Debezium's "Unable to validate config.".
+//!
+//! MongoDB's `io.debezium.connector.mongodb.transforms.ExtractNewDocumentState` is not provided:
+//! it parses `after` as a JSON string, while this project's MongoDB source writes `after` as a
+//! struct, which `ExtractNewRecordState` unwraps.
 
 pub mod by_logical_table_router;
 pub mod event_router;

@@ -85,7 +85,7 @@ pub fn java_string(value: &Value) -> String {
 }
 
 /// Kafka Connect's `Requirements.requireStruct`: the struct, or "Only Struct objects
-/// supported for [purpose], found: <class>".
+/// supported for `[purpose]`, found: `<class>`".
 pub fn require_struct<'a>(value: &'a Value, purpose: &str) -> Result<&'a Struct> {
     value.as_struct().ok_or_else(|| {
         ConnectError::data(format!("Only Struct objects supported for [{purpose}], found: {}", java_class(value)))
