@@ -32,13 +32,45 @@ pub struct DeadLetterReporter {
     file: Option<Arc<DeadLetterFile>>,
     key_converter: Arc<dyn Converter>,
     value_converter: Arc<dyn Converter>,
+    connector: String,
+    task: String,
+    /// The connector class, named as the stage of `put` failures.
+    connector_class: String,
 }
 
-/// Where the failed record came from.
+/// Where in the pipeline a record failed (Kafka Connect's `__connect.errors.stage`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// The key converter.
+    KeyConverter,
+    /// The value converter.
+    ValueConverter,
+    /// A transform.
+    Transformation,
+    /// The sink task's `put` (a record the task reported).
+    TaskPut,
+}
+
+impl Stage {
+    /// Kafka Connect's name for it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::KeyConverter => "KEY_CONVERTER",
+            Stage::ValueConverter => "VALUE_CONVERTER",
+            Stage::Transformation => "TRANSFORMATION",
+            Stage::TaskPut => "TASK_PUT",
+        }
+    }
+}
+
+/// Where the failed record came from, and what failed on it.
 struct Origin<'a> {
     topic: &'a str,
     partition: i32,
     offset: i64,
+    stage: Stage,
+    /// The class of what failed: the converter, the transform, the connector.
+    class: &'a str,
 }
 
 impl DeadLetterReporter {
@@ -79,9 +111,20 @@ impl DeadLetterReporter {
             replication_factor: c.long("errors.deadletterqueue.topic.replication.factor") as i32,
             producer,
             file,
+            connector: setup.name().to_owned(),
+            task: setup.task_id.to_string(),
+            connector_class: c.string("connector.class").to_owned(),
             key_converter: setup.key_converter.clone(),
             value_converter: setup.value_converter.clone(),
         })
+    }
+
+    /// The class of the converter a converter stage ran.
+    pub fn converter_class(&self, stage: Stage) -> &'static str {
+        match stage {
+            Stage::KeyConverter => self.key_converter.class(),
+            _ => self.value_converter.class(),
+        }
     }
 
     /// The dead-letter topic to create before the task starts consuming, if one is configured.
@@ -96,17 +139,31 @@ impl DeadLetterReporter {
 
     /// Handles a polled source record that failed a transform or conversion: an error unless
     /// tolerated. Its key and value are converted when they can be.
-    pub(crate) async fn report_source(&self, record: &SourceRecord, error: ConnectError) -> Result<()> {
+    pub(crate) async fn report_source(
+        &self,
+        record: &SourceRecord,
+        stage: Stage,
+        class: &str,
+        error: ConnectError,
+    ) -> Result<()> {
         let key = self.key_converter.encode(&record.topic, record.key_schema.as_ref(), &record.key).unwrap_or(None);
         let value =
             self.value_converter.encode(&record.topic, record.value_schema.as_ref(), &record.value).unwrap_or(None);
-        let origin = Origin { topic: &record.topic, partition: record.kafka_partition.unwrap_or(-1), offset: -1 };
+        let partition = record.kafka_partition.unwrap_or(-1);
+        let origin = Origin { topic: &record.topic, partition, offset: -1, stage, class };
         self.handle(&origin, key.as_deref(), value.as_deref(), error).await
     }
 
     /// Handles a consumed message that failed conversion: an error unless tolerated.
-    pub(crate) async fn report_raw(&self, message: &dyn Incoming, error: ConnectError) -> Result<()> {
-        let origin = Origin { topic: message.topic(), partition: message.partition(), offset: message.offset() };
+    pub(crate) async fn report_raw(
+        &self,
+        message: &dyn Incoming,
+        stage: Stage,
+        class: &str,
+        error: ConnectError,
+    ) -> Result<()> {
+        let (topic, partition, offset) = (message.topic(), message.partition(), message.offset());
+        let origin = Origin { topic, partition, offset, stage, class };
         self.handle(&origin, message.key(), message.payload(), error).await
     }
 
@@ -155,6 +212,10 @@ impl DeadLetterReporter {
                 ("__connect.errors.topic", origin.topic),
                 ("__connect.errors.partition", partition.as_str()),
                 ("__connect.errors.offset", offset.as_str()),
+                ("__connect.errors.connector.name", self.connector.as_str()),
+                ("__connect.errors.task.id", self.task.as_str()),
+                ("__connect.errors.stage", origin.stage.name()),
+                ("__connect.errors.class.name", origin.class),
                 ("__connect.errors.exception.class.name", error.kind().code()),
                 ("__connect.errors.exception.message", message.as_str()),
                 ("__connect.errors.exception.stacktrace", trace.as_str()),
@@ -182,7 +243,13 @@ impl ErrantRecordReporter for DeadLetterReporter {
         let key = self.key_converter.encode(&record.topic, record.key_schema.as_ref(), &record.key).unwrap_or(None);
         let value =
             self.value_converter.encode(&record.topic, record.value_schema.as_ref(), &record.value).unwrap_or(None);
-        let origin = Origin { topic: &record.topic, partition: record.kafka_partition, offset: record.kafka_offset };
+        let origin = Origin {
+            topic: &record.topic,
+            partition: record.kafka_partition,
+            offset: record.kafka_offset,
+            stage: Stage::TaskPut,
+            class: &self.connector_class,
+        };
         let copy = ConnectError::new(error.kind(), error.trace());
         self.handle(&origin, key.as_deref(), value.as_deref(), copy).await
     }

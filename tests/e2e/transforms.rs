@@ -160,6 +160,12 @@ fn transforms_run_on_both_sides_and_failures_follow_errors_tolerance() {
     let header = |name: &str| dead[0].1.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
     assert_eq!(header("__connect.errors.topic"), format!("{topic}-all"));
     assert!(header("__connect.errors.exception.message").contains("pick"), "{:?}", dead[0]);
+    assert_eq!(header("__connect.errors.stage"), "TRANSFORMATION");
+    assert_eq!(header("__connect.errors.class.name"), "org.apache.kafka.connect.transforms.ExtractField$Value");
+    assert_eq!(
+        (header("__connect.errors.connector.name"), header("__connect.errors.task.id")),
+        ("smt-tolerated".into(), "0".into())
+    );
     assert!(dead[0].0.contains("line 0000"), "{:?}", dead[0]);
     assert_eq!(high_watermark(&format!("{topic}-all")), 0, "no record reached the topic");
     worker.wait_state("smt-tolerated", "RUNNING");

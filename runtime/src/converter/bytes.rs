@@ -8,6 +8,10 @@ use super::Converter;
 pub struct ByteArrayConverter;
 
 impl Converter for ByteArrayConverter {
+    fn class(&self) -> &'static str {
+        "org.apache.kafka.connect.converters.ByteArrayConverter"
+    }
+
     fn encode(&self, topic: &str, _schema: Option<&SchemaRef>, value: &Value) -> Result<Option<Vec<u8>>> {
         match value {
             Value::Null => Ok(None),

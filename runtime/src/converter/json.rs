@@ -56,6 +56,10 @@ impl JsonConverter {
 }
 
 impl Converter for JsonConverter {
+    fn class(&self) -> &'static str {
+        "org.apache.kafka.connect.json.JsonConverter"
+    }
+
     fn encode(&self, _topic: &str, schema: Option<&SchemaRef>, value: &Value) -> Result<Option<Vec<u8>>> {
         if schema.is_none() && value.is_null() {
             return Ok(None);

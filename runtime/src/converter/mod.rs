@@ -16,6 +16,8 @@ pub trait Converter: Send + Sync {
     fn encode(&self, topic: &str, schema: Option<&SchemaRef>, value: &Value) -> Result<Option<Vec<u8>>>;
     /// Bytes (or null) to Connect data.
     fn decode(&self, topic: &str, bytes: Option<&[u8]>) -> Result<(Option<SchemaRef>, Value)>;
+    /// Kafka Connect's class name for it (in dead-letter headers).
+    fn class(&self) -> &'static str;
 }
 
 /// Every converter name accepted in `key.converter`/`value.converter`, short name first.

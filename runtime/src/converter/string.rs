@@ -9,6 +9,10 @@ use super::Converter;
 pub struct StringConverter;
 
 impl Converter for StringConverter {
+    fn class(&self) -> &'static str {
+        "org.apache.kafka.connect.storage.StringConverter"
+    }
+
     fn encode(&self, _topic: &str, schema: Option<&SchemaRef>, value: &Value) -> Result<Option<Vec<u8>>> {
         Ok(match value {
             Value::Null => None,

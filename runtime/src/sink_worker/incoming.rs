@@ -1,10 +1,11 @@
 //! A record as the sink loop receives it, from a Kafka consumer or an embedded topic, and its
 //! conversion to a [`SinkRecord`].
 
-use aqueduct_sdk::{Header, Result, SinkRecord, TimestampType, Value};
+use aqueduct_sdk::{ConnectError, Header, SinkRecord, TimestampType, Value};
 use rdkafka::message::{BorrowedMessage, Headers};
 use rdkafka::Message;
 
+use crate::dead_letter::Stage;
 use crate::embedded::{EmbeddedRecord, Payload};
 use crate::task_context::TaskSetup;
 
@@ -118,14 +119,18 @@ impl Incoming for EmbeddedRecord {
 }
 
 /// Converts a consumed record with the task's converters (or takes it as it is, when its
-/// transport carried it unconverted).
-pub(crate) fn convert(setup: &TaskSetup, message: &dyn Incoming) -> Result<SinkRecord> {
+/// transport carried it unconverted); a failure names the converter stage.
+pub(crate) fn convert(
+    setup: &TaskSetup,
+    message: &dyn Incoming,
+) -> std::result::Result<SinkRecord, (Stage, ConnectError)> {
     if let Some(record) = message.unconverted() {
         return Ok(record);
     }
     let topic = message.topic();
-    let (key_schema, key) = setup.key_converter.decode(topic, message.key())?;
-    let (value_schema, value) = setup.value_converter.decode(topic, message.payload())?;
+    let (key_schema, key) = setup.key_converter.decode(topic, message.key()).map_err(|e| (Stage::KeyConverter, e))?;
+    let (value_schema, value) =
+        setup.value_converter.decode(topic, message.payload()).map_err(|e| (Stage::ValueConverter, e))?;
     let (timestamp, timestamp_type) = message.timestamp();
     Ok(SinkRecord {
         topic: topic.to_owned(),

@@ -36,7 +36,7 @@ use self::context::TaskContext;
 pub(crate) use self::incoming::Incoming;
 use self::input::Input;
 use self::rebalance::{commit, lock, RebalanceHandler, Shared};
-use crate::dead_letter::DeadLetterReporter;
+use crate::dead_letter::{DeadLetterReporter, Stage};
 use crate::embedded::{Bus, Polled};
 use crate::status::{State, Target};
 use crate::task_context::TaskSetup;
@@ -315,14 +315,24 @@ impl SinkWorker {
         }
         self.setup.topics.add(message.topic());
         let next = message.offset() + 1;
-        match incoming::convert(&self.setup, message).and_then(|record| self.transformed(record)) {
-            Ok(Some(record)) => batch.push(record),
-            Ok(None) => {} // dropped by a transform
-            Err(e) => {
-                // Tolerated conversion and transform failures go to the dead-letter queue
-                // (the record as consumed); otherwise the task fails.
-                self.handle.block_on(self.reporter.report_raw(message, e))?;
-            }
+        let failed = match incoming::convert(&self.setup, message) {
+            Err((stage, e)) => Some((stage, self.reporter.converter_class(stage), e)),
+            Ok(record) => match self.transformed(record) {
+                Ok(Some(record)) => {
+                    batch.push(record);
+                    None
+                }
+                Ok(None) => None, // dropped by a transform
+                Err(failure) => {
+                    let error = ConnectError::new(failure.error.kind(), failure.to_string());
+                    Some((Stage::Transformation, failure.class, error))
+                }
+            },
+        };
+        if let Some((stage, class, e)) = failed {
+            // Tolerated conversion and transform failures go to the dead-letter queue (the
+            // record as consumed); otherwise the task fails.
+            self.handle.block_on(self.reporter.report_raw(message, stage, class, e))?;
         }
         positions.insert(tp, next);
         Ok(())

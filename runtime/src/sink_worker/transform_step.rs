@@ -5,15 +5,16 @@
 
 use std::time::{Duration, Instant};
 
-use aqueduct_sdk::{ConnectError, Result, SinkRecord};
+use aqueduct_sdk::SinkRecord;
 use tracing::warn;
 
 use super::SinkWorker;
 use crate::status::Target;
+use crate::transforms::StageError;
 
 impl SinkWorker {
     /// Runs a converted record through the connector's transforms; `None` when one dropped it.
-    pub(super) fn transformed(&self, record: SinkRecord) -> Result<Option<SinkRecord>> {
+    pub(super) fn transformed(&self, record: SinkRecord) -> std::result::Result<Option<SinkRecord>, StageError> {
         let mut chain = self.transforms.borrow_mut();
         if chain.is_empty() {
             return Ok(Some(record));
@@ -32,7 +33,7 @@ impl SinkWorker {
                 && (timeout == -1 || deadline.is_some_and(|d| Instant::now() + delay < d))
                 && *self.setup.control.borrow() != Target::Shutdown;
             if !retry {
-                return Err(ConnectError::new(failure.error.kind(), failure.to_string()));
+                return Err(failure);
             }
             warn!(error = %failure, ?delay, "transform failed; retrying");
             attempt += 1;

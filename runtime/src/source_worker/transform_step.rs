@@ -7,6 +7,7 @@ use aqueduct_sdk::{ConnectError, Result, SourceRecord};
 use tokio::time::Instant;
 
 use super::SourceWorker;
+use crate::dead_letter::Stage;
 use crate::transforms::StageError;
 
 /// What to do with a polled record after its transforms.
@@ -59,14 +60,21 @@ impl SourceWorker {
                 ),
             ));
         }
-        self.report(&record, ConnectError::new(failure.error.kind(), failure.to_string())).await?;
+        let error = ConnectError::new(failure.error.kind(), failure.to_string());
+        self.report(&record, Stage::Transformation, failure.class, error).await?;
         Ok(Step::Skip(record))
     }
 
     /// A tolerated failure: logged per `errors.log.*` and sent to the dead-letter queue if any.
-    pub(super) async fn report(&mut self, record: &SourceRecord, error: ConnectError) -> Result<()> {
+    pub(super) async fn report(
+        &mut self,
+        record: &SourceRecord,
+        stage: Stage,
+        class: &str,
+        error: ConnectError,
+    ) -> Result<()> {
         match &self.reporter {
-            Some(reporter) => reporter.report_source(record, error).await,
+            Some(reporter) => reporter.report_source(record, stage, class, error).await,
             None => {
                 self.log_skipped(record, &error);
                 Ok(())
