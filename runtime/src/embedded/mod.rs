@@ -17,6 +17,8 @@
 mod bus;
 pub mod dead_letter_file;
 pub mod log;
+#[cfg(test)]
+mod loop_tests;
 mod member;
 pub mod record;
 pub mod subscription;
