@@ -8,40 +8,23 @@ use std::time::Duration;
 
 use base64::Engine;
 use hmac::{Hmac, Mac};
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::KafkaError;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
-use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use rdkafka::{ClientConfig, Message};
 use serde_json::{json, Value};
 
 use crate::common::{free_port, kafka, unique, wait_for, Worker};
 use crate::distributed::{group_keys, send_settled, tail, task_workers};
+use crate::topics::read_partition;
 
 /// The latest value of each key of the config topic.
 fn config_records(topic: &str) -> BTreeMap<String, Value> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", kafka())
-        .set("group.id", unique("e2e-deos-reader"))
-        .set("enable.partition.eof", "true")
-        .set("enable.auto.commit", "false")
-        .create()
-        .expect("consumer");
-    let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(topic, 0, Offset::Beginning).expect("partition");
-    consumer.assign(&tpl).expect("assign");
-    let mut records = BTreeMap::new();
-    wait_for(&format!("the end of {topic}"), Duration::from_secs(30), || loop {
-        match consumer.poll(Duration::from_millis(500))? {
-            Err(KafkaError::PartitionEOF(_)) => return Some(()),
-            Err(e) => panic!("reading {topic}: {e}"),
-            Ok(m) => {
-                let key = String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned();
-                let value = m.payload().and_then(|v| serde_json::from_slice(v).ok()).unwrap_or(Value::Null);
-                records.insert(key, value);
-            }
-        }
-    });
-    records
+    read_partition(topic, false)
+        .iter()
+        .map(|m| {
+            let key = String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned();
+            (key, m.payload().and_then(|v| serde_json::from_slice(v).ok()).unwrap_or(Value::Null))
+        })
+        .collect()
 }
 
 /// `X-Connect-Authorization` for `body` under the group's current session key.

@@ -5,48 +5,23 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::KafkaError;
-use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use rdkafka::Message;
 use serde_json::{json, Value};
 
-use crate::common::{free_port, kafka, unique, wait_for, Worker};
+use crate::common::{free_port, unique, Worker};
+use crate::topics::{high_watermark, read_partition};
 
 /// What a `read_committed` consumer sees in partition 0 of `topic`: how often each id occurs.
 /// Panics if a record's value does not belong to its key.
 fn committed_ids(topic: &str) -> BTreeMap<i64, u32> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", kafka())
-        .set("group.id", unique("e2e-eos-reader"))
-        .set("isolation.level", "read_committed")
-        .set("enable.partition.eof", "true")
-        .set("enable.auto.commit", "false")
-        .create()
-        .expect("consumer");
-    let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(topic, 0, Offset::Beginning).expect("partition");
-    consumer.assign(&tpl).expect("assign");
     let mut ids = BTreeMap::new();
-    wait_for(&format!("the end of {topic}"), Duration::from_secs(60), || loop {
-        match consumer.poll(Duration::from_millis(500))? {
-            Err(KafkaError::PartitionEOF(_)) => return Some(()),
-            Err(e) => panic!("reading {topic}: {e}"),
-            Ok(m) => {
-                let key: i64 = m.key().and_then(|k| std::str::from_utf8(k).ok()?.parse().ok()).expect("numeric key");
-                let value: Value = m.payload().and_then(|v| serde_json::from_slice(v).ok()).expect("JSON value");
-                assert_eq!(value["id"], json!(key), "value of record {key}: {value}");
-                *ids.entry(key).or_insert(0) += 1;
-            }
-        }
-    });
+    for m in read_partition(topic, true) {
+        let key: i64 = m.key().and_then(|k| std::str::from_utf8(k).ok()?.parse().ok()).expect("numeric key");
+        let value: Value = m.payload().and_then(|v| serde_json::from_slice(v).ok()).expect("JSON value");
+        assert_eq!(value["id"], json!(key), "value of record {key}: {value}");
+        *ids.entry(key).or_insert(0) += 1;
+    }
     ids
-}
-
-/// The end offset of partition 0 of `topic` (records of open transactions and transaction
-/// markers included), 0 while it does not exist: a cheap measure of progress.
-fn high_watermark(topic: &str) -> i64 {
-    let consumer: BaseConsumer = ClientConfig::new().set("bootstrap.servers", kafka()).create().expect("consumer");
-    consumer.fetch_watermarks(topic, 0, Duration::from_secs(5)).map(|(_, high)| high).unwrap_or(0)
 }
 
 /// Runs datagen (`records` of them, one every 5 ms, so the kills land mid-stream) into a fresh

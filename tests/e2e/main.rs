@@ -17,4 +17,5 @@ mod postgres;
 mod rest_api;
 mod shutdown;
 mod sink_rejoin;
+mod topics;
 mod transforms;

@@ -6,56 +6,30 @@
 use std::fs;
 use std::time::Duration;
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::KafkaError;
-use rdkafka::message::Headers;
-use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use rdkafka::message::{Headers, Message};
 use serde_json::{json, Value};
 
-use crate::common::{kafka, read_lines, reqwest, unique, wait_for, Worker};
+use crate::common::{read_lines, reqwest, unique, wait_for, Worker};
+use crate::topics::{high_watermark, read_partition, text};
 
 const LINES: usize = 300;
 
 /// Every record of partition 0 of `topic`: value and headers as text.
 fn records(topic: &str) -> Vec<(String, Vec<(String, String)>)> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", kafka())
-        .set("group.id", unique("e2e-smt-reader"))
-        .set("enable.partition.eof", "true")
-        .set("enable.auto.commit", "false")
-        .create()
-        .expect("consumer");
-    let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(topic, 0, Offset::Beginning).expect("partition");
-    consumer.assign(&tpl).expect("assign");
-    let mut out = Vec::new();
-    wait_for(&format!("the end of {topic}"), Duration::from_secs(30), || loop {
-        match consumer.poll(Duration::from_millis(500))? {
-            Err(KafkaError::PartitionEOF(_)) => return Some(()),
-            Err(_) => return None,
-            Ok(m) => {
-                let value = String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned();
-                let headers = m
-                    .headers()
-                    .map(|h| {
-                        h.iter()
-                            .map(|h| {
-                                (h.key.to_owned(), String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned())
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                out.push((value, headers));
-            }
-        }
-    });
-    out
-}
-
-/// The end offset of partition 0 of `topic`; 0 while it does not exist.
-fn high_watermark(topic: &str) -> i64 {
-    let consumer: BaseConsumer = ClientConfig::new().set("bootstrap.servers", kafka()).create().expect("consumer");
-    consumer.fetch_watermarks(topic, 0, Duration::from_secs(5)).map(|(_, high)| high).unwrap_or(0)
+    read_partition(topic, false)
+        .iter()
+        .map(|m| {
+            let headers = m
+                .headers()
+                .map(|h| {
+                    h.iter()
+                        .map(|h| (h.key.to_owned(), String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            (text(m), headers)
+        })
+        .collect()
 }
 
 #[test]

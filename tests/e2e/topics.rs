@@ -1,0 +1,51 @@
+//! Reading what landed in a topic, for the checks of the e2e tests.
+
+use std::time::Duration;
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::{Message, OwnedMessage};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+use crate::common::{kafka, unique, wait_for};
+
+/// Every record of partition 0 of `topic`, from its start to its end (`read_committed`: only
+/// those of committed transactions). Waits up to a minute for the topic to be readable.
+pub fn read_partition(topic: &str, read_committed: bool) -> Vec<OwnedMessage> {
+    let isolation = if read_committed { "read_committed" } else { "read_uncommitted" };
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", kafka())
+        .set("group.id", unique("e2e-reader"))
+        .set("isolation.level", isolation)
+        .set("enable.partition.eof", "true")
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("consumer");
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, Offset::Beginning).expect("partition");
+    consumer.assign(&tpl).expect("assign");
+    let mut records = Vec::new();
+    wait_for(&format!("the end of {topic}"), Duration::from_secs(60), || loop {
+        match consumer.poll(Duration::from_millis(500))? {
+            Err(KafkaError::PartitionEOF(_)) => return Some(()),
+            Err(e) => {
+                eprintln!("reading {topic}: {e}; retrying");
+                return None;
+            }
+            Ok(m) => records.push(m.detach()),
+        }
+    });
+    records
+}
+
+/// The end offset of partition 0 of `topic` (records of open transactions and transaction
+/// markers included), 0 while it does not exist.
+pub fn high_watermark(topic: &str) -> i64 {
+    let consumer: BaseConsumer = ClientConfig::new().set("bootstrap.servers", kafka()).create().expect("consumer");
+    consumer.fetch_watermarks(topic, 0, Duration::from_secs(5)).map(|(_, high)| high).unwrap_or(0)
+}
+
+/// A record's value as text (empty for none).
+pub fn text(m: &OwnedMessage) -> String {
+    String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned()
+}
