@@ -14,10 +14,8 @@ use aqueduct_sdk::{
 };
 use regex::Regex;
 
-use super::util::{
-    check_enum, check_regex, is_envelope_schema, require_struct, whole_match, JavaReplacement, NameAdjustment,
-    SchemaCache,
-};
+use super::util::{check_enum, check_regex, is_envelope_schema, restruct, NameAdjustment, SchemaCache};
+use crate::kafka::util::{invalid, no_such_field, push_field, require_struct, whole_match_regex, JavaReplacement};
 
 const TOPIC_REGEX: &str = "topic.regex";
 const TOPIC_REPLACEMENT: &str = "topic.replacement";
@@ -67,16 +65,12 @@ pub fn config_def() -> ConfigDef {
         .validator(Validator::at_least(1.0))
 }
 
-fn invalid(key: &str, value: &str, reason: impl std::fmt::Display) -> ConnectError {
-    ConnectError::config(format!("Invalid value {value} for configuration {key}: {reason}"))
-}
-
 impl RouterConfig {
     /// Parses and checks the keys; a bad key is a config error naming it.
     pub fn parse(props: &Props) -> Result<RouterConfig> {
         let cfg = config_def().parse(props)?;
         let text = |key: &str| cfg.string(key).unwrap_or_default().to_owned();
-        let compile = |key: &str| whole_match(&text(key)).map_err(|e| invalid(key, &text(key), e));
+        let compile = |key: &str| whole_match_regex(&text(key)).map_err(|e| invalid(key, &text(key), e));
         let topic_regex = compile(TOPIC_REGEX)?;
         let topic_replacement = JavaReplacement::parse(&text(TOPIC_REPLACEMENT), &topic_regex)
             .map_err(|e| invalid(TOPIC_REPLACEMENT, &text(TOPIC_REPLACEMENT), e))?;
@@ -161,11 +155,11 @@ impl ByLogicalTableRouter {
         let schema = self.key_schemas.get_or_build(&base, None, new_topic, || {
             let mut schema = renamed(&base, config.adjustment.adjust(&format!("{new_topic}.Key")), true);
             if config.key_enforce_uniqueness {
-                super::util::push_field(&mut schema, &config.key_field_name, Schema::string())?;
+                push_field(&mut schema, &config.key_field_name, Schema::string())?;
             }
             Ok(Arc::new(schema))
         })?;
-        let mut out = super::util::restruct(&schema, old)?;
+        let mut out = restruct(&schema, old)?;
         if config.key_enforce_uniqueness {
             out = out.put(&config.key_field_name, Self::physical_id(&config, old_topic))?;
         }
@@ -176,8 +170,7 @@ impl ByLogicalTableRouter {
         let config = self.config()?;
         let base = envelope.schema().clone();
         let schema = self.envelope_schemas.get_or_build(&base, None, new_topic, || {
-            let row =
-                base.field("before").map(|f| f.schema.clone()).ok_or_else(|| super::util::no_such_field("before"))?;
+            let row = base.field("before").map(|f| f.schema.clone()).ok_or_else(|| no_such_field("before"))?;
             let row = Arc::new(renamed(&row, config.adjustment.adjust(&format!("{new_topic}.Value")), true));
             let mut schema = renamed(&base, config.adjustment.adjust(&format!("{new_topic}.Envelope")), false);
             schema.fields = base
@@ -190,12 +183,11 @@ impl ByLogicalTableRouter {
                 .collect();
             Ok(Arc::new(schema))
         })?;
-        let row_schema =
-            schema.field("before").map(|f| f.schema.clone()).ok_or_else(|| super::util::no_such_field("before"))?;
+        let row_schema = schema.field("before").map(|f| f.schema.clone()).ok_or_else(|| no_such_field("before"))?;
         let mut out = Struct::new(schema.clone());
         for (field, value) in envelope.iter() {
             let value = match (field.name.as_str(), value) {
-                ("before" | "after", Value::Struct(row)) => Value::Struct(super::util::restruct(&row_schema, row)?),
+                ("before" | "after", Value::Struct(row)) => Value::Struct(restruct(&row_schema, row)?),
                 ("before" | "after", Value::Null) => Value::Null,
                 ("before" | "after", other) => Value::Struct(require_struct(other, "Updating schema")?.clone()),
                 (_, value) => value.clone(),

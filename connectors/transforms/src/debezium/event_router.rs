@@ -17,7 +17,8 @@ use aqueduct_sdk::{
 
 use super::event_router_config::{self, EventRouterConfig, InvalidOperation, Placement};
 use super::json_payload::JsonExpander;
-use super::util::{get_string, is_envelope_schema, is_schemaless_envelope, java_class, java_string, no_such_field};
+use super::util::{get_string, is_envelope_schema, is_schemaless_envelope, java_string};
+use crate::kafka::util::{java_class, no_such_field};
 
 /// The transform; configure it before use.
 #[derive(Debug, Default)]

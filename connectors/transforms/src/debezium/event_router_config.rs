@@ -1,10 +1,11 @@
 //! The keys of `io.debezium.transforms.outbox.EventRouter` (Debezium's
 //! `EventRouterConfigDefinition`, the tracing keys and `field.name.adjustment.mode`).
 
-use aqueduct_sdk::{ConfigDef, ConfigType, ConfigValue, ConnectError, Importance, Props, Result, Validator};
+use aqueduct_sdk::{ConfigDef, ConfigType, ConfigValue, Importance, Props, Result, Validator};
 use regex::Regex;
 
-use super::util::{check_enum, check_regex, whole_match, JavaReplacement, NameAdjustment};
+use super::util::{check_enum, check_regex, NameAdjustment};
+use crate::kafka::util::{invalid, whole_match_regex, JavaReplacement};
 
 const FIELD_EVENT_ID: &str = "table.field.event.id";
 const FIELD_EVENT_KEY: &str = "table.field.event.key";
@@ -183,10 +184,6 @@ pub fn config_def() -> ConfigDef {
         .validator(Validator::Custom(check_adjustment))
 }
 
-fn invalid(key: &str, value: &str, reason: impl std::fmt::Display) -> ConnectError {
-    ConnectError::config(format!("Invalid value {value} for configuration {key}: {reason}"))
-}
-
 impl EventRouterConfig {
     /// Parses and checks the keys; a bad key is a config error naming it.
     pub fn parse(props: &Props) -> Result<EventRouterConfig> {
@@ -194,7 +191,7 @@ impl EventRouterConfig {
         let text = |key: &str| cfg.string(key).unwrap_or_default().to_owned();
         let optional = |key: &str| Some(text(key)).filter(|s| !s.is_empty());
         let regex_text = text(ROUTE_TOPIC_REGEX);
-        let route_regex = whole_match(&regex_text).map_err(|e| invalid(ROUTE_TOPIC_REGEX, &regex_text, e))?;
+        let route_regex = whole_match_regex(&regex_text).map_err(|e| invalid(ROUTE_TOPIC_REGEX, &regex_text, e))?;
         let replacement_text = text(ROUTE_TOPIC_REPLACEMENT);
         let route_replacement = JavaReplacement::parse(&replacement_text, &route_regex)
             .map_err(|e| invalid(ROUTE_TOPIC_REPLACEMENT, &replacement_text, e))?;

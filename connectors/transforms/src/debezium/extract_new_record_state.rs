@@ -98,7 +98,7 @@ impl ExtractNewRecordState {
         if !matches!(row.value, Value::Struct(_) | Value::Map(_)) {
             return Err(ConnectError::data(format!(
                 "Only Struct objects supported for [source field insertion], found: {}",
-                super::util::java_class(&row.value)
+                crate::kafka::util::java_class(&row.value)
             )));
         }
         let tag = format!("add:{op}");

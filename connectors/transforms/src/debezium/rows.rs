@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 
-use aqueduct_sdk::{Result, Schema, SchemaRef, Struct, Value};
+use aqueduct_sdk::{Result, Schema, SchemaRef, SchemaType, Struct, Value};
 
-use super::util::{push_field, struct_basics, SchemaCache};
+use super::util::SchemaCache;
+use crate::kafka::util::{copy_schema_basics, push_field};
 
 /// A row value and its schema (`None` when schemaless).
 #[derive(Debug, Clone, PartialEq)]
@@ -43,7 +44,7 @@ impl Row {
             Value::Struct(s) => {
                 let base = s.schema().clone();
                 let schema = cache.get_or_build(&base, None, tag, || {
-                    let mut schema = struct_basics(&base);
+                    let mut schema = copy_schema_basics(&base, SchemaType::Struct);
                     schema.fields = base.fields.clone();
                     for f in fields {
                         let field_schema =
@@ -84,7 +85,7 @@ impl Row {
                 let base = s.schema().clone();
                 let tag = format!("exclude:{}", names.join(","));
                 let schema = cache.get_or_build(&base, None, &tag, || {
-                    let mut schema = struct_basics(&base);
+                    let mut schema = copy_schema_basics(&base, SchemaType::Struct);
                     schema.fields = base.fields.iter().filter(|f| !names.contains(&f.name)).cloned().collect();
                     Ok(Arc::new(schema))
                 })?;

@@ -1,10 +1,13 @@
-//! Helpers shared by Debezium's transforms: envelope detection, schema copies, Java regex
-//! replacement strings, schema name adjustment, enum validators and struct rebuilding.
+//! Helpers shared by Debezium's transforms: envelope detection, schema copies, schema name
+//! adjustment, enum validators and struct rebuilding (the helpers Debezium takes from Kafka
+//! Connect, such as `Requirements` and Java replacement strings, are in [`crate::kafka::util`]).
 
 use std::sync::Arc;
 
-use aqueduct_sdk::{ConfigValue, ConnectError, Field, Header, Result, Schema, SchemaRef, SchemaType, Struct, Value};
-use regex::{Captures, Regex};
+use aqueduct_sdk::{ConfigValue, ConnectError, Header, Result, SchemaRef, SchemaType, Struct, Value};
+use regex::Regex;
+
+use crate::kafka::util::no_such_field;
 
 /// Debezium's `Envelope.isEnvelopeSchema`: a value schema named `*.Envelope`.
 pub fn is_envelope_schema(schema: Option<&SchemaRef>) -> bool {
@@ -17,17 +20,6 @@ pub fn is_schemaless_envelope(schema: Option<&SchemaRef>, value: &Value) -> bool
     schema.is_none() && matches!(value, Value::Map(_)) && aqueduct_sdk::debezium::parse(value).is_some()
 }
 
-/// Kafka Connect's `SchemaUtil.copySchemaBasics(source, SchemaBuilder.struct())`: name,
-/// version, doc and parameters of `source`; required, no default, no fields.
-pub fn struct_basics(source: &Schema) -> Schema {
-    let mut schema = (*Schema::struct_builder().build()).clone();
-    schema.name = source.name.clone();
-    schema.version = source.version;
-    schema.doc = source.doc.clone();
-    schema.parameters = source.parameters.clone();
-    schema
-}
-
 /// An optional copy of `schema` without a default, as Debezium types an added field or header
 /// (`copySchemaBasics(schema).optional()`; nested fields and item schemas are kept).
 pub fn optional_copy(schema: &SchemaRef) -> SchemaRef {
@@ -35,25 +27,6 @@ pub fn optional_copy(schema: &SchemaRef) -> SchemaRef {
     copy.optional = true;
     copy.default = None;
     Arc::new(copy)
-}
-
-/// The Java class Kafka Connect names for a value in its messages (`java.lang.String`, ...).
-pub fn java_class(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Boolean(_) => "java.lang.Boolean",
-        Value::Int8(_) => "java.lang.Byte",
-        Value::Int16(_) => "java.lang.Short",
-        Value::Int32(_) => "java.lang.Integer",
-        Value::Int64(_) => "java.lang.Long",
-        Value::Float32(_) => "java.lang.Float",
-        Value::Float64(_) => "java.lang.Double",
-        Value::String(_) => "java.lang.String",
-        Value::Bytes(_) => "[B",
-        Value::Array(_) => "java.util.ArrayList",
-        Value::Map(_) => "java.util.HashMap",
-        Value::Struct(_) => "org.apache.kafka.connect.data.Struct",
-    }
 }
 
 /// A value as Java's `toString` prints it in Debezium's log lines and messages
@@ -84,24 +57,6 @@ pub fn java_string(value: &Value) -> String {
     }
 }
 
-/// Kafka Connect's `Requirements.requireStruct`: the struct, or "Only Struct objects
-/// supported for `[purpose]`, found: `<class>`".
-pub fn require_struct<'a>(value: &'a Value, purpose: &str) -> Result<&'a Struct> {
-    value.as_struct().ok_or_else(|| {
-        ConnectError::data(format!("Only Struct objects supported for [{purpose}], found: {}", java_class(value)))
-    })
-}
-
-/// The "not a valid field name" data error of Kafka Connect's `Struct.get`.
-pub fn no_such_field(name: &str) -> ConnectError {
-    ConnectError::data(format!("{name} is not a valid field name"))
-}
-
-/// A field of a struct or a string key of a map.
-pub fn field_of<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
-    value.field(name)
-}
-
 /// A struct of `schema` taking each field's value from `value` by name (null when absent).
 pub fn restruct(schema: &SchemaRef, value: &Struct) -> Result<Struct> {
     let mut out = Struct::new(schema.clone());
@@ -113,108 +68,9 @@ pub fn restruct(schema: &SchemaRef, value: &Struct) -> Result<Struct> {
     Ok(out)
 }
 
-/// Appends a field to a struct schema; a name already present is Kafka Connect's
-/// duplication error.
-pub fn push_field(schema: &mut Schema, name: &str, field_schema: SchemaRef) -> Result<()> {
-    if schema.field(name).is_some() {
-        return Err(ConnectError::data(format!("Cannot create field because of field name duplication {name}")));
-    }
-    schema.fields.push(Field { name: name.to_owned(), schema: field_schema });
-    Ok(())
-}
-
 /// The header with this key, first match.
 pub fn header<'a>(headers: &'a [Header], key: &str) -> Option<&'a Header> {
     headers.iter().find(|h| h.key == key)
-}
-
-/// A regex matching the whole input, as Java's `Matcher.matches`.
-pub fn whole_match(pattern: &str) -> std::result::Result<Regex, regex::Error> {
-    Regex::new(&format!("^(?:{pattern})$"))
-}
-
-/// A Java replacement string (`Matcher.replaceFirst`): `$n` and `${name}` name groups, a
-/// backslash quotes the next character.
-#[derive(Debug, Clone, PartialEq)]
-pub struct JavaReplacement(Vec<Part>);
-
-#[derive(Debug, Clone, PartialEq)]
-enum Part {
-    Literal(String),
-    Group(usize),
-    Named(String),
-}
-
-impl JavaReplacement {
-    /// Parses `text` against `regex` (group numbers are read as Java does: as many digits as
-    /// still name a group). An error is Java's message.
-    pub fn parse(text: &str, regex: &Regex) -> std::result::Result<JavaReplacement, String> {
-        let groups = regex.captures_len() - 1;
-        let mut parts = Vec::new();
-        let mut literal = String::new();
-        let mut chars = text.chars().peekable();
-        while let Some(c) = chars.next() {
-            match c {
-                '\\' => match chars.next() {
-                    Some(next) => literal.push(next),
-                    None => return Err("character to be escaped is missing".into()),
-                },
-                '$' => {
-                    if !literal.is_empty() {
-                        parts.push(Part::Literal(std::mem::take(&mut literal)));
-                    }
-                    match chars.next() {
-                        Some('{') => {
-                            let name: String = chars.by_ref().take_while(|&c| c != '}').collect();
-                            if regex.capture_names().flatten().all(|n| n != name) {
-                                return Err(format!("No group with name {{{name}}}"));
-                            }
-                            parts.push(Part::Named(name));
-                        }
-                        Some(d) if d.is_ascii_digit() => {
-                            let mut n = d.to_digit(10).unwrap_or(0) as usize;
-                            if n > groups {
-                                return Err(format!("No group {n}"));
-                            }
-                            while let Some(next) = chars.peek().and_then(|c| c.to_digit(10)) {
-                                let longer = n * 10 + next as usize;
-                                if longer > groups {
-                                    break;
-                                }
-                                n = longer;
-                                chars.next();
-                            }
-                            parts.push(Part::Group(n));
-                        }
-                        _ => return Err("Illegal group reference".into()),
-                    }
-                }
-                c => literal.push(c),
-            }
-        }
-        if !literal.is_empty() {
-            parts.push(Part::Literal(literal));
-        }
-        Ok(JavaReplacement(parts))
-    }
-
-    /// The replacement for one match.
-    pub fn expand(&self, captures: &Captures<'_>) -> String {
-        let mut out = String::new();
-        for part in &self.0 {
-            match part {
-                Part::Literal(s) => out.push_str(s),
-                Part::Group(n) => out.push_str(captures.get(*n).map_or("", |m| m.as_str())),
-                Part::Named(name) => out.push_str(captures.name(name).map_or("", |m| m.as_str())),
-            }
-        }
-        out
-    }
-
-    /// `input` with its match replaced, when `regex` matches all of it.
-    pub fn replace_whole(&self, regex: &Regex, input: &str) -> Option<String> {
-        regex.captures(input).map(|c| self.expand(&c))
-    }
 }
 
 /// Debezium's `schema.name.adjustment.mode`.
@@ -295,7 +151,7 @@ pub fn check_regex(value: &ConfigValue) -> std::result::Result<(), String> {
 
 /// The string of a struct field, or the data error Kafka Connect's `Struct.getString` gives.
 pub fn get_string<'a>(value: &'a Value, name: &str) -> Result<Option<&'a str>> {
-    match field_of(value, name) {
+    match value.field(name) {
         None if matches!(value, Value::Struct(_)) => Err(no_such_field(name)),
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
@@ -348,23 +204,7 @@ impl SchemaCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn java_replacements() {
-        let re = whole_match("(?<routedByValue>.*)").expect("regex");
-        let r = JavaReplacement::parse("outbox.event.${routedByValue}", &re).expect("valid");
-        assert_eq!(r.replace_whole(&re, "order").as_deref(), Some("outbox.event.order"));
-        let re = whole_match(r"(.*)\.(.*)\.(.*)").expect("regex");
-        let r = JavaReplacement::parse(r"$1.all_\$$3", &re).expect("valid");
-        assert_eq!(r.replace_whole(&re, "db.s.t1").as_deref(), Some("db.all_$t1"));
-        assert_eq!(JavaReplacement::parse("$4", &re), Err("No group 4".into()));
-        assert_eq!(JavaReplacement::parse("${x}", &re), Err("No group with name {x}".into()));
-        assert_eq!(JavaReplacement::parse("a$", &re), Err("Illegal group reference".into()));
-        assert!(whole_match("a").expect("regex").captures("ba").is_none(), "whole input only");
-        let re = whole_match("(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)(k)").expect("regex");
-        let r = JavaReplacement::parse("$11-$12", &re).expect("valid");
-        assert_eq!(r.replace_whole(&re, "abcdefghijk").as_deref(), Some("k-a2"));
-    }
+    use aqueduct_sdk::Schema;
 
     #[test]
     fn java_strings() {

@@ -4,13 +4,13 @@
 use std::sync::Arc;
 
 use aqueduct_sdk::{
-    logical, ConfigDef, ConfigType, ConnectError, ConnectRecord, Field, Importance, Props, Result, Schema, SchemaRef,
+    logical, ConfigDef, ConfigType, ConnectError, ConnectRecord, Importance, Props, Result, Schema, SchemaRef,
     SchemaType, Struct, Transform, Value,
 };
 
 use super::util::{
-    copy_schema_basics, field_value, invalid, map_put, require_map, require_struct, with_replace_null_with_default,
-    SchemaCache,
+    copy_schema_basics, field_value, invalid, map_put, push_field, require_map, require_struct,
+    with_replace_null_with_default, SchemaCache,
 };
 use super::Side;
 
@@ -141,7 +141,7 @@ impl Transform for InsertField {
             return Err(invalid(
                 "static.value",
                 "null",
-                &format!("No value specified for static field: {}", field.name),
+                format!("No value specified for static field: {}", field.name),
             ));
         }
         self.schemas.clear();
@@ -170,12 +170,6 @@ impl Transform for InsertField {
                     let mut updated = copy_schema_basics(schema, SchemaType::Struct);
                     updated.fields = schema.fields.clone();
                     for (spec, schema_type, name, _) in &insertions {
-                        if updated.field(&spec.name).is_some() {
-                            return Err(ConnectError::data(format!(
-                                "Cannot create field because of field name duplication {}",
-                                spec.name
-                            )));
-                        }
                         let mut field_schema = Schema::builder(*schema_type);
                         if let Some(name) = name {
                             field_schema = field_schema.name(*name).version(1);
@@ -183,7 +177,7 @@ impl Transform for InsertField {
                         if spec.optional {
                             field_schema = field_schema.optional();
                         }
-                        updated.fields.push(Field { name: spec.name.clone(), schema: field_schema.build() });
+                        push_field(&mut updated, &spec.name, field_schema.build())?;
                     }
                     Ok::<SchemaRef, ConnectError>(Arc::new(updated))
                 });

@@ -41,7 +41,7 @@ impl Predicate for TopicNameMatches {
         let config = self.config_def().parse(props)?;
         let pattern = config.string("pattern").unwrap_or_default();
         let regex = whole_match_regex(pattern).map_err(|e| {
-            invalid("pattern", pattern, &format!("entry must be a Java-compatible regular expression: {e}"))
+            invalid("pattern", pattern, format!("entry must be a Java-compatible regular expression: {e}"))
         })?;
         self.pattern = Some(regex);
         Ok(())

@@ -3,10 +3,10 @@
 use aqueduct_sdk::{
     ConfigDef, ConfigType, ConnectError, ConnectRecord, Importance, Props, Result, Transform, TransformDescriptor,
 };
-use regex::{Captures, Regex};
+use regex::Regex;
 
 use super::date_format::DateFormat;
-use super::util::{invalid, valid_regex, whole_match_regex};
+use super::util::{invalid, valid_regex, whole_match_regex, JavaReplacement};
 use super::VERSION;
 
 /// `RegexRouter`: when `regex` matches the whole topic, the first match is replaced by
@@ -19,7 +19,7 @@ use super::VERSION;
 pub struct RegexRouter {
     whole: Option<Regex>,
     first: Option<Regex>,
-    replacement: Vec<Piece>,
+    replacement: JavaReplacement,
 }
 
 /// `RegexRouter`'s descriptor.
@@ -31,97 +31,6 @@ pub const REGEX_ROUTER: TransformDescriptor = TransformDescriptor {
     factory: || Box::<RegexRouter>::default(),
 };
 
-/// A part of a Java replacement string.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Piece {
-    /// Text copied as is.
-    Literal(String),
-    /// A numbered group (`$1`).
-    Group(usize),
-    /// A named group (`${name}`).
-    Named(String),
-}
-
-/// Parses a Java replacement string (`Matcher.appendReplacement`'s syntax) against a regex's
-/// groups; the error is Java's message.
-pub fn parse_replacement(text: &str, regex: &Regex) -> std::result::Result<Vec<Piece>, String> {
-    let group_count = regex.captures_len() - 1;
-    let mut pieces = Vec::new();
-    let mut literal = String::new();
-    let chars: Vec<char> = text.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        match chars[i] {
-            '\\' => {
-                let escaped = chars.get(i + 1).ok_or("character to be escaped is missing")?;
-                literal.push(*escaped);
-                i += 2;
-            }
-            '$' => {
-                if !literal.is_empty() {
-                    pieces.push(Piece::Literal(std::mem::take(&mut literal)));
-                }
-                i += 1;
-                match chars.get(i) {
-                    Some('{') => {
-                        let end = chars[i..]
-                            .iter()
-                            .position(|&c| c == '}')
-                            .ok_or("named capturing group is missing trailing '}'")?;
-                        let name: String = chars[i + 1..i + end].iter().collect();
-                        if name.is_empty() {
-                            return Err("named capturing group has 0 length name".into());
-                        }
-                        if !regex.capture_names().flatten().any(|n| n == name) {
-                            return Err(format!("No group with name {{{name}}}"));
-                        }
-                        pieces.push(Piece::Named(name));
-                        i += end + 1;
-                    }
-                    Some(c) if c.is_ascii_digit() => {
-                        let mut number = (*c as u8 - b'0') as usize;
-                        if number > group_count {
-                            return Err(format!("No group {number}"));
-                        }
-                        i += 1;
-                        while let Some(d) = chars.get(i).filter(|d| d.is_ascii_digit()) {
-                            let next = number * 10 + (*d as u8 - b'0') as usize;
-                            if next > group_count {
-                                break;
-                            }
-                            number = next;
-                            i += 1;
-                        }
-                        pieces.push(Piece::Group(number));
-                    }
-                    _ => return Err("Illegal group reference".into()),
-                }
-            }
-            c => {
-                literal.push(c);
-                i += 1;
-            }
-        }
-    }
-    if !literal.is_empty() {
-        pieces.push(Piece::Literal(literal));
-    }
-    Ok(pieces)
-}
-
-/// Expands parsed replacement pieces for one match.
-pub fn expand(pieces: &[Piece], captures: &Captures<'_>) -> String {
-    let mut out = String::new();
-    for piece in pieces {
-        match piece {
-            Piece::Literal(s) => out.push_str(s),
-            Piece::Group(n) => out.push_str(captures.get(*n).map_or("", |m| m.as_str())),
-            Piece::Named(name) => out.push_str(captures.name(name).map_or("", |m| m.as_str())),
-        }
-    }
-    out
-}
-
 impl Transform for RegexRouter {
     fn config_def(&self) -> ConfigDef {
         ConfigDef::new()
@@ -132,12 +41,12 @@ impl Transform for RegexRouter {
     fn configure(&mut self, props: &Props) -> Result<()> {
         let config = self.config_def().parse(props)?;
         let pattern = config.string("regex").unwrap_or_default();
-        let bad_regex = |e: regex::Error| invalid("regex", pattern, &format!("Invalid regex: {e}"));
+        let bad_regex = |e: regex::Error| invalid("regex", pattern, format!("Invalid regex: {e}"));
         let first = Regex::new(pattern).map_err(bad_regex)?;
         self.whole = Some(whole_match_regex(pattern).map_err(bad_regex)?);
         let replacement = config.string("replacement").unwrap_or_default();
         self.replacement =
-            parse_replacement(replacement, &first).map_err(|e| invalid("replacement", replacement, &e))?;
+            JavaReplacement::parse(replacement, &first).map_err(|e| invalid("replacement", replacement, e))?;
         self.first = Some(first);
         Ok(())
     }
@@ -148,7 +57,7 @@ impl Transform for RegexRouter {
         if whole.is_match(&record.topic) {
             if let Some(captures) = first.captures(&record.topic) {
                 let range = captures.get(0).map_or(0..0, |m| m.range());
-                let replaced = expand(&self.replacement, &captures);
+                let replaced = self.replacement.expand(&captures);
                 record.topic = format!("{}{replaced}{}", &record.topic[..range.start], &record.topic[range.end..]);
             }
         }

@@ -272,7 +272,7 @@ impl Transform for TimestampConverter {
                 .iter()
                 .find(|a| **a == given)
                 .copied()
-                .ok_or_else(|| invalid(key, given, &format!("String must be one of: {}", allowed.join(", "))))
+                .ok_or_else(|| invalid(key, given, format!("String must be one of: {}", allowed.join(", "))))
         };
         self.target = match one_of("target.type", &TYPES)? {
             "string" => TimestampType::String,
@@ -296,7 +296,7 @@ impl Transform for TimestampConverter {
                 invalid(
                     "format",
                     pattern,
-                    &format!("TimestampConverter requires a SimpleDateFormat-compatible pattern for string timestamps: {pattern} ({e})"),
+                    format!("TimestampConverter requires a SimpleDateFormat-compatible pattern for string timestamps: {pattern} ({e})"),
                 )
             })?)
         };

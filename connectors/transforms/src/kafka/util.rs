@@ -1,12 +1,14 @@
-//! Helpers shared by the transforms: Kafka Connect's `Requirements` (with its error messages),
-//! `SchemaUtil`, string-keyed map access, and configuration checks.
+//! Helpers shared by the transforms (Kafka Connect's and Debezium's, which builds on them):
+//! Kafka Connect's `Requirements` (with its error messages), `SchemaUtil`, string-keyed map
+//! access, configuration checks and Java's regex replacement strings.
 
 use std::sync::Arc;
 
 use aqueduct_sdk::{
-    ConfigDef, ConfigType, ConfigValue, ConnectError, Importance, Result, Schema, SchemaRef, SchemaType, Struct,
+    ConfigDef, ConfigType, ConfigValue, ConnectError, Field, Importance, Result, Schema, SchemaRef, SchemaType, Struct,
     Validator, Value,
 };
+use regex::{Captures, Regex};
 
 /// The Java class Kafka Connect would name for a value in its error messages.
 pub fn java_class(value: &Value) -> &'static str {
@@ -78,10 +80,25 @@ pub fn copy_schema_basics(source: &Schema, schema_type: SchemaType) -> Schema {
 }
 
 /// A struct schema with the basics of `source` and these fields.
-pub fn struct_schema_like(source: &Schema, fields: Vec<aqueduct_sdk::Field>) -> SchemaRef {
+pub fn struct_schema_like(source: &Schema, fields: Vec<Field>) -> SchemaRef {
     let mut schema = copy_schema_basics(source, SchemaType::Struct);
     schema.fields = fields;
     Arc::new(schema)
+}
+
+/// Appends a field to a struct schema; a name already present is Kafka Connect's
+/// duplication error.
+pub fn push_field(schema: &mut Schema, name: &str, field_schema: SchemaRef) -> Result<()> {
+    if schema.field(name).is_some() {
+        return Err(ConnectError::data(format!("Cannot create field because of field name duplication {name}")));
+    }
+    schema.fields.push(Field { name: name.to_owned(), schema: field_schema });
+    Ok(())
+}
+
+/// The "not a valid field name" data error of Kafka Connect's `Struct.get`.
+pub fn no_such_field(name: &str) -> ConnectError {
+    ConnectError::data(format!("{name} is not a valid field name"))
 }
 
 /// A field of a struct, its schema's default standing in for null when `with_default`
@@ -112,7 +129,7 @@ pub fn map_remove(entries: &mut Vec<(Value, Value)>, key: &str) -> Option<Value>
 
 /// Kafka Connect's `ConfigException(name, value, message)`: "Invalid value <value> for
 /// configuration <name>: <message>".
-pub fn invalid(name: &str, value: &str, message: &str) -> ConnectError {
+pub fn invalid(name: &str, value: &str, message: impl std::fmt::Display) -> ConnectError {
     ConnectError::config(format!("Invalid value {value} for configuration {name}: {message}"))
 }
 
@@ -140,7 +157,7 @@ pub fn non_empty_string() -> Validator {
 /// Kafka Connect's `RegexValidator`: "Invalid regex: ...".
 pub fn valid_regex() -> Validator {
     Validator::Custom(|value| match value {
-        ConfigValue::String(s) => regex::Regex::new(s).map(|_| ()).map_err(|e| format!("Invalid regex: {e}")),
+        ConfigValue::String(s) => Regex::new(s).map(|_| ()).map_err(|e| format!("Invalid regex: {e}")),
         _ => Ok(()),
     })
 }
@@ -161,8 +178,100 @@ pub fn with_replace_null_with_default(def: ConfigDef) -> ConfigDef {
 }
 
 /// A regex matching the whole input (Java's `Matcher.matches`).
-pub fn whole_match_regex(pattern: &str) -> std::result::Result<regex::Regex, regex::Error> {
-    regex::Regex::new(&format!("^(?:{pattern})$"))
+pub fn whole_match_regex(pattern: &str) -> std::result::Result<Regex, regex::Error> {
+    Regex::new(&format!("^(?:{pattern})$"))
+}
+
+/// A Java replacement string (`Matcher.appendReplacement`'s syntax): `$n` and `${name}` name
+/// groups, a backslash quotes the next character.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct JavaReplacement(Vec<Piece>);
+
+/// A part of a Java replacement string.
+#[derive(Debug, Clone, PartialEq)]
+enum Piece {
+    Literal(String),
+    Group(usize),
+    Named(String),
+}
+
+impl JavaReplacement {
+    /// Parses `text` against `regex`'s groups (a group number takes as many digits as still
+    /// name a group, as Java reads it); the error is Java's message.
+    pub fn parse(text: &str, regex: &Regex) -> std::result::Result<JavaReplacement, String> {
+        let groups = regex.captures_len() - 1;
+        let mut pieces = Vec::new();
+        let mut literal = String::new();
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => literal.push(chars.next().ok_or("character to be escaped is missing")?),
+                '$' => {
+                    if !literal.is_empty() {
+                        pieces.push(Piece::Literal(std::mem::take(&mut literal)));
+                    }
+                    match chars.next() {
+                        Some('{') => {
+                            let mut name = String::new();
+                            loop {
+                                match chars.next() {
+                                    Some('}') => break,
+                                    Some(c) => name.push(c),
+                                    None => return Err("named capturing group is missing trailing '}'".into()),
+                                }
+                            }
+                            if name.is_empty() {
+                                return Err("named capturing group has 0 length name".into());
+                            }
+                            if !regex.capture_names().flatten().any(|n| n == name) {
+                                return Err(format!("No group with name {{{name}}}"));
+                            }
+                            pieces.push(Piece::Named(name));
+                        }
+                        Some(d) if d.is_ascii_digit() => {
+                            let mut number = d.to_digit(10).unwrap_or(0) as usize;
+                            if number > groups {
+                                return Err(format!("No group {number}"));
+                            }
+                            while let Some(next) = chars.peek().and_then(|c| c.to_digit(10)) {
+                                let longer = number * 10 + next as usize;
+                                if longer > groups {
+                                    break;
+                                }
+                                number = longer;
+                                chars.next();
+                            }
+                            pieces.push(Piece::Group(number));
+                        }
+                        _ => return Err("Illegal group reference".into()),
+                    }
+                }
+                c => literal.push(c),
+            }
+        }
+        if !literal.is_empty() {
+            pieces.push(Piece::Literal(literal));
+        }
+        Ok(JavaReplacement(pieces))
+    }
+
+    /// The replacement for one match.
+    pub fn expand(&self, captures: &Captures<'_>) -> String {
+        let mut out = String::new();
+        for piece in &self.0 {
+            match piece {
+                Piece::Literal(s) => out.push_str(s),
+                Piece::Group(n) => out.push_str(captures.get(*n).map_or("", |m| m.as_str())),
+                Piece::Named(name) => out.push_str(captures.name(name).map_or("", |m| m.as_str())),
+            }
+        }
+        out
+    }
+
+    /// `input` with its match replaced, when `regex` (a [`whole_match_regex`]) matches it.
+    pub fn replace_whole(&self, regex: &Regex, input: &str) -> Option<String> {
+        regex.captures(input).map(|c| self.expand(&c))
+    }
 }
 
 /// A small cache of derived schemas (Kafka Connect's `LRUCache<Schema, Schema>` of 16): the
@@ -257,5 +366,22 @@ mod tests {
         assert_eq!(s.parameters.get("scale").map(String::as_str), Some("2"));
         assert!(whole_match_regex("a|b").expect("valid").is_match("b"));
         assert!(!whole_match_regex("a").expect("valid").is_match("ab"));
+    }
+
+    #[test]
+    fn java_replacements() {
+        let re = whole_match_regex("(?<routedByValue>.*)").expect("regex");
+        let r = JavaReplacement::parse("outbox.event.${routedByValue}", &re).expect("valid");
+        assert_eq!(r.replace_whole(&re, "order").as_deref(), Some("outbox.event.order"));
+        let re = whole_match_regex(r"(.*)\.(.*)\.(.*)").expect("regex");
+        let r = JavaReplacement::parse(r"$1.all_\$$3", &re).expect("valid");
+        assert_eq!(r.replace_whole(&re, "db.s.t1").as_deref(), Some("db.all_$t1"));
+        assert_eq!(JavaReplacement::parse("$4", &re), Err("No group 4".into()));
+        assert_eq!(JavaReplacement::parse("${x}", &re), Err("No group with name {x}".into()));
+        assert_eq!(JavaReplacement::parse("a$", &re), Err("Illegal group reference".into()));
+        assert!(whole_match_regex("a").expect("regex").captures("ba").is_none(), "whole input only");
+        let re = whole_match_regex("(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)(k)").expect("regex");
+        let r = JavaReplacement::parse("$11-$12", &re).expect("valid");
+        assert_eq!(r.replace_whole(&re, "abcdefghijk").as_deref(), Some("k-a2"));
     }
 }
