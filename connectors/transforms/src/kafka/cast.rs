@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use aqueduct_sdk::{
     logical, ConfigDef, ConfigType, ConfigValue, ConnectError, ConnectRecord, Field, Importance, Props, Result, Schema,
-    SchemaRef, SchemaType, Struct, Transform, Validator, Value,
+    SchemaRef, SchemaType, Transform, Validator, Value,
 };
 
 use super::cast_value::{cast, parse_target};
 use super::util::{
-    copy_schema_basics, field_value, map_get, map_put, require_map, require_struct, with_replace_null_with_default,
+    copy_schema_basics, map_fields, map_get, map_put, require_map, require_struct, with_replace_null_with_default,
     SchemaCache,
 };
 use super::Side;
@@ -167,19 +167,12 @@ impl Transform for Cast {
             return Ok(Some(self.side.with(record, Some(updated_schema), cast_value)));
         }
         let value = require_struct(&value, PURPOSE)?;
-        let values = value
-            .schema()
-            .fields
-            .iter()
-            .map(|f| {
-                let original = field_value(value, &f.name, self.replace_null_with_default);
-                match self.spec.fields.get(&f.name) {
-                    Some(target) => cast(Some(&f.schema), &original, *target),
-                    None => Ok(original),
-                }
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let updated = Struct::from_values(updated_schema.clone(), values)?;
+        let updated = map_fields(value, &updated_schema, self.replace_null_with_default, |f, original| {
+            match self.spec.fields.get(&f.name) {
+                Some(target) => cast(Some(&f.schema), &original, *target),
+                None => Ok(original),
+            }
+        })?;
         Ok(Some(self.side.with(record, Some(updated_schema), updated.into())))
     }
 }

@@ -1,6 +1,6 @@
 use super::*;
 use crate::kafka::util::test_support::{map, props};
-use aqueduct_sdk::ErrorKind;
+use aqueduct_sdk::{ErrorKind, Struct};
 
 const DAY: i32 = 1;
 const BYTES: [u8; 8] = [0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32, 0x10];

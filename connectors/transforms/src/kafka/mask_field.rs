@@ -2,13 +2,12 @@
 //! (`0`, `false`, `""`, empty array or map) or a `replacement`.
 
 use aqueduct_sdk::{
-    logical, ConfigDef, ConfigType, ConnectError, ConnectRecord, Importance, Props, Result, Schema, Struct, Transform,
-    Value,
+    logical, ConfigDef, ConfigType, ConnectError, ConnectRecord, Importance, Props, Result, Schema, Transform, Value,
 };
 
 use super::headers::parse_literal;
 use super::util::{
-    field_value, invalid, java_class_of, map_get, map_put, non_empty_list, require_map, require_struct,
+    invalid, java_class_of, map_fields, map_get, map_put, non_empty_list, require_map, require_struct,
     with_replace_null_with_default,
 };
 use super::Side;
@@ -144,20 +143,13 @@ impl Transform for MaskField {
             }
             Some(schema) => {
                 let value = require_struct(&value, PURPOSE)?;
-                let values = value
-                    .schema()
-                    .fields
-                    .iter()
-                    .map(|f| {
-                        let original = field_value(value, &f.name, self.replace_null_with_default);
-                        if self.fields.contains(&f.name) {
-                            self.masked(&original, Some(&f.schema))
-                        } else {
-                            Ok(original)
-                        }
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                let updated = Struct::from_values(value.schema().clone(), values)?;
+                let updated = map_fields(value, value.schema(), self.replace_null_with_default, |f, original| {
+                    if self.fields.contains(&f.name) {
+                        self.masked(&original, Some(&f.schema))
+                    } else {
+                        Ok(original)
+                    }
+                })?;
                 Ok(Some(self.side.with(record, Some(schema), updated.into())))
             }
         }

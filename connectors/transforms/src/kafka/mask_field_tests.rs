@@ -1,6 +1,6 @@
 use super::*;
 use crate::kafka::util::test_support::{map, props};
-use aqueduct_sdk::{ErrorKind, SchemaType};
+use aqueduct_sdk::{ErrorKind, SchemaType, Struct};
 
 fn configured(d: aqueduct_sdk::TransformDescriptor, pairs: &[(&str, &str)]) -> Box<dyn Transform> {
     let mut t = (d.factory)();

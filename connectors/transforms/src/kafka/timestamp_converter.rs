@@ -11,7 +11,7 @@ use aqueduct_sdk::{
 
 use super::date_format::DateFormat;
 use super::util::{
-    copy_schema_basics, field_value, invalid, java_class_of, map_get, map_put, require_map, require_struct,
+    copy_schema_basics, invalid, java_class_of, map_fields, map_get, map_put, require_map, require_struct,
     with_replace_null_with_default, SchemaCache,
 };
 use super::Side;
@@ -188,20 +188,13 @@ impl TimestampConverter {
     }
 
     fn convert_struct(&self, value: &Struct, schema: &SchemaRef) -> Result<Struct> {
-        let values = value
-            .schema()
-            .fields
-            .iter()
-            .map(|f| {
-                let original = field_value(value, &f.name, self.replace_null_with_default);
-                if f.name == self.field {
-                    self.convert(&original, Some(Self::type_of_schema(&f.schema)?))
-                } else {
-                    Ok(original)
-                }
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Struct::from_values(schema.clone(), values)
+        map_fields(value, schema, self.replace_null_with_default, |f, original| {
+            if f.name == self.field {
+                self.convert(&original, Some(Self::type_of_schema(&f.schema)?))
+            } else {
+                Ok(original)
+            }
+        })
     }
 
     fn derive_schema(&self, schema: &Schema) -> Result<SchemaRef> {

@@ -108,6 +108,19 @@ pub fn field_value(value: &Struct, name: &str, with_default: bool) -> Value {
     found.cloned().unwrap_or(Value::Null)
 }
 
+/// A struct of `schema` holding the fields of `value` in order (each as [`field_value`]), each
+/// passed through `map` with its field: the per-field rebuild of Kafka Connect's transforms.
+pub fn map_fields(
+    value: &Struct,
+    schema: &SchemaRef,
+    with_default: bool,
+    mut map: impl FnMut(&Field, Value) -> Result<Value>,
+) -> Result<Struct> {
+    let fields = &value.schema().fields;
+    let values = fields.iter().map(|f| map(f, field_value(value, &f.name, with_default))).collect::<Result<_>>()?;
+    Struct::from_values(schema.clone(), values)
+}
+
 /// The value of a string key of a map.
 pub fn map_get<'a>(entries: &'a [(Value, Value)], key: &str) -> Option<&'a Value> {
     entries.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v)
