@@ -2,11 +2,10 @@
 
 use aqueduct_sdk::{
     ConfigDef, ConfigType, ConnectRecord, Header, Importance, Props, Result, Schema, SchemaRef, SchemaType, Transform,
-    TransformDescriptor, Value,
+    Value,
 };
 
 use super::util::non_empty_list;
-use super::VERSION;
 
 /// `DropHeaders`: removes every header named in `headers`.
 #[derive(Debug, Default)]
@@ -14,14 +13,7 @@ pub struct DropHeaders {
     headers: Vec<String>,
 }
 
-/// `DropHeaders`'s descriptor.
-pub const DROP_HEADERS: TransformDescriptor = TransformDescriptor {
-    class: "org.apache.kafka.connect.transforms.DropHeaders",
-    aliases: &["DropHeaders"],
-    version: VERSION,
-    doc: "Removes one or more headers from each record.",
-    factory: || Box::<DropHeaders>::default(),
-};
+single_descriptor!(DROP_HEADERS, "DropHeaders", DropHeaders, "Removes one or more headers from each record.");
 
 impl Transform for DropHeaders {
     fn config_def(&self) -> ConfigDef {
@@ -58,14 +50,7 @@ impl Default for InsertHeader {
     }
 }
 
-/// `InsertHeader`'s descriptor.
-pub const INSERT_HEADER: TransformDescriptor = TransformDescriptor {
-    class: "org.apache.kafka.connect.transforms.InsertHeader",
-    aliases: &["InsertHeader"],
-    version: VERSION,
-    doc: "Add a header to each record.",
-    factory: || Box::<InsertHeader>::default(),
-};
+single_descriptor!(INSERT_HEADER, "InsertHeader", InsertHeader, "Add a header to each record.");
 
 impl Transform for InsertHeader {
     fn config_def(&self) -> ConfigDef {

@@ -38,11 +38,15 @@ macro_rules! sided_descriptors {
     };
 }
 
-/// The one descriptor of a transform without variants, built as `$ty::default()`.
+/// The one descriptor of a transform without variants, built as `$ty::default()`, named
+/// `DESCRIPTOR` unless a name is given first (for a module with several transforms).
 macro_rules! single_descriptor {
     ($name:literal, $ty:ident, $doc:literal) => {
-        /// The descriptor.
-        pub const DESCRIPTOR: aqueduct_sdk::TransformDescriptor = aqueduct_sdk::TransformDescriptor {
+        single_descriptor!(DESCRIPTOR, $name, $ty, $doc);
+    };
+    ($const:ident, $name:literal, $ty:ident, $doc:literal) => {
+        #[doc = concat!("`", $name, "`'s descriptor.")]
+        pub const $const: aqueduct_sdk::TransformDescriptor = aqueduct_sdk::TransformDescriptor {
             class: concat!("org.apache.kafka.connect.transforms.", $name),
             aliases: &[$name],
             version: $crate::kafka::VERSION,

@@ -1,13 +1,10 @@
 //! `RegexRouter` and `TimestampRouter`: change a record's topic.
 
-use aqueduct_sdk::{
-    ConfigDef, ConfigType, ConnectError, ConnectRecord, Importance, Props, Result, Transform, TransformDescriptor,
-};
+use aqueduct_sdk::{ConfigDef, ConfigType, ConnectError, ConnectRecord, Importance, Props, Result, Transform};
 use regex::Regex;
 
 use super::date_format::DateFormat;
 use super::util::{invalid, valid_regex, whole_match_regex, JavaReplacement};
-use super::VERSION;
 
 /// `RegexRouter`: when `regex` matches the whole topic, the first match is replaced by
 /// `replacement` (Java's `Matcher.replaceFirst`: `$1`, `${name}`, `\$` for a literal dollar).
@@ -22,14 +19,12 @@ pub struct RegexRouter {
     replacement: JavaReplacement,
 }
 
-/// `RegexRouter`'s descriptor.
-pub const REGEX_ROUTER: TransformDescriptor = TransformDescriptor {
-    class: "org.apache.kafka.connect.transforms.RegexRouter",
-    aliases: &["RegexRouter"],
-    version: VERSION,
-    doc: "Update the record topic using the configured regular expression and replacement string.",
-    factory: || Box::<RegexRouter>::default(),
-};
+single_descriptor!(
+    REGEX_ROUTER,
+    "RegexRouter",
+    RegexRouter,
+    "Update the record topic using the configured regular expression and replacement string."
+);
 
 impl Transform for RegexRouter {
     fn config_def(&self) -> ConfigDef {
@@ -74,14 +69,12 @@ pub struct TimestampRouter {
     timestamp_format: Option<DateFormat>,
 }
 
-/// `TimestampRouter`'s descriptor.
-pub const TIMESTAMP_ROUTER: TransformDescriptor = TransformDescriptor {
-    class: "org.apache.kafka.connect.transforms.TimestampRouter",
-    aliases: &["TimestampRouter"],
-    version: VERSION,
-    doc: "Update the record's topic field as a function of the original topic value and the record timestamp.",
-    factory: || Box::<TimestampRouter>::default(),
-};
+single_descriptor!(
+    TIMESTAMP_ROUTER,
+    "TimestampRouter",
+    TimestampRouter,
+    "Update the record's topic field as a function of the original topic value and the record timestamp."
+);
 
 impl Transform for TimestampRouter {
     fn config_def(&self) -> ConfigDef {
