@@ -105,6 +105,18 @@ impl ExtractNewRecordState {
         row.append(&fields, false, &mut self.value_schemas, &tag)
     }
 
+    /// `out` with the configured fields of `original` added to its value.
+    fn with_added_fields(
+        &mut self,
+        original: &ConnectRecord,
+        op: &str,
+        mut out: ConnectRecord,
+    ) -> Result<ConnectRecord> {
+        let row = Row { schema: out.value_schema.take(), value: std::mem::replace(&mut out.value, Value::Null) };
+        let row = self.add_fields(original, op, row)?;
+        Ok(Self::with_row(&out, row))
+    }
+
     fn drop_fields(&mut self, record: ConnectRecord) -> Result<ConnectRecord> {
         let config = self.config()?;
         let Some(name) = &config.drop_fields_header else { return Ok(record) };
@@ -207,12 +219,7 @@ impl ExtractNewRecordState {
         }
         out = self.drop_fields(out)?;
         if !out.value.is_null() {
-            let row = self.add_fields(
-                record,
-                op,
-                Row { schema: out.value_schema.take(), value: std::mem::replace(&mut out.value, Value::Null) },
-            )?;
-            out = Self::with_row(&out, row);
+            out = self.with_added_fields(record, op, out)?;
         }
         Ok(Some(out))
     }
@@ -228,12 +235,7 @@ impl ExtractNewRecordState {
             let topic = get_string(&out.value, field)?.map(str::to_owned);
             out = Self::routed(out, topic.as_deref());
         }
-        let row = self.add_fields(
-            record,
-            op,
-            Row { schema: out.value_schema.take(), value: std::mem::replace(&mut out.value, Value::Null) },
-        )?;
-        out = Self::with_row(&out, row);
+        out = self.with_added_fields(record, op, out)?;
         self.drop_fields(out).map(Some)
     }
 }
