@@ -19,3 +19,4 @@ mod shutdown;
 mod sink_rejoin;
 mod topics;
 mod transforms;
+mod transforms_postgres;
