@@ -9,8 +9,8 @@ use aqueduct_sdk::{
 };
 
 use super::util::{
-    copy_schema_basics, field_value, invalid, map_put, push_field, require_map, require_struct,
-    with_replace_null_with_default, SchemaCache,
+    copy_schema_basics, invalid, map_put, push_field, require_map, require_struct, with_replace_null_with_default,
+    SchemaCache,
 };
 use super::Side;
 
@@ -164,7 +164,11 @@ impl Transform for InsertField {
                 Ok(Some(self.side.with(record, None, Value::Map(entries))))
             }
             Some(_) => {
-                let value = require_struct(&value, PURPOSE)?;
+                // Owned, so its fields move into the new struct (require_struct names the error).
+                let value = match value {
+                    Value::Struct(value) => value,
+                    other => return require_struct(&other, PURPOSE).map(|_| None),
+                };
                 let mut cache = std::mem::take(&mut self.schemas);
                 let derived = cache.get_or_try_insert(value.schema(), |schema| {
                     let mut updated = copy_schema_basics(schema, SchemaType::Struct);
@@ -183,12 +187,16 @@ impl Transform for InsertField {
                 });
                 self.schemas = cache;
                 let updated_schema = derived?;
-                let mut values: Vec<Value> = value
-                    .schema()
-                    .fields
-                    .iter()
-                    .map(|f| field_value(value, &f.name, self.replace_null_with_default))
-                    .collect();
+                let input_schema = value.schema().clone();
+                // field_value's rule: a null takes its field's default.
+                let mut values = value.into_values();
+                if self.replace_null_with_default {
+                    for (v, field) in values.iter_mut().zip(&input_schema.fields) {
+                        if let (Value::Null, Some(default)) = (&*v, &field.schema.default) {
+                            *v = default.clone();
+                        }
+                    }
+                }
                 values.extend(insertions.into_iter().map(|(_, _, _, v)| v.unwrap_or(Value::Null)));
                 let updated = Struct::from_values(updated_schema.clone(), values)?;
                 Ok(Some(self.side.with(record, Some(updated_schema), updated.into())))

@@ -106,3 +106,24 @@ fn config_and_data_errors() {
     assert_eq!(InsertionSpec::parse("a!"), Some(InsertionSpec { name: "a".into(), optional: false }));
     assert_eq!(InsertionSpec::parse(""), None);
 }
+
+// The fields kept move into the new struct; a null takes its field's default unless
+// replace.null.with.default=false (Kafka Connect's Struct.get / getWithoutDefault).
+#[test]
+fn kept_fields_and_their_defaults() {
+    let schema = Schema::struct_builder()
+        .field("name", Schema::string())
+        .field("etc", Schema::builder(SchemaType::String).optional().default_value(Value::from("x")).build())
+        .build();
+    let value = Struct::new(schema.clone()).put("name", "n").expect("field");
+    let r = record(value.into(), Some(schema));
+    let values = |pairs: &[(&str, &str)]| {
+        let out = configured(VALUE, pairs).apply(r.clone()).expect("applies").expect("kept");
+        out.value.as_struct().map(|s| s.values().to_vec()).expect("struct")
+    };
+    let stamped = [Value::from("n"), Value::from("x"), Value::from("v")];
+    assert_eq!(values(&[("static.field", "s"), ("static.value", "v")]), stamped);
+    let kept_null = [Value::from("n"), Value::Null, Value::from("v")];
+    let no_default = [("static.field", "s"), ("static.value", "v"), ("replace.null.with.default", "false")];
+    assert_eq!(values(&no_default), kept_null);
+}

@@ -17,6 +17,9 @@ pub struct RegexRouter {
     whole: Option<Regex>,
     first: Option<Regex>,
     replacement: JavaReplacement,
+    /// The last topic routed and its result: a task's records mostly share their topic, and
+    /// the result depends on nothing else.
+    last: Option<(String, String)>,
 }
 
 single_descriptor!(
@@ -43,19 +46,32 @@ impl Transform for RegexRouter {
         self.replacement =
             JavaReplacement::parse(replacement, &first).map_err(|e| invalid("replacement", replacement, e))?;
         self.first = Some(first);
+        self.last = None;
         Ok(())
     }
     fn apply(&mut self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>> {
+        if let Some((from, to)) = &self.last {
+            if *from == record.topic {
+                record.topic.clone_from(to);
+                return Ok(Some(record));
+            }
+        }
         let (Some(whole), Some(first)) = (&self.whole, &self.first) else {
             return Err(ConnectError::fatal("RegexRouter is not configured"));
         };
+        let mut routed = None;
         if whole.is_match(&record.topic) {
             if let Some(captures) = first.captures(&record.topic) {
                 let range = captures.get(0).map_or(0..0, |m| m.range());
                 let replaced = self.replacement.expand(&captures);
-                record.topic = format!("{}{replaced}{}", &record.topic[..range.start], &record.topic[range.end..]);
+                routed = Some(format!("{}{replaced}{}", &record.topic[..range.start], &record.topic[range.end..]));
             }
         }
+        let from = record.topic.clone();
+        if let Some(to) = routed {
+            record.topic = to;
+        }
+        self.last = Some((from, record.topic.clone()));
         Ok(Some(record))
     }
 }

@@ -23,6 +23,22 @@ fn regex_router_as_kafka_connect() {
 }
 
 #[test]
+fn regex_router_routes_each_topic_of_a_stream_on_its_own() {
+    let mut t = (REGEX_ROUTER.factory)();
+    t.configure(&props(&[("regex", "(.*)-raw"), ("replacement", "$1-out")])).expect("valid");
+    let mut apply =
+        |topic: &str| t.apply(ConnectRecord::new(topic, Value::Null)).expect("applies").expect("kept").topic;
+    for (topic, routed) in
+        [("a-raw", "a-out"), ("a-raw", "a-out"), ("b", "b"), ("b", "b"), ("c-raw", "c-out"), ("a-raw", "a-out")]
+    {
+        assert_eq!(apply(topic), routed);
+    }
+    // Reconfigured, it forgets the topics routed before.
+    t.configure(&props(&[("regex", "(.*)-raw"), ("replacement", "$1-new")])).expect("valid");
+    assert_eq!(t.apply(ConnectRecord::new("a-raw", Value::Null)).expect("applies").expect("kept").topic, "a-new");
+}
+
+#[test]
 fn regex_router_config_errors_name_the_key() {
     let configure = |pairs: &[(&str, &str)]| (REGEX_ROUTER.factory)().configure(&props(pairs)).expect_err("invalid");
     let e = configure(&[("regex", "("), ("replacement", "x")]);
