@@ -101,10 +101,17 @@ impl Worker {
             fs::write(&f, c.to_string()).expect("write connector config");
             args.push(f.display().to_string());
         }
+        Self::run(&args, dir, port)
+    }
+
+    /// Starts the binary with `args` as they are (config files written by the caller), logs
+    /// into `dir`, and waits until its REST API on `port` answers.
+    pub fn run(args: &[String], dir: &Path, port: u16) -> Worker {
+        fs::create_dir_all(dir).expect("test dir");
         let log = dir.join(format!("worker-{port}.log"));
         let log_file = fs::File::create(&log).expect("log file");
         let child = Command::new(env!("CARGO_BIN_EXE_aqueduct"))
-            .args(&args)
+            .args(args)
             .env("RUST_LOG", "info,librdkafka=warn")
             .stdout(Stdio::null())
             .stderr(log_file)

@@ -11,8 +11,11 @@ mod embedded;
 mod exactly_once;
 mod exactly_once_cdc;
 mod file_copy;
+#[path = "../m2p/mod.rs"]
+mod m2p;
 mod mongo_to_postgres;
 mod mongodb;
+mod pipeline_acceptance;
 mod postgres;
 mod rest_api;
 mod shutdown;
