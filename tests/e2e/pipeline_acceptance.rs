@@ -22,11 +22,12 @@ fn rt() -> &'static tokio::runtime::Runtime {
     RUNTIME.get_or_init(|| tokio::runtime::Runtime::new().expect("runtime"))
 }
 
-fn sizes() -> (u64, u64) {
+/// Documents, changes, and how long each wait may take.
+fn sizes() -> (u64, u64, Duration) {
     if std::env::var("AQUEDUCT_FULL").is_ok_and(|v| v == "1") {
-        (50_000, 10_000)
+        (50_000, 10_000, Duration::from_secs(900))
     } else {
-        (5_000, 1_000)
+        (5_000, 1_000, Duration::from_secs(240))
     }
 }
 
@@ -64,7 +65,7 @@ fn acceptance(transport: Transport) {
     if transport == Transport::Kafka {
         kafka();
     }
-    let (docs, changes) = sizes();
+    let (docs, changes, timeout) = sizes();
     let name = unique(&format!("acc_{}", transport.name())).replace('-', "_");
     let pipeline = Pipeline::new(&name);
     let client = rt().block_on(Client::with_uri_str(&pipeline.mongodb)).expect("mongodb client");
@@ -79,7 +80,7 @@ fn acceptance(transport: Transport) {
     // Run 1: half of the changes race the copy; SIGKILL a third of the way through the copy.
     let worker = f.start("run1");
     let first = f.changes(0, changes / 2, (changes / 10).max(50));
-    worker.wait("a third of the copy", Duration::from_secs(600), || (f.rows() >= docs as i64 / 3).then_some(()));
+    worker.wait("a third of the copy", timeout, || (f.rows() >= docs as i64 / 3).then_some(()));
     println!("[{}] kill -9 at {} rows (copying)", transport.name(), f.rows());
     worker.kill9();
 
@@ -89,7 +90,7 @@ fn acceptance(transport: Transport) {
     let first = finish(first);
     // At most 15% of the first changes delete a document: 95% of the rows means the copy is done
     // or nearly so.
-    worker.wait("the copy", Duration::from_secs(900), || (f.rows() >= docs as i64 * 95 / 100).then_some(()));
+    worker.wait("the copy", timeout, || (f.rows() >= docs as i64 * 95 / 100).then_some(()));
     let second = f.changes(1, changes - changes / 2, (changes / 10).max(50));
     std::thread::sleep(Duration::from_secs(3));
     println!("[{}] kill -9 at {} rows (streaming changes)", transport.name(), f.rows());
@@ -98,16 +99,19 @@ fn acceptance(transport: Transport) {
 
     // Run 3: catches up; the table must equal the collection, and stay equal after a clean stop.
     let worker = f.start("run3");
-    let mut last = None;
-    let report = worker.wait("the table to equal the collection", Duration::from_secs(900), || {
-        let report = rt().block_on(compare::compare(&f.coll, &f.pg, &f.pipeline.table)).ok()?;
-        let equal = report.equal();
-        last = Some(report.to_string());
-        if !equal {
-            std::thread::sleep(Duration::from_secs(1));
+    let deadline = Instant::now() + timeout;
+    let report = loop {
+        let report = rt().block_on(compare::compare(&f.coll, &f.pg, &f.pipeline.table)).expect("compare");
+        if report.equal() {
+            break report;
         }
-        equal.then_some(report)
-    });
+        assert!(
+            Instant::now() < deadline,
+            "the table is not the collection after {timeout:?}: {report}\nworker log: {}",
+            worker.log_path().display()
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    };
     let secs = started.elapsed().as_secs_f64();
     println!(
         "[{}] {docs} documents, {} and {}, two kill -9s: {report} after {secs:.1} s",
@@ -121,7 +125,7 @@ fn acceptance(transport: Transport) {
     let worker = f.start("run4");
     std::thread::sleep(Duration::from_secs(5));
     let after = rt().block_on(compare::compare(&f.coll, &f.pg, &f.pipeline.table)).expect("compare");
-    assert!(after.equal(), "after a clean restart: {after} (before: {last:?})");
+    assert!(after.equal(), "after a clean restart: {after}");
     assert!(worker.terminate(Duration::from_secs(60)), "clean shutdown");
     rt().block_on(async {
         let _ = client.database(&f.pipeline.db).drop().await;
