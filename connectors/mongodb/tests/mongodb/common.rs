@@ -89,15 +89,48 @@ pub async fn task_configs(props: Props, max_tasks: usize) -> aqueduct_sdk::Resul
     connector.task_configs(max_tasks)
 }
 
+/// A started source task and the offsets it reads.
+pub struct TestSource {
+    task: MongoSourceTask,
+    offsets: Arc<MemOffsets>,
+}
+
+impl std::ops::Deref for TestSource {
+    type Target = MongoSourceTask;
+    fn deref(&self) -> &MongoSourceTask {
+        &self.task
+    }
+}
+
+impl std::ops::DerefMut for TestSource {
+    fn deref_mut(&mut self) -> &mut MongoSourceTask {
+        &mut self.task
+    }
+}
+
+impl TestSource {
+    /// One poll. The marker a fresh copy sends before copying (a heartbeat whose offset is the
+    /// copy's resume point) is stored at once, as the runtime stores it once it is delivered,
+    /// and not returned: the copy waits for it.
+    pub async fn poll(&mut self) -> aqueduct_sdk::Result<Vec<SourceRecord>> {
+        let records = self.task.poll().await?;
+        let (markers, records): (Vec<_>, Vec<_>) = records
+            .into_iter()
+            .partition(|r| r.source_offset.contains_key("copy") && r.source_offset.contains_key("HEARTBEAT"));
+        self.offsets.commit(&markers);
+        Ok(records)
+    }
+}
+
 /// A started source task.
-pub async fn source_task(props: Props, offsets: Arc<MemOffsets>) -> aqueduct_sdk::Result<MongoSourceTask> {
+pub async fn source_task(props: Props, offsets: Arc<MemOffsets>) -> aqueduct_sdk::Result<TestSource> {
     let mut task = MongoSourceTask::new();
-    task.start(SourceTaskContext::new("test-source", 0, offsets.clone()).with_progress(offsets), props).await?;
-    Ok(task)
+    task.start(SourceTaskContext::new("test-source", 0, offsets.clone()).with_progress(offsets.clone()), props).await?;
+    Ok(TestSource { task, offsets })
 }
 
 /// Polls until `n` records arrived (or fails after `timeout`).
-pub async fn poll_n(task: &mut MongoSourceTask, n: usize, timeout: Duration) -> Vec<SourceRecord> {
+pub async fn poll_n(task: &mut TestSource, n: usize, timeout: Duration) -> Vec<SourceRecord> {
     let deadline = Instant::now() + timeout;
     let mut out = Vec::new();
     while out.len() < n {
@@ -110,7 +143,7 @@ pub async fn poll_n(task: &mut MongoSourceTask, n: usize, timeout: Duration) -> 
 /// Polls until `done(records so far)` holds, keeping the records and counting failed polls
 /// (retriable ones, as the runtime retries them); panics after `timeout`, saying what came.
 pub async fn poll_until(
-    task: &mut MongoSourceTask,
+    task: &mut TestSource,
     timeout: Duration,
     done: impl Fn(&[SourceRecord]) -> bool,
 ) -> (Vec<SourceRecord>, usize) {

@@ -90,3 +90,28 @@ async fn an_interrupted_copy_copies_again_then_streams_from_the_first_resume_poi
     acknowledge(&mut task, &offsets, &records).await;
     task.stop().await.expect("stop");
 }
+
+#[tokio::test]
+async fn a_copy_killed_before_any_copied_offset_was_stored_still_streams_the_deletes_made_since() {
+    let client = client().await;
+    let db = unique("unstoredcopy");
+    let coll = client.database(&db).collection::<Document>("c");
+    coll.insert_many((0..300).map(|i| doc! {"_id": i, "v": i})).await.expect("insert");
+    let offsets = Arc::new(MemOffsets::default());
+    let mut task = source_task(copy_config(&db).await, offsets.clone()).await.expect("start");
+    // A sink may have written these already; none of their offsets is stored (kill -9).
+    let first = poll_n(&mut task, 20, Duration::from_secs(30)).await;
+    assert!(first.iter().all(is_copy), "copying");
+    coll.delete_many(doc! {"_id": {"$lt": 10}}).await.expect("delete during the copy");
+    task.stop().await.expect("stop mid-copy");
+    let stored = offsets.offset(&first[0].source_partition);
+    assert!(stored.as_ref().is_some_and(|s| s.contains_key("copy")), "the copy's resume point is stored: {stored:?}");
+
+    // The next attempt copies again and streams from the first attempt's resume point, so the
+    // rows written for documents deleted in between are deleted too.
+    let mut task = source_task(copy_config(&db).await, offsets.clone()).await.expect("restart");
+    let expected: BTreeSet<i64> = (0..10).collect();
+    let (records, _) = poll_until(&mut task, Duration::from_secs(60), |r| deleted(r) == expected).await;
+    assert_eq!(records.iter().filter(|r| is_copy(r)).count(), 290, "copied again");
+    task.stop().await.expect("stop");
+}

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aqueduct_connector_mongodb::extjson::regex;
-use aqueduct_connector_mongodb::MongoSourceTask;
 use aqueduct_sdk::{offset_map, ErrorKind, SinkTask, SourceTask, Value};
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::spec::BinarySubtype;
@@ -74,7 +73,7 @@ async fn churn(client: &Client, db: &str, coll: &str, base: i32) {
 
 /// Polls every task and applies what they produce through the sink, until all stay quiet.
 async fn drain(
-    tasks: &mut [MongoSourceTask],
+    tasks: &mut [TestSource],
     sink: &mut impl SinkTask,
     offsets: &MemOffsets,
     seen: &mut Vec<aqueduct_sdk::SourceRecord>,

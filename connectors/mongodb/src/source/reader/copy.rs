@@ -11,7 +11,7 @@ use tracing::{info, warn};
 use super::{Pending, Progress, Reader, Start, Stop, Target};
 use crate::errors::to_connect_error;
 use crate::source::config::OFFSET_PARTITION_NAME;
-use crate::source::records::{offset, COPY_FIELD};
+use crate::source::records::{offset, COPY_FIELD, ID_FIELD};
 
 impl Reader {
     /// Takes the resume point (once), copies every namespace, then switches to streaming.
@@ -19,7 +19,11 @@ impl Reader {
         let token = match progress.copy.clone() {
             Some(Pending::From { token, stored: true }) => self.check_stored(token).await?,
             Some(Pending::From { token, stored: false }) => token,
-            _ => self.take_resume_point().await?,
+            _ => {
+                let token = self.take_resume_point().await?;
+                self.store_resume_point(progress, &token).await?;
+                token
+            }
         };
         // Kept for a retry of the copy after a failure: it streams from this same point.
         progress.copy = Some(Pending::From { token: token.clone(), stored: false });
@@ -147,6 +151,32 @@ impl Reader {
                 self.target
             ))
         })
+    }
+
+    /// Has a fresh copy's resume point stored before any document is copied: a marker heartbeat
+    /// whose offset is the point marked `copy`, then a wait until the runtime stored it. A crash
+    /// during the copy then copies again and streams from this point, so changes made since
+    /// (deletes included) still follow. Without it, a crash before any offset was stored left
+    /// the rows the sink had already written, and the next attempt, starting from a new point,
+    /// never saw the deletes made in between.
+    async fn store_resume_point(&self, progress: &Progress, token: &Document) -> std::result::Result<(), Stop> {
+        let marker = progress.heartbeat.copy_marker(token);
+        let expected = marker.source_offset.get(ID_FIELD).cloned();
+        self.send(marker).await?;
+        let partition = self.builder.partition();
+        let mut waited = Duration::ZERO;
+        while self.context.offset(partition).and_then(|o| o.get(ID_FIELD).cloned()) != expected {
+            if self.tx.is_closed() {
+                return Err(Stop::Closed);
+            }
+            if waited == Duration::from_secs(10) {
+                info!(connector = %self.connector, task = self.task, namespace = %self.target,
+                    "waiting for the copy's resume point to be stored before copying");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            waited += Duration::from_millis(100);
+        }
+        Ok(())
     }
 
     /// Checks, before copying again, that the stream can still start from the resume point of

@@ -45,6 +45,21 @@ impl Heartbeat {
         self.last_sent = Some(extjson::document_to_string(token, JsonFormat::Relaxed));
     }
 
+    /// A heartbeat whose offset is `token` marked as the resume point of a copy in progress
+    /// (`copy`): sent before a fresh copy, so that point is stored before any copied document.
+    pub fn copy_marker(&self, token: &Document) -> SourceRecord {
+        self.record(token, true)
+    }
+
+    fn record(&self, token: &Document, copying: bool) -> SourceRecord {
+        let text = extjson::document_to_string(token, JsonFormat::Relaxed);
+        let mut offset = offset(token, copying);
+        offset.insert(HEARTBEAT_FIELD.into(), serde_json::Value::String("true".into()));
+        SourceRecord::new(self.partition.clone(), offset, self.topic.clone(), Value::Null)
+            .with_key(Some(Schema::string()), Value::String(text))
+            .with_value_schema(Schema::optional(SchemaType::Bytes))
+    }
+
     /// A heartbeat carrying `token`, when the interval has passed since the last check and no
     /// record sent since carries that token.
     pub fn due(&mut self, token: &Document) -> Option<SourceRecord> {
@@ -57,13 +72,8 @@ impl Heartbeat {
         if self.last_sent.as_ref() == Some(&text) {
             return None;
         }
-        self.last_sent = Some(text.clone());
-        let mut offset = offset(token, false);
-        offset.insert(HEARTBEAT_FIELD.into(), serde_json::Value::String("true".into()));
-        let record = SourceRecord::new(self.partition.clone(), offset, self.topic.clone(), Value::Null)
-            .with_key(Some(Schema::string()), Value::String(text))
-            .with_value_schema(Schema::optional(SchemaType::Bytes));
-        Some(record)
+        self.last_sent = Some(text);
+        Some(self.record(token, false))
     }
 }
 
