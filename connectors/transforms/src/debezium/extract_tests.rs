@@ -198,14 +198,14 @@ fn schemaless_envelopes() {
     ]);
     let out = smt.apply(schemaless(event)).expect("applies").expect("kept");
     let expected = json!({"id": 1, "email": "a@x", "__deleted": "false", "__op": "u", "__table": "customers"});
-    assert_eq!(sorted(&out.value), Value::from_json(expected));
+    assert_eq!(sorted(&out.value), sorted(&Value::from_json(expected)));
     assert_eq!(out.value_schema, None);
     assert_eq!(out.headers, vec![Header { key: "__source_ts_ms".into(), schema: None, value: Value::Int64(5) }]);
     let delete = json!({"op": "d", "before": {"id": 1}, "after": null, "source": {"table": "customers"}});
     let out = smt.apply(schemaless(delete)).expect("applies").expect("kept");
     assert_eq!(
         sorted(&out.value),
-        Value::from_json(json!({"id": 1, "__deleted": "true", "__op": "d", "__table": "customers"}))
+        sorted(&Value::from_json(json!({"id": 1, "__deleted": "true", "__op": "d", "__table": "customers"})))
     );
 }
 
