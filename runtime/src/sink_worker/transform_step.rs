@@ -21,6 +21,11 @@ impl SinkWorker {
         }
         let timeout = self.setup.connector.long("errors.retry.timeout");
         let deadline = (timeout > 0).then(|| Instant::now() + Duration::from_millis(timeout as u64));
+        if timeout == 0 {
+            // No retry possible: the record need not be kept.
+            let (coordinates, connect) = record.into_parts();
+            return chain.apply(connect).map(|out| out.map(|r| SinkRecord::from_parts(&coordinates, r)));
+        }
         let mut attempt = 0;
         loop {
             let (coordinates, connect) = record.clone().into_parts();

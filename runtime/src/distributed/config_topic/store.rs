@@ -86,6 +86,11 @@ impl ConfigStore {
         self.state.lock().unwrap_or_else(PoisonError::into_inner).snapshot().clone()
     }
 
+    /// The current session key, without copying the rest of the state.
+    pub fn session_key(&self) -> Option<SessionKey> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner).snapshot().session_key.clone()
+    }
+
     /// Whether the connector has a config.
     pub fn contains(&self, connector: &str) -> bool {
         self.state.lock().unwrap_or_else(PoisonError::into_inner).snapshot().contains(connector)

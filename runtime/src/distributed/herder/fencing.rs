@@ -124,7 +124,7 @@ impl DistributedHerder {
         let url = format!("{}/connectors/{name}/fence", leader.trim_end_matches('/'));
         let mut request = reqwest::Client::new().put(&url).timeout(FENCE_TIMEOUT * 2);
         if view.sessioned {
-            let key = self.configs.snapshot().session_key;
+            let key = self.configs.session_key();
             let Some(key) = key else { return Err(HerderError::new(503, "no session key read yet")) };
             for (header, value) in session::sign(&key, b"") {
                 request = request.header(header, value);
@@ -149,7 +149,7 @@ pub(super) async fn fence_request(
     body: &[u8],
 ) -> HResult<()> {
     if herder.view().sessioned {
-        session::verify(herder.configs.snapshot().session_key.as_ref(), headers, body)?;
+        session::verify(herder.configs.session_key().as_ref(), headers, body)?;
     }
     herder.fence_zombies(name).await
 }

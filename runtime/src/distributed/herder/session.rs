@@ -103,7 +103,7 @@ impl DistributedHerder {
             return;
         }
         let now = now_ms();
-        if !self.session.needs_new_key(self.configs.snapshot().session_key.as_ref(), now) {
+        if !self.session.needs_new_key(self.configs.session_key().as_ref(), now) {
             return;
         }
         let written = match self.session.generate(now) {
