@@ -19,6 +19,8 @@ impl Plugins {
         plugins.extend(aqueduct_connector_datagen::plugins());
         plugins.extend(aqueduct_connector_postgres::plugins());
         plugins.extend(aqueduct_connector_mongodb::plugins());
+        plugins.extend(aqueduct_connector_s3::plugins());
+        plugins.extend(aqueduct_connector_elasticsearch::plugins());
         Plugins::new(plugins).with_transforms(aqueduct_transforms::transforms(), aqueduct_transforms::predicates())
     }
 
