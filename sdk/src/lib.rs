@@ -100,6 +100,7 @@ pub mod connector;
 pub mod debezium;
 pub mod error;
 pub mod exactly_once;
+pub mod json;
 pub mod record;
 pub mod schema;
 pub mod task;
