@@ -2,6 +2,8 @@
 
 #![warn(missing_docs)]
 
+pub mod format;
+
 use aqueduct_sdk::PluginDescriptor;
 
 /// Every plugin of this crate, for the runtime to register.
