@@ -64,7 +64,7 @@ fn byte_array_format_refuses_a_struct() {
     let schema = Schema::struct_builder().field("id", Schema::int64()).build();
     let value = Value::Struct(Struct::new(Arc::clone(&schema)).put("id", 1i64).expect("struct"));
     let format = Format::ByteArray { separator: b"\n".to_vec(), extension: ".bin".into(), gzip: false };
-    let err = format.writer(None).expect("writer").write(Some(&schema), &value, &mut Vec::new()).unwrap_err();
+    let err = format.writer(None).expect("writer").write(Some(&schema), &value, &mut Vec::new()).expect_err("refused");
     assert!(err.to_string().contains("bytes values"), "{err}");
 }
 

@@ -159,7 +159,7 @@ mod tests {
 
     #[test]
     fn unknown_letters_and_open_quotes_are_refused() {
-        assert!(PathFormat::parse("YYYY/qq").unwrap_err().contains("'q'"));
-        assert!(PathFormat::parse("'year=YYYY").unwrap_err().contains("unterminated"));
+        assert!(PathFormat::parse("YYYY/qq").expect_err("refused").contains("'q'"));
+        assert!(PathFormat::parse("'year=YYYY").expect_err("refused").contains("unterminated"));
     }
 }

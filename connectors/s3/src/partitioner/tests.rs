@@ -58,13 +58,13 @@ fn field_partitioner_joins_fields() {
     let schemaless =
         Value::Map(vec![(Value::from("region"), Value::from("us")), (Value::from("vip"), Value::from(false))]);
     assert_eq!(p.encode(&record(schemaless, None), 0, "/").expect("encodes"), "region=us/vip=false");
-    let err = p.encode(&record(Value::Map(vec![]), None), 0, "/").unwrap_err();
+    let err = p.encode(&record(Value::Map(vec![]), None), 0, "/").expect_err("refused");
     assert!(err.to_string().contains("'region' is missing"), "{err}");
 }
 
 #[test]
 fn field_partitioner_needs_fields() {
-    let err = Partitioner::from_config(&config(&[(PARTITIONER_CLASS, "FieldPartitioner")])).unwrap_err();
+    let err = Partitioner::from_config(&config(&[(PARTITIONER_CLASS, "FieldPartitioner")])).expect_err("refused");
     assert!(err.to_string().contains(PARTITION_FIELD_NAME), "{err}");
 }
 
@@ -98,7 +98,7 @@ fn hourly_and_daily_use_record_timestamps() {
         hourly.encode(&record(Value::Null, Some(T)), 0, "/").expect("encodes"),
         "year=2024/month=03/day=05/hour=07"
     );
-    let err = hourly.encode(&record(Value::Null, None), 0, "/").unwrap_err();
+    let err = hourly.encode(&record(Value::Null, None), 0, "/").expect_err("refused");
     assert!(err.to_string().contains("no timestamp"), "{err}");
     let daily = Partitioner::from_config(&config(&[
         (PARTITIONER_CLASS, "DailyPartitioner"),
@@ -113,7 +113,7 @@ fn hourly_and_daily_use_record_timestamps() {
 #[test]
 fn time_based_partitioner_needs_zone_locale_and_pattern() {
     let err =
-        Partitioner::from_config(&config(&[(PARTITIONER_CLASS, "HourlyPartitioner"), (LOCALE, "en")])).unwrap_err();
+        Partitioner::from_config(&config(&[(PARTITIONER_CLASS, "HourlyPartitioner"), (LOCALE, "en")])).expect_err("refused");
     assert!(err.to_string().contains(TIMEZONE), "{err}");
     let err = Partitioner::from_config(&config(&[
         (PARTITIONER_CLASS, "TimeBasedPartitioner"),
@@ -121,7 +121,7 @@ fn time_based_partitioner_needs_zone_locale_and_pattern() {
         (TIMEZONE, "UTC"),
         (LOCALE, "en"),
     ]))
-    .unwrap_err();
+    .expect_err("refused");
     assert!(err.to_string().contains(PATH_FORMAT), "{err}");
     let props: Props = [(TIMEZONE.to_owned(), "Mars/Olympus".to_owned())].into();
     let problems = define(ConfigDef::new()).validate(&props);

@@ -169,11 +169,11 @@ mod tests {
             ("rotate.schedule.interval.ms", "1000", "timezone"),
             ("schema.compatibility", "BACKWARD", "schema.compatibility"),
         ] {
-            let err = SinkConfig::parse(&props(&[(key, value)])).unwrap_err();
+            let err = SinkConfig::parse(&props(&[(key, value)])).expect_err("refused");
             assert!(err.to_string().contains(expected), "{key}={value}: {err}");
         }
         let mut no_flush = props(&[]);
         no_flush.remove("flush.size");
-        assert!(SinkConfig::parse(&no_flush).unwrap_err().to_string().contains("flush.size"));
+        assert!(SinkConfig::parse(&no_flush).expect_err("refused").to_string().contains("flush.size"));
     }
 }
