@@ -5,6 +5,7 @@
 //! written, and an object's bytes are everything appended, `finish` last.
 
 mod avro;
+mod avro_schema;
 mod bytearray;
 mod compress;
 mod json;
@@ -228,3 +229,5 @@ impl Format {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod typed_tests;
