@@ -7,7 +7,7 @@
 #   scripts/services.sh status                print which servers answer
 #
 # SERVICE: kafka (Apache Kafka, KRaft, :9092), postgres (:5432), mongodb (SecantusDB, :27017), s3 (moto, :9000),
-# elasticsearch (osmem-server, :9200); all of them when none is named.
+# s3fs (s3s-fs, a persistent S3 server, :9100), elasticsearch (osmem-server, :9200); all of them when none is named.
 # Install-only: kafka-connect (Apache Kafka Connect's jars, which tests/interop starts itself); `install`
 # with no SERVICE includes it.
 #
@@ -21,7 +21,7 @@ RUN=${AQUEDUCT_RUN:-/tmp/aqueduct-services}
 VENV=$CACHE/venv
 PG_VERSION=15
 PG_CONF_DIR=/etc/postgresql/$PG_VERSION/main
-ALL_SERVICES=(kafka postgres mongodb s3 elasticsearch)
+ALL_SERVICES=(kafka postgres mongodb s3 s3fs elasticsearch)
 INSTALL_ONLY=(kafka-connect)
 
 log() { printf '[services] %s\n' "$*" >&2; }
@@ -314,6 +314,28 @@ launch_s3() { spawn s3 "$VENV/bin/moto_server" -H 127.0.0.1 -p 9000; }
 ready_s3() { curl -sf -m 2 -o /dev/null http://127.0.0.1:9000/; }
 
 start_s3() { start_spawned s3 60; }
+
+# ---- s3fs (s3s-fs: S3 over a directory, so objects survive a restart of the server) ---------
+
+S3FS_VERSION=0.14.1
+S3FS_BIN=$CACHE/s3s-fs-$S3FS_VERSION/bin/s3s-fs
+
+# A release build from crates.io, once (about 5 minutes on 2 cores).
+install_s3fs() {
+  if [ -x "$S3FS_BIN" ]; then return; fi
+  log "s3fs: building s3s-fs $S3FS_VERSION into $CACHE (one-time)"
+  cargo install "s3s-fs@$S3FS_VERSION" --features binary --locked --quiet --root "$CACHE/s3s-fs-$S3FS_VERSION"
+}
+
+# The data directory is kept across restarts: that is what this server is for.
+launch_s3fs() {
+  mkdir -p "$RUN/s3fs/data"
+  spawn s3fs "$S3FS_BIN" --host 127.0.0.1 --port 9100 --access-key test --secret-key test "$RUN/s3fs/data"
+}
+
+ready_s3fs() { tcp_open 9100; }
+
+start_s3fs() { start_spawned s3fs 60; }
 
 # ---- elasticsearch (osmem-server) ----------------------------------------------------------
 

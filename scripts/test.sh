@@ -4,6 +4,6 @@
 # tests also start Apache Kafka Connect workers from the jars `install kafka-connect` fetches).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/services.sh up kafka postgres mongodb s3 elasticsearch
+scripts/services.sh up kafka postgres mongodb s3 s3fs elasticsearch
 scripts/services.sh install kafka-connect
 cargo test --workspace "$@"
