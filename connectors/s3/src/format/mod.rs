@@ -174,7 +174,12 @@ impl Format {
                 },
             },
             Some("ByteArrayFormat") => Format::ByteArray {
-                separator: key(BYTEARRAY_SEPARATOR).into_bytes(),
+                // Read untrimmed: the default, a line separator, is whitespace.
+                separator: config
+                    .originals()
+                    .get(BYTEARRAY_SEPARATOR)
+                    .filter(|s| !s.is_empty())
+                    .map_or_else(|| b"\n".to_vec(), |s| s.as_bytes().to_vec()),
                 extension: key(BYTEARRAY_EXTENSION),
                 gzip,
             },

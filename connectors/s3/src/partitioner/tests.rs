@@ -112,8 +112,8 @@ fn hourly_and_daily_use_record_timestamps() {
 
 #[test]
 fn time_based_partitioner_needs_zone_locale_and_pattern() {
-    let err =
-        Partitioner::from_config(&config(&[(PARTITIONER_CLASS, "HourlyPartitioner"), (LOCALE, "en")])).expect_err("refused");
+    let err = Partitioner::from_config(&config(&[(PARTITIONER_CLASS, "HourlyPartitioner"), (LOCALE, "en")]))
+        .expect_err("refused");
     assert!(err.to_string().contains(TIMEZONE), "{err}");
     let err = Partitioner::from_config(&config(&[
         (PARTITIONER_CLASS, "TimeBasedPartitioner"),

@@ -211,7 +211,9 @@ impl Store {
         };
         let message = format!("{operation} {at} failed: {}", detail.trim());
         match (status, code.as_deref()) {
-            (_, Some("NoSuchBucket")) | (Some(404), None) if operation == "HeadBucket" || code.is_some() => {
+            (_, Some("NoSuchBucket")) | (Some(404), _)
+                if code.as_deref() == Some("NoSuchBucket") || operation == "HeadBucket" =>
+            {
                 ConnectError::fatal(format!(
                     "{message}: bucket '{}' does not exist; create it or fix {BUCKET}",
                     self.bucket
