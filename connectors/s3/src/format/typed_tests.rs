@@ -197,3 +197,112 @@ fn avro_blocks_are_streamed_before_finish() {
     assert_eq!(read.len(), usize::try_from(n).expect("n"));
     assert_eq!(read[4_999].value, rich_value(&schema, 4_999));
 }
+
+#[test]
+fn parquet_round_trips_a_rich_schema_with_every_codec() {
+    for codec in [
+        ParquetCodec::None,
+        ParquetCodec::Snappy,
+        ParquetCodec::Gzip,
+        ParquetCodec::Brotli,
+        ParquetCodec::Lz4,
+        ParquetCodec::Zstd,
+    ] {
+        assert_round_trip(&Format::Parquet { codec });
+    }
+}
+
+#[test]
+fn parquet_columns_are_typed() {
+    let arrow = super::parquet_schema::to_arrow(&rich_schema()).expect("schema");
+    let ty = |name: &str| arrow.field_with_name(name).expect("field").data_type().to_string();
+    assert_eq!(ty("i8"), "Int8");
+    assert_eq!(ty("i64"), "Int64");
+    assert_eq!(ty("name"), "Utf8");
+    assert_eq!(ty("price"), "Decimal128(10, 2)");
+    assert_eq!(ty("day"), "Date32");
+    assert_eq!(ty("at"), "Time32(ms)");
+    assert_eq!(ty("ts"), "Timestamp(ms, \"UTC\")");
+    assert!(ty("address").starts_with("Struct("), "{}", ty("address"));
+    assert!(ty("tags").starts_with("List("), "{}", ty("tags"));
+    assert!(ty("attrs").starts_with("Map("), "{}", ty("attrs"));
+    assert!(arrow.field_with_name("note").expect("note").is_nullable());
+    assert!(!arrow.field_with_name("name").expect("name").is_nullable());
+}
+
+#[test]
+fn parquet_refuses_schemaless_records_non_structs_and_bad_values() {
+    let format = Format::Parquet { codec: ParquetCodec::Snappy };
+    let err = format.writer(None).err().expect("schemaless refused");
+    assert!(err.to_string().contains("value schema"), "{err}");
+    let err = format.writer(Some(&Schema::int64())).err().expect("int64 refused");
+    assert_eq!(err.kind(), aqueduct_sdk::ErrorKind::Data);
+    assert!(err.to_string().contains("struct values"), "{err}");
+    let wide = Schema::struct_builder()
+        .field("d", logical::decimal(2).parameter("connect.decimal.precision", "60").build())
+        .build();
+    assert!(format.writer(Some(&wide)).err().expect("too wide").to_string().contains("Decimal128"));
+
+    let schema = rich_schema();
+    let mut writer = format.writer(Some(&schema)).expect("writer");
+    let err = writer.write(Some(&schema), &Value::Null, &mut Vec::new()).expect_err("refused");
+    assert!(err.to_string().contains("null"), "{err}");
+    let mut missing = rich_value(&schema, 1);
+    if let Value::Struct(s) = &missing {
+        missing = Value::Struct(s.clone().put("name", Value::Null).expect("name"));
+    }
+    let err = writer.write(Some(&schema), &missing, &mut Vec::new()).expect_err("refused");
+    assert!(err.to_string().contains("value.name is required"), "{err}");
+}
+
+fn row_groups(bytes: &[u8]) -> usize {
+    ::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::copy_from_slice(bytes))
+        .expect("parquet")
+        .metadata()
+        .num_row_groups()
+}
+
+#[test]
+fn parquet_row_groups_are_streamed_at_the_row_bound() {
+    let schema = rich_schema();
+    let mut writer: Box<dyn RecordWriter> = Box::new(
+        super::parquet::ParquetWriter::with_bounds(Some(&schema), ParquetCodec::Snappy, 100, 500, usize::MAX)
+            .expect("writer"),
+    );
+    let mut out = Vec::new();
+    for i in 0..2_000 {
+        writer.write(Some(&schema), &rich_value(&schema, i), &mut out).expect("write");
+    }
+    assert!(!out.is_empty(), "closed row groups are handed out before finish");
+    writer.finish(&mut out).expect("finish");
+    assert_eq!(row_groups(&out), 4);
+    let read = Format::Parquet { codec: ParquetCodec::Snappy }.read(&out).expect("read");
+    assert_eq!(read.len(), 2_000);
+    assert_eq!(read[1_999].value, rich_value(&schema, 1_999));
+}
+
+#[test]
+fn parquet_row_groups_close_at_the_byte_bound() {
+    let schema = Schema::struct_builder().field("id", Schema::int64()).field("text", Schema::string()).build();
+    let format = Format::Parquet { codec: ParquetCodec::None };
+    let mut writer = format.writer(Some(&schema)).expect("writer");
+    let mut out = Vec::new();
+    let pad = "x".repeat(10_000);
+    let rows: i64 = 2_000;
+    for i in 0..rows {
+        let value = Struct::new(Arc::clone(&schema))
+            .put("id", i)
+            .and_then(|s| s.put("text", format!("{i}{pad}")))
+            .expect("row");
+        writer.write(Some(&schema), &Value::Struct(value), &mut out).expect("write");
+    }
+    let before_finish = out.len();
+    assert!(
+        before_finish >= super::parquet::ROW_GROUP_BYTES,
+        "row groups of {} bytes go out as they close ({before_finish} bytes before finish)",
+        super::parquet::ROW_GROUP_BYTES
+    );
+    writer.finish(&mut out).expect("finish");
+    assert!(row_groups(&out) >= 2, "{} row groups", row_groups(&out));
+    assert_eq!(format.read(&out).expect("read").len(), 2_000);
+}
