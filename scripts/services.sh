@@ -307,7 +307,14 @@ start_mongodb() { start_spawned mongodb 120; }
 
 # ---- s3 (moto) -----------------------------------------------------------------------------
 
-install_s3() { pip_ensure moto 5.2.5 'moto[server]==5.2.5'; }
+# pyarrow and fastavro (cramjam: its snappy codec) are the third-party readers
+# connectors/s3/tests/formats.rs checks Parquet and Avro objects with.
+install_s3() {
+  pip_ensure moto 5.2.5 'moto[server]==5.2.5'
+  pip_ensure pyarrow 26.0.1
+  pip_ensure fastavro 1.13.1
+  pip_ensure cramjam 2.14.0
+}
 
 launch_s3() { spawn s3 "$VENV/bin/moto_server" -H 127.0.0.1 -p 9000; }
 
