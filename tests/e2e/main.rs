@@ -18,6 +18,7 @@ mod mongodb;
 mod pipeline_acceptance;
 mod postgres;
 mod rest_api;
+mod s3;
 mod shutdown;
 mod sink_rejoin;
 mod topics;
