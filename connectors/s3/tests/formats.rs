@@ -152,8 +152,8 @@ fn read_with_python(dir: &Path) -> Json {
     serde_json::from_slice(&output.stdout).expect("the reader prints JSON")
 }
 
-fn temp_dir() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("aqueduct-s3-formats-{}", std::process::id()));
+fn temp_dir(test: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("aqueduct-s3-formats-{}-{test}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
@@ -162,7 +162,7 @@ fn temp_dir() -> std::path::PathBuf {
 #[test]
 fn parquet_and_avro_objects_are_read_by_pyarrow_and_fastavro_with_typed_columns() {
     let schema = schema();
-    let dir = temp_dir();
+    let dir = temp_dir("third-party-readers");
     let parquet_codecs = [
         ("none", ParquetCodec::None),
         ("snappy", ParquetCodec::Snappy),
@@ -230,4 +230,113 @@ fn parquet_and_avro_objects_are_read_by_pyarrow_and_fastavro_with_typed_columns(
         );
         assert_eq!(file["rows"].as_array(), Some(&rows), "{name}.avro rows as fastavro reads them");
     }
+}
+
+/// Writes `foreign.avro` with fastavro (an enum, a fixed, a `[T, "null"]` union, a named type
+/// used twice, a map) and `foreign.parquet` with pyarrow (types this crate never writes).
+const WRITER: &str = r#"
+import datetime, decimal, os, sys
+import fastavro, pyarrow as pa, pyarrow.parquet as pq
+
+d = sys.argv[1]
+schema = {"type": "record", "name": "Row", "namespace": "x.y", "fields": [
+    {"name": "id", "type": "long"},
+    {"name": "color", "type": {"type": "enum", "name": "Color", "symbols": ["RED", "GREEN"]}},
+    {"name": "hash", "type": {"type": "fixed", "name": "Hash", "size": 4}},
+    {"name": "maybe", "type": ["string", "null"]},
+    {"name": "small", "type": {"type": "int", "connect.type": "int16"}},
+    {"name": "price", "type": {"type": "bytes", "logicalType": "decimal", "precision": 9, "scale": 3}},
+    {"name": "ts", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+    {"name": "home", "type": {"type": "record", "name": "Addr", "fields": [{"name": "city", "type": "string"}]}},
+    {"name": "work", "type": ["null", "Addr"]},
+    {"name": "scores", "type": {"type": "map", "values": "double"}},
+]}
+utc = datetime.timezone.utc
+rows = [{"id": i, "color": ["RED", "GREEN"][i % 2], "hash": bytes([i, 1, 2, 3]),
+         "maybe": None if i else "here", "small": -300 + i, "price": decimal.Decimal("-1.250") + i,
+         "ts": datetime.datetime(2024, 1, 2, 3, 4, 5, 6000, tzinfo=utc), "home": {"city": f"c{i}"},
+         "work": {"city": "w"} if i else None, "scores": {"m": 1.5, "e": float(i)}} for i in range(2)]
+with open(os.path.join(d, "foreign.avro"), "wb") as f:
+    fastavro.writer(f, schema, rows, codec="deflate")
+table = pa.table({
+    "a": pa.array([1, None], pa.int32()),
+    "b": pa.array([200, 7], pa.uint8()),
+    "c": pa.array([1_700_000_000_123_456, 5], pa.timestamp("us", tz="UTC")),
+    "d": pa.array(["x", "é"], pa.large_string()),
+    "e": pa.array([[1, 2], []], pa.list_(pa.int64())),
+    "f": pa.array([{"x": "s"}, None], pa.struct([("x", pa.string())])),
+    "g": pa.array([decimal.Decimal("123.45"), decimal.Decimal("-0.01")], pa.decimal128(5, 2)),
+    "h": pa.array([datetime.date(2024, 2, 29), datetime.date(1969, 12, 31)], pa.date32()),
+    "i": pa.array([b"\x00\xff", b""], pa.binary()),
+})
+pq.write_table(table, os.path.join(d, "foreign.parquet"), compression="zstd")
+"#;
+
+fn field_type(schema: &SchemaRef, name: &str) -> SchemaRef {
+    Arc::clone(&schema.field(name).unwrap_or_else(|| panic!("field {name}")).schema)
+}
+
+fn field<'a>(value: &'a Value, name: &str) -> &'a Value {
+    value.field(name).unwrap_or_else(|| panic!("field {name} in {value:?}"))
+}
+
+#[test]
+fn avro_and_parquet_files_of_fastavro_and_pyarrow_are_read_as_connect_records() {
+    let dir = temp_dir("third-party-writers");
+    let output = Command::new(python()).arg("-c").arg(WRITER).arg(&dir).output().expect("python runs");
+    assert!(output.status.success(), "fastavro/pyarrow writer failed: {}", String::from_utf8_lossy(&output.stderr));
+
+    let avro = std::fs::read(dir.join("foreign.avro")).expect("avro file");
+    let records = Format::Avro { codec: AvroCodec::Null }.read(&avro).expect("fastavro's file reads");
+    assert_eq!(records.len(), 2);
+    let schema = records[0].schema.clone().expect("schema");
+    assert_eq!(schema.name.as_deref(), Some("x.y.Row"));
+    assert_eq!(field_type(&schema, "color").schema_type, SchemaType::String);
+    assert_eq!(field_type(&schema, "hash").schema_type, SchemaType::Bytes);
+    assert!(field_type(&schema, "maybe").optional);
+    assert_eq!(field_type(&schema, "small").schema_type, SchemaType::Int16);
+    let price = field_type(&schema, "price");
+    assert_eq!(logical::decimal_scale(&price), Some(3));
+    assert_eq!(price.parameters.get("connect.decimal.precision").map(String::as_str), Some("9"));
+    assert_eq!(field_type(&schema, "ts").name.as_deref(), Some(logical::TIMESTAMP));
+    assert_eq!(field_type(&schema, "work").name.as_deref(), Some("x.y.Addr"), "a named type used again");
+    let (first, second) = (&records[0].value, &records[1].value);
+    assert_eq!(field(first, "color"), &Value::from("RED"));
+    assert_eq!(field(second, "color"), &Value::from("GREEN"));
+    assert_eq!(field(second, "hash"), &Value::Bytes(vec![1, 1, 2, 3]));
+    assert_eq!((field(first, "maybe"), field(second, "maybe")), (&Value::from("here"), &Value::Null));
+    assert_eq!(field(second, "small"), &Value::Int16(-299));
+    assert_eq!(field(first, "price"), &Value::Bytes(logical::decimal_bytes(-1250)));
+    assert_eq!(field(first, "ts"), &Value::Int64(1_704_164_645_006));
+    assert_eq!(field(field(second, "home"), "city"), &Value::from("c1"));
+    assert_eq!(field(first, "work"), &Value::Null);
+    assert_eq!(field(field(second, "work"), "city"), &Value::from("w"));
+    assert_eq!(
+        field(second, "scores"),
+        &Value::Map(vec![(Value::from("m"), Value::Float64(1.5)), (Value::from("e"), Value::Float64(1.0))])
+    );
+
+    let parquet = std::fs::read(dir.join("foreign.parquet")).expect("parquet file");
+    let _ = std::fs::remove_dir_all(&dir);
+    let records = Format::Parquet { codec: ParquetCodec::Snappy }.read(&parquet).expect("pyarrow's file reads");
+    assert_eq!(records.len(), 2);
+    let schema = records[0].schema.clone().expect("schema");
+    let types: Vec<SchemaType> = schema.fields.iter().map(|f| f.schema.schema_type).collect();
+    let expected_types = ["int32", "int16", "int64", "string", "array", "struct", "bytes", "int32", "bytes"];
+    assert_eq!(types.iter().map(|t| t.name()).collect::<Vec<_>>(), expected_types);
+    assert_eq!(field_type(&schema, "c").name.as_deref(), Some(logical::TIMESTAMP));
+    assert_eq!(logical::decimal_scale(&field_type(&schema, "g")), Some(2));
+    assert_eq!(field_type(&schema, "h").name.as_deref(), Some(logical::DATE));
+    let (first, second) = (&records[0].value, &records[1].value);
+    assert_eq!((field(first, "a"), field(second, "a")), (&Value::Int32(1), &Value::Null));
+    assert_eq!(field(first, "b"), &Value::Int16(200));
+    assert_eq!(field(first, "c"), &Value::Int64(1_700_000_000_123), "microseconds as milliseconds");
+    assert_eq!(field(second, "d"), &Value::from("é"));
+    assert_eq!(field(first, "e"), &Value::Array(vec![Value::Int64(1), Value::Int64(2)]));
+    assert_eq!(field(field(first, "f"), "x"), &Value::from("s"));
+    assert_eq!(field(second, "f"), &Value::Null);
+    assert_eq!(field(second, "g"), &Value::Bytes(logical::decimal_bytes(-1)));
+    assert_eq!(field(first, "h"), &Value::Int32(19_782));
+    assert_eq!(field(second, "h"), &Value::Int32(-1));
+    assert_eq!(field(first, "i"), &Value::Bytes(vec![0, 255]));
 }

@@ -324,6 +324,9 @@ fn named_or_primitive(
         }
         "array" => {
             let items = obj.get("items").ok_or_else(|| ConnectError::data("Avro array without items"))?;
+            if let Some(entry) = items.as_object().filter(|o| o.get("type").and_then(Json::as_str) == Some("record")) {
+                register(entry, ns, names);
+            }
             if let Some((key, value)) = map_entry(items, ns, names) {
                 let (key_schema, key_node) = from_avro(&key, Some(NAMESPACE), names, depth + 1)?;
                 let (value_schema, value_node) = from_avro(&value, Some(NAMESPACE), names, depth + 1)?;
