@@ -271,3 +271,33 @@ async fn a_large_object_streams_in_parts_and_appears_only_when_complete() {
         assert!(chunk[..200 * 1024].iter().all(|b| *b == b'a' + (o % 26) as u8), "record {o} intact");
     }
 }
+
+#[test]
+fn example_configs_parse() {
+    use aqueduct_connector_s3::sink::SinkConfig;
+    use aqueduct_connector_s3::source::SourceConfig;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+    let mut seen = 0;
+    for (dir, sink) in [("s3-sink", true), ("s3-source", false)] {
+        for entry in std::fs::read_dir(root.join(dir)).expect("configs dir") {
+            let path = entry.expect("entry").path();
+            let json: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+            let props: aqueduct_sdk::Props = json["config"]
+                .as_object()
+                .expect("a config object")
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                .collect();
+            let plugin = if sink { aqueduct_connector_s3::sink::PLUGIN } else { aqueduct_connector_s3::source::PLUGIN };
+            assert!(plugin.answers_to(&props["connector.class"]), "{}", path.display());
+            if sink {
+                SinkConfig::parse(&props).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            } else {
+                SourceConfig::parse(&props).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            }
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 2);
+}
