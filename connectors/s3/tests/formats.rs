@@ -38,6 +38,8 @@ fn schema() -> SchemaRef {
         .field("address", address_schema())
         .field("tags", Schema::array(Schema::string()).build())
         .field("attrs", Schema::map(Schema::string(), Schema::optional(SchemaType::Int64)).build())
+        .field("fee", logical::decimal(2).default_value(Value::Bytes(logical::decimal_bytes(-100))).build())
+        .field("retries", Schema::builder(SchemaType::Int32).optional().default_value(Value::Int32(3)).build())
         .build()
 }
 
@@ -61,6 +63,8 @@ fn row(schema: &SchemaRef, i: i64) -> Value {
         Value::Struct(address),
         Value::Array((0..i).map(|t| Value::from(format!("t{t}"))).collect()),
         Value::Map(vec![(Value::from("a"), Value::Int64(i)), (Value::from("b"), Value::Null)]),
+        Value::Bytes(logical::decimal_bytes(250)),
+        if i == 1 { Value::Null } else { Value::Int32(i as i32) },
     ];
     Value::Struct(Struct::from_values(Arc::clone(schema), values).expect("row"))
 }
@@ -84,13 +88,15 @@ fn expected(i: i64) -> Json {
         "address": {"street": format!("{i} Main St"), "zip": if i == 1 { Json::Null } else { json!(75000 + i) }},
         "tags": (0..i).map(|t| format!("t{t}")).collect::<Vec<_>>(),
         "attrs": {"a": i, "b": null},
+        "fee": "2.50",
+        "retries": if i == 1 { 3 } else { i },
     })
 }
 
 /// Reads every `*.parquet` with pyarrow and `*.avro` with fastavro in the directory; prints, per
 /// file, the column types and the rows with values normalised to JSON.
 const READER: &str = r#"
-import base64, datetime, decimal, json, os, sys
+import datetime, decimal, io, json, os, sys
 import fastavro, pyarrow.parquet as pq
 
 def norm(v):
@@ -104,6 +110,17 @@ def norm(v):
     if isinstance(v, list) and v and all(isinstance(x, tuple) for x in v): return {k: norm(x) for k, x in v}
     if isinstance(v, list): return [norm(x) for x in v]
     return v
+
+def defaults(schema, row):
+    # A record written without the defaulted fields, read with the file's schema: fastavro fills
+    # in the defaults the file's schema declares.
+    fields = [f for f in schema["fields"] if f["name"] not in ("fee", "retries")]
+    writer = dict(schema, fields=fields)
+    buf = io.BytesIO()
+    fastavro.schemaless_writer(buf, writer, {f["name"]: row[f["name"]] for f in fields})
+    buf.seek(0)
+    r = fastavro.schemaless_reader(buf, writer, schema)
+    return {"fee": norm(r["fee"]), "retries": r["retries"]}
 
 out = {}
 d = sys.argv[1]
@@ -120,6 +137,7 @@ for name in sorted(os.listdir(d)):
             schema = reader.writer_schema
             out[name] = {"codec": reader.codec,
                          "types": {fl["name"]: fl["type"] for fl in schema["fields"]},
+                         "defaults": defaults(schema, rows[0]),
                          "pytypes": {k: type(v).__name__ for k, v in rows[0].items()},
                          "rows": [norm(r) for r in rows]}
 print(json.dumps(out))
@@ -222,6 +240,11 @@ fn parquet_and_avro_objects_are_read_by_pyarrow_and_fastavro_with_typed_columns(
         assert_eq!(types["address"]["type"], "record", "{name}: {types}");
         assert_eq!(types["tags"]["type"], "array", "{name}: {types}");
         assert_eq!(types["attrs"]["type"], "map", "{name}: {types}");
+        assert_eq!(types["retries"][1], "null", "{name}: [T, \"null\"] for a default: {types}");
+        // fastavro hands a bytes default back as its JSON string (ISO-8859-1 code points of the
+        // unscaled -100: 0x9c) without the decimal conversion.
+        assert_eq!(file["defaults"]["fee"], "\u{9c}", "{name}: fastavro resolves the decimal default");
+        assert_eq!(file["defaults"]["retries"], 3, "{name}");
         let pytypes = &file["pytypes"];
         assert_eq!(
             [&pytypes["price"], &pytypes["day"], &pytypes["at"], &pytypes["ts"]],

@@ -38,7 +38,7 @@ impl AvroWriter {
     pub(super) fn new(schema: Option<&SchemaRef>, codec: AvroCodec) -> Result<AvroWriter> {
         let schema = schema.ok_or_else(schemaless)?;
         let avro = avro_schema::to_avro(schema)?;
-        apache_avro::Schema::parse(&avro)
+        apache_avro::Schema::parse(&without_defaults(&avro))
             .map_err(|e| ConnectError::data(format!("the value schema is no valid Avro schema ({e}): {avro}")))?;
         let text = avro.to_string();
         let name = codec_name(codec);
@@ -80,6 +80,18 @@ impl AvroWriter {
         out.extend_from_slice(&self.sync);
         self.count = 0;
         Ok(())
+    }
+}
+
+/// The schema without field defaults, for `apache-avro`'s check: it refuses the string default
+/// of a decimal that the Avro specification (and Java's parser) take.
+fn without_defaults(schema: &serde_json::Value) -> serde_json::Value {
+    match schema {
+        serde_json::Value::Object(obj) => serde_json::Value::Object(
+            obj.iter().filter(|(k, _)| *k != "default").map(|(k, v)| (k.clone(), without_defaults(v))).collect(),
+        ),
+        serde_json::Value::Array(items) => serde_json::Value::Array(items.iter().map(without_defaults).collect()),
+        other => other.clone(),
     }
 }
 
@@ -161,11 +173,13 @@ fn mismatch(schema: &Schema, value: &Value) -> ConnectError {
 /// Encodes a value of a Connect schema as Avro binary, in the shape [`avro_schema::to_avro`] gives.
 fn encode(schema: &Schema, value: &Value, out: &mut Vec<u8>) -> Result<()> {
     if schema.optional {
+        // The union is ["null", T], or [T, "null"] when the schema has a default.
+        let null_branch = i64::from(avro_schema::has_default(schema));
         if value.is_null() {
-            write_long(out, 0);
+            write_long(out, null_branch);
             return Ok(());
         }
-        write_long(out, 1);
+        write_long(out, 1 - null_branch);
     }
     match (schema.schema_type, value) {
         (SchemaType::Boolean, Value::Boolean(b)) => out.push(u8::from(*b)),

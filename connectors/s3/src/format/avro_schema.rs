@@ -6,9 +6,10 @@
 //! with string keys is an Avro map, any other map an array of `MapEntry` records `{key, value}`;
 //! Decimal is `bytes` with logical type `decimal` (precision from `connect.decimal.precision`,
 //! else 64); Date `int`/`date`, Time `int`/`time-millis`, Timestamp `long`/`timestamp-millis`.
-//! Every non-union schema carries `connect.name`, `connect.version`, `connect.doc` and
-//! `connect.parameters` when the Connect schema has them, so reading them back gives the same
-//! Connect schema.
+//! Every non-union schema carries `connect.name`, `connect.version`, `connect.doc`,
+//! `connect.parameters` and `connect.default` when the Connect schema has them, and a field
+//! with a default has it as its Avro `default` (an optional one then is `[T, "null"]`), so
+//! reading them back gives the same Connect schema.
 //!
 //! Avro -> Connect also takes schemas other writers made: enums become strings, fixed bytes,
 //! `[T, "null"]` optional; unions of several types are refused.
@@ -20,6 +21,8 @@ use aqueduct_sdk::schema::logical;
 use aqueduct_sdk::{ConnectError, Field, Result, Schema, SchemaRef, SchemaType};
 use serde_json::{json, Map, Value as Json};
 
+use super::avro_default;
+
 /// Confluent's namespace for records it names itself.
 const NAMESPACE: &str = "io.confluent.connect.avro";
 const DEFAULT_NAME: &str = "ConnectDefault";
@@ -29,6 +32,7 @@ const CONNECT_VERSION: &str = "connect.version";
 const CONNECT_DOC: &str = "connect.doc";
 const CONNECT_PARAMETERS: &str = "connect.parameters";
 const CONNECT_TYPE: &str = "connect.type";
+const CONNECT_DEFAULT: &str = "connect.default";
 /// The Decimal parameter Confluent keeps the Avro precision in.
 const DECIMAL_PRECISION: &str = "connect.decimal.precision";
 const DEFAULT_PRECISION: u32 = 64;
@@ -48,7 +52,12 @@ struct ToAvro {
 impl ToAvro {
     fn schema(&mut self, schema: &Schema) -> Result<Json> {
         let base = self.base(schema)?;
-        Ok(if schema.optional { json!(["null", base]) } else { base })
+        Ok(match (schema.optional, has_default(schema)) {
+            (false, _) => base,
+            // Avro's default must match the union's first branch.
+            (true, true) => json!([base, "null"]),
+            (true, false) => json!(["null", base]),
+        })
     }
 
     fn base(&mut self, schema: &Schema) -> Result<Json> {
@@ -144,7 +153,10 @@ impl ToAvro {
                     let mut f = Map::new();
                     f.insert("name".into(), json!(field.name));
                     f.insert("type".into(), self.schema(&field.schema)?);
-                    if field.schema.optional {
+                    if has_default(&field.schema) {
+                        let default = field.schema.default.as_ref().unwrap_or(&aqueduct_sdk::Value::Null);
+                        f.insert("default".into(), avro_default::to_json(&field.schema, default)?);
+                    } else if field.schema.optional {
                         f.insert("default".into(), Json::Null);
                     }
                     fields.push(Json::Object(f));
@@ -161,6 +173,9 @@ impl ToAvro {
         if !schema.parameters.is_empty() {
             avro.insert(CONNECT_PARAMETERS.into(), json!(schema.parameters));
         }
+        if let Some(default) = schema.default.as_ref().filter(|d| !d.is_null()) {
+            avro.insert(CONNECT_DEFAULT.into(), avro_default::to_json(schema, default)?);
+        }
         if let Some(name) = &schema.name {
             avro.insert(CONNECT_NAME.into(), json!(name));
         }
@@ -169,6 +184,11 @@ impl ToAvro {
             _ => Json::Object(avro),
         })
     }
+}
+
+/// True when the schema has a non-null default.
+pub(super) fn has_default(schema: &Schema) -> bool {
+    schema.default.as_ref().is_some_and(|d| !d.is_null())
 }
 
 fn primitive(avro: &mut Map<String, Json>, name: &str) {
@@ -272,6 +292,9 @@ fn from_avro(avro: &Json, ns: Option<&str>, names: &mut HashMap<String, Json>, d
                     .map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
                     .collect();
             }
+            if let Some(default) = obj.get(CONNECT_DEFAULT) {
+                schema.default = Some(avro_default::from_json(&schema, &node, default)?).filter(|d| !d.is_null());
+            }
             Ok((schema, node))
         }
         other => Err(ConnectError::data(format!("not an Avro schema: {other}"))),
@@ -357,7 +380,11 @@ fn named_or_primitive(
                     .and_then(Json::as_str)
                     .ok_or_else(|| ConnectError::data(format!("field without a name in Avro record {full}")))?;
                 let ty = field.get("type").ok_or_else(|| ConnectError::data(format!("field {name} without a type")))?;
-                let (field_schema, node) = from_avro(ty, inner_ns.as_deref(), names, depth + 1)?;
+                let (mut field_schema, node) = from_avro(ty, inner_ns.as_deref(), names, depth + 1)?;
+                if let (None, Some(default)) = (&field_schema.default, field.get("default")) {
+                    field_schema.default =
+                        Some(avro_default::from_json(&field_schema, &node, default)?).filter(|d| !d.is_null());
+                }
                 schema.fields.push(Field { name: name.to_owned(), schema: Arc::new(field_schema) });
                 nodes.push(node);
             }

@@ -5,6 +5,7 @@
 //! written, and an object's bytes are everything appended, `finish` last.
 
 mod avro;
+mod avro_default;
 mod avro_schema;
 mod bytearray;
 mod compress;

@@ -4,15 +4,16 @@
 //! Float32/64, Utf8, Binary, Struct, List and Map are the same types in Arrow; Decimal is
 //! `Decimal128(precision, scale)` (precision from `connect.decimal.precision`, else 38, the
 //! most Decimal128 holds), Date `Date32`, Time `Time32(ms)`, Timestamp `Timestamp(ms, "UTC")`;
-//! optional is nullable. Each Arrow field carries the Connect schema's name, version, doc and
-//! parameters as `connect.*` metadata (Parquet keeps it in the embedded Arrow schema), so
-//! reading gives back the same Connect schema. Files from other writers are read by their Arrow
-//! types (unsigned ints widened, any time unit as milliseconds, strings and binaries of every
-//! layout).
+//! optional is nullable. Each Arrow field carries the Connect schema's name, version, doc,
+//! parameters and default (as the JsonConverter writes it) as `connect.*` metadata (Parquet
+//! keeps it in the embedded Arrow schema), so reading gives back the same Connect schema. Files
+//! from other writers are read by their Arrow types (unsigned ints widened, any time unit as
+//! milliseconds, strings and binaries of every layout).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use aqueduct_sdk::json::{json_to_value, value_to_json};
 use aqueduct_sdk::{logical, ConnectError, Field, Result, Schema, SchemaRef, SchemaType};
 use arrow_schema::{DataType, Field as ArrowField, Fields, Metadata, Schema as ArrowSchema, TimeUnit};
 
@@ -21,6 +22,7 @@ const CONNECT_VERSION: &str = "connect.version";
 const CONNECT_DOC: &str = "connect.doc";
 const CONNECT_PARAMETERS: &str = "connect.parameters";
 const CONNECT_OPTIONAL: &str = "connect.optional";
+const CONNECT_DEFAULT: &str = "connect.default";
 /// The Decimal parameter holding the precision (Confluent's).
 const DECIMAL_PRECISION: &str = "connect.decimal.precision";
 const MAX_PRECISION: u8 = 38;
@@ -59,6 +61,9 @@ fn metadata(schema: &Schema) -> HashMap<String, String> {
     }
     if !schema.parameters.is_empty() {
         metadata.insert(CONNECT_PARAMETERS.into(), serde_json::json!(schema.parameters).to_string());
+    }
+    if let Some(default) = schema.default.as_ref().filter(|d| !d.is_null()) {
+        metadata.insert(CONNECT_DEFAULT.into(), value_to_json(Some(schema), default, false).to_string());
     }
     metadata
 }
@@ -151,6 +156,9 @@ fn apply_metadata(schema: &mut Schema, metadata: &Metadata) {
         metadata.get(CONNECT_PARAMETERS).and_then(|p| serde_json::from_str::<BTreeMap<String, String>>(p).ok())
     {
         schema.parameters = params;
+    }
+    if let Some(json) = metadata.get(CONNECT_DEFAULT).and_then(|d| serde_json::from_str(d).ok()) {
+        schema.default = json_to_value(schema, json).ok().filter(|d| !d.is_null());
     }
 }
 

@@ -39,6 +39,15 @@ fn rich_schema() -> SchemaRef {
         .field("day", logical::date().build())
         .field("at", logical::time().build())
         .field("ts", logical::timestamp().build())
+        .field("status", Schema::builder(SchemaType::String).default_value(Value::from("new")).build())
+        .field("retries", Schema::builder(SchemaType::Int32).optional().default_value(Value::Int32(3)).build())
+        .field("fee", logical::decimal(2).default_value(Value::Bytes(logical::decimal_bytes(-100))).build())
+        .field(
+            "weights",
+            Schema::array(Schema::primitive(SchemaType::Float64))
+                .default_value(Value::Array(vec![Value::Float64(0.5)]))
+                .build(),
+        )
         .build()
 }
 
@@ -66,6 +75,10 @@ fn rich_value(schema: &SchemaRef, i: i64) -> Value {
         Value::Int32(19_000 + i32::try_from(i).expect("small")),
         Value::Int32(3_600_000),
         Value::Int64(1_700_000_000_123 + i),
+        Value::from("open"),
+        Value::Int32(i32::try_from(i).expect("small")),
+        Value::Bytes(logical::decimal_bytes(250)),
+        Value::Array(vec![Value::Float64(2.0)]),
     ];
     Value::Struct(Struct::from_values(Arc::clone(schema), values).expect("struct"))
 }
@@ -120,6 +133,12 @@ fn avro_schema_is_confluents() {
     assert_eq!(field("at")["type"]["logicalType"], "time-millis");
     assert_eq!(field("ts")["type"]["logicalType"], "timestamp-millis");
     assert_eq!(field("attrs")["type"]["type"], "map");
+    assert_eq!(field("status")["default"], "new");
+    assert_eq!(field("status")["type"]["connect.default"], "new");
+    assert_eq!(field("retries")["type"][1], "null", "an optional field with a default is [T, \"null\"]");
+    assert_eq!(field("retries")["default"], 3);
+    assert_eq!(field("fee")["default"], "\u{9c}", "bytes defaults are ISO-8859-1 strings");
+    assert_eq!(field("weights")["default"], serde_json::json!([0.5]));
 
     let unnamed = Schema::struct_builder()
         .field("inner", Schema::struct_builder().field("x", Schema::int64()).build())
