@@ -11,6 +11,7 @@ mod bytearray;
 mod compress;
 mod json;
 mod parquet;
+mod parquet_read;
 mod parquet_schema;
 
 use aqueduct_sdk::{ConfigDef, ConfigType, ConfigValue, ConnectError, Importance, Result, SchemaRef, Validator, Value};

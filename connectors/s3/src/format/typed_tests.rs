@@ -325,3 +325,22 @@ fn parquet_row_groups_close_at_the_byte_bound() {
     assert!(row_groups(&out) >= 2, "{} row groups", row_groups(&out));
     assert_eq!(format.read(&out).expect("read").len(), 2_000);
 }
+
+#[test]
+fn parquet_waiting_rows_are_converted_at_the_batch_byte_bound() {
+    let schema = Schema::struct_builder().field("text", Schema::string()).build();
+    // No row count would convert the batch: only the waiting rows' size does.
+    let mut writer: Box<dyn RecordWriter> = Box::new(
+        super::parquet::ParquetWriter::with_bounds(Some(&schema), ParquetCodec::None, usize::MAX, usize::MAX, 1024)
+            .expect("writer"),
+    );
+    let mut out = Vec::new();
+    let text = "y".repeat(super::parquet::BATCH_BYTES / 4);
+    for _ in 0..5 {
+        let value = Struct::new(Arc::clone(&schema)).put("text", text.clone()).expect("row");
+        writer.write(Some(&schema), &Value::Struct(value), &mut out).expect("write");
+    }
+    assert!(out.len() > super::parquet::BATCH_BYTES / 2, "a batch went out before finish ({} bytes)", out.len());
+    writer.finish(&mut out).expect("finish");
+    assert_eq!(Format::Parquet { codec: ParquetCodec::None }.read(&out).expect("read").len(), 5);
+}
