@@ -2,6 +2,7 @@
 //! restart test also s3s-fs, `scripts/services.sh up s3fs`).
 
 mod common;
+mod formats;
 mod outage;
 mod sink;
 mod source;
