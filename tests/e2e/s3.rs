@@ -193,3 +193,22 @@ fn parquet_objects_hold_every_record_exactly_once_across_a_kill9() {
         Format::Parquet { codec: aqueduct_connector_s3::format::ParquetCodec::Snappy },
     );
 }
+
+#[test]
+fn a_missing_bucket_fails_the_task_with_its_name() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let topic = unique("e2e-s3-nobucket");
+    create_topic(&topic, 1);
+    let bucket = unique("missing").to_lowercase();
+    let connector =
+        sink_config(&format!("{topic}-sink"), &topic, &bucket, "io.confluent.connect.s3.format.json.JsonFormat");
+    let worker = Worker::start(dir.path(), json!({"offset.storage.topic": unique("e2e-offsets")}), &[connector]);
+    let url = format!("{}/connectors/{topic}-sink/status", worker.url);
+    let trace = worker.wait("the task to fail", Duration::from_secs(60), || {
+        let (_, body) = crate::common::reqwest::blocking_get(&url)?;
+        let task = body["tasks"].get(0)?;
+        (task["state"] == "FAILED").then(|| task["trace"].as_str().unwrap_or_default().to_owned())
+    });
+    assert!(trace.contains(&bucket) && trace.contains("does not exist"), "{trace}");
+    assert!(worker.terminate(Duration::from_secs(30)), "the worker lives on");
+}
