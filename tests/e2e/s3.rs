@@ -6,8 +6,9 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use aqueduct_connector_s3::format::Format;
-use aqueduct_connector_s3::storage::{StorageConfig, Store};
-use aqueduct_sdk::Value;
+use aqueduct_connector_s3::sink::SinkConfig;
+use aqueduct_connector_s3::storage::Store;
+use aqueduct_sdk::{Props, Value};
 use serde_json::json;
 
 use crate::common::{unique, Worker};
@@ -22,19 +23,14 @@ fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
 }
 
 fn store(bucket: &str) -> Store {
-    let config = StorageConfig {
-        bucket: bucket.to_owned(),
-        region: "us-east-1".into(),
-        endpoint: Some(MOTO.into()),
-        path_style: true,
-        credentials: Some(("test".into(), "test".into())),
-        topics_dir: "topics".into(),
-        directory_delim: "/".into(),
-        file_delim: "+".into(),
-        retry_backoff_ms: 100,
-        attempts: 3,
-    };
-    block_on(Store::new(&config))
+    let config = sink_config("check", "t", bucket, "JsonFormat");
+    let props: Props = config["config"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+        .collect();
+    block_on(Store::new(&SinkConfig::parse(&props).expect("sink config").storage))
 }
 
 fn create_bucket(bucket: &str) {

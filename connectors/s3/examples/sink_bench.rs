@@ -11,8 +11,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use aqueduct_connector_s3::sink::S3SinkTask;
-use aqueduct_connector_s3::storage::{StorageConfig, Store};
+use aqueduct_connector_s3::sink::{S3SinkTask, SinkConfig};
+use aqueduct_connector_s3::storage::Store;
 use aqueduct_sdk::{
     ErrantRecordReporter, Props, Schema, SchemaType, SinkRecord, SinkTask, SinkTaskContext, Struct, TimestampType,
     TopicPartition, TopicPartitionOffsets, Value,
@@ -91,26 +91,15 @@ async fn run(endpoint: &str, format_class: &str, records: &[SinkRecord]) {
     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
     .collect();
     let mut task = S3SinkTask::new();
-    task.start(Arc::new(Context), props).await.unwrap_or_else(|e| panic!("start: {e}"));
+    task.start(Arc::new(Context), props.clone()).await.unwrap_or_else(|e| panic!("start: {e}"));
     let started = Instant::now();
     for batch in records.chunks(500) {
         task.put(batch.to_vec()).await.unwrap_or_else(|e| panic!("put: {e}"));
     }
     let sink_secs = started.elapsed().as_secs_f64();
 
-    let store = Store::new(&StorageConfig {
-        bucket: bucket.clone(),
-        region: "us-east-1".into(),
-        endpoint: Some(endpoint.into()),
-        path_style: true,
-        credentials: Some(("test".into(), "test".into())),
-        topics_dir: "topics".into(),
-        directory_delim: "/".into(),
-        file_delim: "+".into(),
-        retry_backoff_ms: 100,
-        attempts: 4,
-    })
-    .await;
+    let storage = SinkConfig::parse(&props).unwrap_or_else(|e| panic!("config: {e}")).storage;
+    let store = Store::new(&storage).await;
     let keys = store.list("topics/", None, None).await.unwrap_or_else(|e| panic!("list: {e}")).objects;
     let mut objects = Vec::new();
     for key in &keys {
