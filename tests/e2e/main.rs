@@ -7,6 +7,7 @@ mod distributed_bench;
 mod distributed_eos;
 mod distributed_rest;
 mod distributed_sink;
+mod elasticsearch;
 mod embedded;
 mod exactly_once;
 mod exactly_once_cdc;

@@ -174,10 +174,13 @@ impl Writer {
         let closing: HashSet<&TopicPartition> = partitions.iter().collect();
         {
             let mut st = lock(&self.shared.state);
-            let before = st.queue.len();
-            st.queue.retain(|w| !closing.contains(&w.tp));
-            let dropped = before - st.queue.len();
-            st.buffered -= dropped;
+            let (dropped, kept): (VecDeque<Write>, VecDeque<Write>) =
+                std::mem::take(&mut st.queue).into_iter().partition(|w| closing.contains(&w.tp));
+            st.queue = kept;
+            st.buffered -= dropped.len();
+            for w in &dropped {
+                st.outstanding.settle(&w.tp, w.record.kafka_offset);
+            }
             st.paused.retain(|tp| !closing.contains(tp));
         }
         // What stays outstanding for them is in flight.

@@ -286,3 +286,28 @@ async fn invalid_records_are_reported_then_dropped_or_fatal() {
     strict.stop().await.expect("stop");
     delete_index(&topic).await;
 }
+
+/// Closing a partition drops its queued writes at once (they are consumed again by the next
+/// owner) and waits only for those in flight; other partitions' writes go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_drops_queued_writes_and_keeps_the_rest() {
+    let topic = unique("es-close");
+    let (a, b) = (TopicPartition::new(topic.clone(), 0), TopicPartition::new(topic.clone(), 1));
+    let ctx = Context::new(&[a.clone(), b.clone()], true);
+    let mut task =
+        task(&url(), &[("key.ignore", "true"), ("linger.ms", "3000"), ("flush.timeout.ms", "60000")], &ctx).await;
+    let records: Vec<_> =
+        (0..10).map(|i| record(&topic, (i % 2) as i32, i / 2, Value::Null, json!({"i": i}))).collect();
+    let given = next_offsets(&records);
+    task.put(records).await.expect("put");
+    let started = std::time::Instant::now();
+    task.close(std::slice::from_ref(&a)).await.expect("close");
+    assert!(started.elapsed() < Duration::from_secs(2), "close waited {:?} for queued writes", started.elapsed());
+    let only_b = TopicPartitionOffsets::from([(b.clone(), given[&b])]);
+    wait_committable(&mut task, &only_b, &only_b, Duration::from_secs(30)).await;
+    let docs = documents(&topic).await;
+    assert_eq!(docs.len(), 5, "only partition 1's records were written: {docs:?}");
+    assert!(docs.keys().all(|id| id.contains("+1+")), "{docs:?}");
+    task.stop().await.expect("stop");
+    delete_index(&topic).await;
+}
