@@ -17,7 +17,6 @@ use aqueduct_runtime::connector_config::{source_def, ConnectorConfig, TopicCreat
 use aqueduct_runtime::converter::{Converter, JsonConverter};
 use aqueduct_runtime::kafka::KafkaClients;
 use aqueduct_runtime::offsets::{FileOffsetStore, OffsetStore};
-use aqueduct_runtime::plugins::Plugins;
 use aqueduct_runtime::status::{State, StatusCell, Target};
 use aqueduct_runtime::task_context::{ActiveTopics, TaskSetup};
 use aqueduct_runtime::transforms::TransformChain;
@@ -66,7 +65,7 @@ fn per_record(chain: &mut TransformChain, batch: &[ConnectRecord], rounds: usize
 }
 
 fn chain_level(n: usize) -> anyhow::Result<()> {
-    let plugins = Plugins::builtin();
+    let plugins = aqueduct::builtin_plugins();
     let generator = Generator::new();
     let batch_len = 10_000.min(n);
     let batch = (0..batch_len as i64)
@@ -189,7 +188,7 @@ async fn main() -> anyhow::Result<()> {
     let worker = WorkerConfig::from_props([("bootstrap.servers".to_owned(), bootstrap)].into_iter().collect())?;
     let clients = KafkaClients::new(&worker);
     let records = (n / 5).max(1) as i64;
-    let plugins = Plugins::builtin();
+    let plugins = aqueduct::builtin_plugins();
     let mut rates = [f64::MIN; 2];
     for round in 0..2 {
         for (i, rate) in rates.iter_mut().enumerate() {

@@ -21,7 +21,7 @@ use crate::rest::{self, AppState};
 use crate::worker_config::WorkerConfig;
 
 /// Runs a standalone worker until SIGINT or SIGTERM.
-pub async fn run(worker_file: PathBuf, connector_files: Vec<PathBuf>) -> Result<()> {
+pub async fn run(worker_file: PathBuf, connector_files: Vec<PathBuf>, plugins: Plugins) -> Result<()> {
     let config = WorkerConfig::load(&worker_file)?;
     if config.embedded() {
         let errors = crate::embedded::config_errors(&config);
@@ -39,7 +39,6 @@ pub async fn run(worker_file: PathBuf, connector_files: Vec<PathBuf>) -> Result<
     // Read and validate every connector file before touching Kafka.
     let connectors: Vec<Props> =
         connector_files.iter().map(|f| crate::connector_config::load_file(f)).collect::<Result<_>>()?;
-    let plugins = Plugins::builtin();
     for props in &connectors {
         crate::herder::validate_connector(&plugins, &config, props).map_err(|e| {
             anyhow::anyhow!("connector {}: {}", props.get("name").map_or("(unnamed)", String::as_str), e.message)

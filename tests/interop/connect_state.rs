@@ -4,13 +4,6 @@
 //! what Aqueduct's `ConfigStore` and `StatusStore` read, and what Aqueduct wrote is what Kafka
 //! Connect starts from.
 
-#[allow(dead_code)]
-#[path = "../../tests/e2e/common.rs"]
-mod common;
-#[allow(dead_code)]
-#[path = "../../tests/interop/connect.rs"]
-mod connect;
-
 use std::fs;
 use std::time::{Duration, Instant};
 
@@ -22,8 +15,8 @@ use aqueduct_runtime::worker_config::WorkerConfig;
 use aqueduct_sdk::Props;
 use serde_json::{json, Value};
 
-use common::{kafka, unique, wait_for};
-use connect::KafkaConnect;
+use crate::common::{kafka, unique, wait_for};
+use crate::connect::KafkaConnect;
 
 const FILE_SOURCE: &str = "org.apache.kafka.connect.file.FileStreamSourceConnector";
 const FILE_SINK: &str = "org.apache.kafka.connect.file.FileStreamSinkConnector";

@@ -9,6 +9,7 @@
 #[path = "../e2e/common.rs"]
 mod common;
 mod connect;
+mod connect_state;
 mod kafka;
 mod runtimes;
 mod sink;

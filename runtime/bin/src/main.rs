@@ -1,4 +1,6 @@
-//! The `aqueduct` command.
+//! The `aqueduct` command: the runtime composed with the built-in connector crates.
+
+use aqueduct::builtin_plugins;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -57,7 +59,7 @@ fn main() -> ExitCode {
         .init();
     let result = match cli.command {
         Command::Plugins => {
-            for p in aqueduct_runtime::plugins::Plugins::builtin().all() {
+            for p in builtin_plugins().all() {
                 println!("{}\t{}\t{}\t{}", p.class, p.factory.kind(), p.version, p.aliases.join(","));
             }
             Ok(())
@@ -66,11 +68,11 @@ fn main() -> ExitCode {
             Err(anyhow::anyhow!("transport=embedded runs in standalone mode only (distributed mode needs Kafka)"))
         }
         Command::Distributed { worker } => match tokio::runtime::Runtime::new() {
-            Ok(rt) => rt.block_on(aqueduct_runtime::distributed::herder::start::run(&worker)),
+            Ok(rt) => rt.block_on(aqueduct_runtime::distributed::herder::start::run(&worker, builtin_plugins())),
             Err(e) => Err(e.into()),
         },
         Command::Standalone { worker, connectors } => match tokio::runtime::Runtime::new() {
-            Ok(rt) => rt.block_on(aqueduct_runtime::standalone::run(worker, connectors)),
+            Ok(rt) => rt.block_on(aqueduct_runtime::standalone::run(worker, connectors, builtin_plugins())),
             Err(e) => Err(e.into()),
         },
     };

@@ -58,7 +58,7 @@ fn group_config(config: &WorkerConfig) -> Result<GroupConfig> {
 }
 
 /// Runs a distributed worker until SIGINT or SIGTERM.
-pub async fn run(worker_file: &Path) -> Result<()> {
+pub async fn run(worker_file: &Path, plugins: Plugins) -> Result<()> {
     let config = WorkerConfig::load(worker_file)?;
     if !config.string("offset.storage.file.filename").is_empty() {
         anyhow::bail!(
@@ -68,7 +68,6 @@ pub async fn run(worker_file: &Path) -> Result<()> {
     let group = group_config(&config)?;
     let session = SessionSettings::from_props(config.props()).map_err(|e| anyhow::anyhow!("{e}"))?;
     let topics = InternalTopics::from_worker(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let plugins = Plugins::builtin();
     let clients = KafkaClients::new(&config);
 
     let (listener, port) = bind_rest(&config).await?;
