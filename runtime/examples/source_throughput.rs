@@ -3,7 +3,7 @@
 //! same pre-serialized records, in the same run, plus the process's peak RSS.
 //!
 //!     scripts/services.sh up kafka
-//!     cargo run --release -p aqueduct-runtime --example source_throughput [RECORDS]
+//!     cargo run --release -p aqueduct --example source_throughput [RECORDS]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -6,7 +6,7 @@
 //! 2. worker level (skipped with `--chain-only`): records/s of a datagen source task through the
 //!    runtime to Kafka (JSON converter, producer, acks, offsets stored), without and with the chain.
 //!
-//!     cargo run --release -p aqueduct-runtime --example transform_chain [RECORDS] [--chain-only]
+//!     cargo run --release -p aqueduct --example transform_chain [RECORDS] [--chain-only]
 
 use std::hint::black_box;
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! Benchmark, not a test (ignored; run by hand, prints figures, asserts no times):
 //!
 //! ```text
-//! AQUEDUCT_BENCH_DELAY_MS=5000 cargo test -p aqueduct-runtime --test e2e distributed_bench -- --ignored --nocapture
+//! AQUEDUCT_BENCH_DELAY_MS=5000 cargo test -p aqueduct --test e2e distributed_bench -- --ignored --nocapture
 //! ```
 //!
 //! Three `aqueduct distributed` workers run a DatagenSource with 8 tasks. Prints

@@ -2,10 +2,10 @@
 //! benchmark). `scripts/quickstart.sh` drives it; the acceptance test uses the same code
 //! (`tests/m2p/`).
 //!
-//!     cargo run --release -p aqueduct-runtime --example m2p -- load --docs 50000
-//!     cargo run --release -p aqueduct-runtime --example m2p -- run --docs 50000 --changes 10000 --pid PID
-//!     cargo run --release -p aqueduct-runtime --example m2p -- compare
-//!     cargo run --release -p aqueduct-runtime --example m2p -- bench --docs 50000
+//!     cargo run --release -p aqueduct --example m2p -- load --docs 50000
+//!     cargo run --release -p aqueduct --example m2p -- run --docs 50000 --changes 10000 --pid PID
+//!     cargo run --release -p aqueduct --example m2p -- compare
+//!     cargo run --release -p aqueduct --example m2p -- bench --docs 50000
 
 #[path = "../../../tests/m2p/mod.rs"]
 mod m2p;
