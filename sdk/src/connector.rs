@@ -70,7 +70,16 @@ pub trait SinkConnector: Connector {
     fn create_task(&self) -> Box<dyn SinkTask>;
 }
 
+/// Creates a source connector, as a closure: what a plugin loaded at run time supplies.
+pub type SharedSourceFactory = Arc<dyn Fn() -> Box<dyn SourceConnector> + Send + Sync>;
+/// Creates a sink connector, as a closure: what a plugin loaded at run time supplies.
+pub type SharedSinkFactory = Arc<dyn Fn() -> Box<dyn SinkConnector> + Send + Sync>;
+
 /// Creates fresh connector instances of one plugin.
+///
+/// Built-in connectors name a function (`ConnectorFactory::Source(|| Box::new(...))` in a
+/// `const`); a connector loaded at run time from `plugin.path` is a closure over its library
+/// (the `Shared*` variants).
 #[derive(Clone, Copy)]
 pub enum ConnectorFactory {
     /// A source connector.
@@ -87,18 +96,38 @@ impl ConnectorFactory {
             ConnectorFactory::Sink(_) => "sink",
         }
     }
+    /// True for a source connector.
+    pub fn is_source(&self) -> bool {
+        self.kind() == "source"
+    }
+    /// A fresh source connector; `None` for a sink.
+    pub fn new_source(&self) -> Option<Box<dyn SourceConnector>> {
+        match self {
+            ConnectorFactory::Source(f) => Some(f()),
+            _ => None,
+        }
+    }
+    /// A fresh sink connector; `None` for a source.
+    pub fn new_sink(&self) -> Option<Box<dyn SinkConnector>> {
+        match self {
+            ConnectorFactory::Sink(f) => Some(f()),
+            _ => None,
+        }
+    }
     /// The config definition of a fresh instance.
     pub fn config_def(&self) -> ConfigDef {
-        match self {
-            ConnectorFactory::Source(f) => f().config_def(),
-            ConnectorFactory::Sink(f) => f().config_def(),
+        match (self.new_source(), self.new_sink()) {
+            (Some(c), _) => c.config_def(),
+            (_, Some(c)) => c.config_def(),
+            _ => ConfigDef::new(),
         }
     }
     /// Validates `props` on a fresh instance.
     pub fn validate(&self, props: &Props) -> Vec<KeyValidation> {
-        match self {
-            ConnectorFactory::Source(f) => f().validate(props),
-            ConnectorFactory::Sink(f) => f().validate(props),
+        match (self.new_source(), self.new_sink()) {
+            (Some(c), _) => c.validate(props),
+            (_, Some(c)) => c.validate(props),
+            _ => Vec::new(),
         }
     }
 }

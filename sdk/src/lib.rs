@@ -101,6 +101,7 @@ pub mod debezium;
 pub mod error;
 pub mod exactly_once;
 pub mod json;
+pub mod plugin;
 pub mod record;
 pub mod schema;
 pub mod task;
@@ -109,7 +110,10 @@ pub mod value;
 
 pub use async_trait::async_trait;
 pub use config::{Config, ConfigDef, ConfigKey, ConfigType, ConfigValue, Importance, KeyValidation, Props, Validator};
-pub use connector::{Connector, ConnectorContext, ConnectorFactory, PluginDescriptor, SinkConnector, SourceConnector};
+pub use connector::{
+    Connector, ConnectorContext, ConnectorFactory, PluginDescriptor, SharedSinkFactory, SharedSourceFactory,
+    SinkConnector, SourceConnector,
+};
 pub use error::{ConnectError, ErrorKind, Result, ResultExt};
 pub use exactly_once::{ExactlyOnceSupport, TransactionContext, TransactionRequests};
 pub use record::{

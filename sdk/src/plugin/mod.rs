@@ -1,0 +1,143 @@
+//! Connectors loaded at run time: a plugin is a `cdylib` that depends on this SDK, declares its
+//! connectors with [`declare_plugin!`](crate::declare_plugin), and is dropped into a
+//! directory of the worker's `plugin.path`.
+//!
+//! # The boundary, and why it is sound
+//!
+//! Host and plugin are separately compiled Rust. Rust has no stable ABI: a trait object, a
+//! `Box`, a `String`, a `Vec`, a future or a tokio handle built by one compiler run cannot be
+//! used by another, and the two sides do not share an allocator, a panic runtime or tokio's
+//! thread-locals (each side links its own copies). So nothing of that kind crosses:
+//!
+//! - **Only C types cross.** The plugin exports four `extern "C"` functions
+//!   ([`abi`]): its ABI version (a `u32`), its declaration (a `#[repr(C)]` struct of integers
+//!   and pointers into its static memory), one `call` entry point and a `free` function.
+//! - **Every call is bytes.** The host sends a [`protocol::Call`] serialized as JSON and gets a
+//!   [`protocol::CallResult`] back the same way. The data model crosses as the mirror types
+//!   of [`wire`] (floats as their bits, bytes as base64), not as the public types, whose layout
+//!   is no contract. JSON was chosen over a compact binary format because the SDK already
+//!   depends on `serde_json` (so a plugin adds no dependency), every value round-trips exactly
+//!   through the wire types, and a message can be read in a log when something goes wrong;
+//!   the cost, a copy and an encoding per call, is small beside a task's I/O.
+//! - **Memory is freed by the side that allocated it.** A reply is a `Vec<u8>` the plugin
+//!   leaked into a [`abi::PluginBuffer`]; the host copies it and hands it back to the
+//!   plugin's `free`. Callback answers travel the other way in an [`abi::HostBuffer`] freed by
+//!   the host's `free`.
+//! - **The plugin owns its runtime.** The first call creates a multi-threaded tokio runtime
+//!   inside the plugin; each call is spawned on it and the calling thread blocks until it is
+//!   done. The host makes these blocking calls from `tokio::task::spawn_blocking` (its adapter,
+//!   in the runtime's `plugin_loader`), so its own workers never wait, and the plugin's tokio
+//!   never sees the host's thread-locals (it has its own copies of them).
+//! - **Callbacks are a C vtable.** The contexts a connector or task talks to (offsets, sink
+//!   pause/resume/rewind/commit requests, the errant record reporter, reconfiguration
+//!   requests) arrive with the start call as an [`abi::HostVtable`]: an opaque pointer to the
+//!   host's context and `extern "C"` functions over it, with the same bytes-in, bytes-out
+//!   discipline. The plugin holds one counted reference to the context and releases it exactly
+//!   once, when the last object using it is dropped, so a callback never outlives it.
+//! - **Panics stop at the boundary.** Every exported function runs its body in
+//!   `catch_unwind`, and each call runs as a spawned task whose panic comes back as its join
+//!   error: a panicking `poll` or `put` returns a fatal [`ConnectError`](crate::ConnectError)
+//!   whose message is `plugin panicked: <message>`, the task becomes FAILED with it, and the
+//!   worker lives. No unwinding crosses `extern "C"`.
+//! - **Versions are checked before anything is trusted.** The host reads
+//!   `aqueduct_plugin_abi_version` first, then the declaration, and refuses a plugin whose ABI
+//!   version, SDK version ([`SDK_VERSION`]) or compiler ([`RUSTC_VERSION`]) differs from its
+//!   own, naming both versions and the file. The compiler check is policy rather than
+//!   soundness (the bytes do not care who compiled them), kept because the issue asks for it
+//!   and because a plugin built by another toolchain is most often a stale build.
+//! - **A library is never unloaded.** Connector instances live in the plugin and are named by
+//!   numbers ([`protocol::Handle`]); the host keeps the library loaded for the life of the
+//!   process, so its functions and static strings stay valid.
+//!
+//! `unsafe` code is confined to two small modules: the plugin side's `guest::ffi` (reading the
+//! host's request bytes and vtable, leaking and freeing reply buffers) and the runtime's
+//! `plugin_loader::ffi` (loading the library, reading the declaration and replies, answering
+//! callbacks).
+//!
+//! Not carried across (yet): transforms and converters in plugins, and the exactly-once
+//! `TransactionContext` of a source task (a plugin's source runs at least once).
+//!
+//! # Writing one
+//!
+//! ```ignore
+//! // Cargo.toml: crate-type = ["cdylib"], aqueduct-sdk with features = ["plugin"]
+//! pub const PLUGIN: aqueduct_sdk::PluginDescriptor = /* as for a built-in connector */;
+//! aqueduct_sdk::declare_plugin! { connectors: [PLUGIN] }
+//! ```
+//!
+//! See `docs/writing-a-connector.md` for the whole path from `cargo new` to a running worker.
+
+pub mod abi;
+#[cfg(feature = "plugin")]
+#[doc(hidden)]
+pub mod guest;
+pub mod protocol;
+pub mod wire;
+
+/// The aqueduct-sdk version, which a plugin's declaration carries and a host compares.
+pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// `rustc --version` of the compiler that built this SDK (captured by its build script).
+pub const RUSTC_VERSION: &str = env!("AQUEDUCT_RUSTC_VERSION");
+
+/// Exports a plugin's connectors from a `cdylib` (needs the SDK's `plugin` feature).
+///
+/// ```ignore
+/// aqueduct_sdk::declare_plugin! { connectors: [SOURCE_PLUGIN, SINK_PLUGIN] }
+/// ```
+///
+/// Generates the four `extern "C"` symbols of [`abi`]; every connector named must be a
+/// [`PluginDescriptor`](crate::PluginDescriptor) expression. Use it once per library.
+#[macro_export]
+macro_rules! declare_plugin {
+    (connectors: [$($connector:expr),* $(,)?] $(,)?) => {
+        $crate::declare_plugin!(@sdk_version $crate::plugin::SDK_VERSION, connectors: [$($connector),*]);
+    };
+    // Declares another SDK version than the one linked: only for the tests that check a host
+    // refuses such a plugin.
+    (@sdk_version $sdk_version:expr, connectors: [$($connector:expr),* $(,)?] $(,)?) => {
+        fn __aqueduct_plugin_connectors() -> ::std::vec::Vec<$crate::PluginDescriptor> {
+            ::std::vec![$($connector),*]
+        }
+
+        /// The plugin ABI version.
+        #[allow(unsafe_code)]
+        #[no_mangle]
+        pub extern "C" fn aqueduct_plugin_abi_version() -> u32 {
+            $crate::plugin::abi::ABI_VERSION
+        }
+
+        /// The plugin's declaration: versions and manifest.
+        #[allow(unsafe_code)]
+        #[no_mangle]
+        pub extern "C" fn aqueduct_plugin_declaration() -> $crate::plugin::abi::PluginDeclaration {
+            $crate::plugin::guest::declaration(__aqueduct_plugin_connectors, $sdk_version)
+        }
+
+        /// One call from the host.
+        ///
+        /// # Safety
+        /// `request` points to `len` readable bytes; `host` is null or a valid vtable.
+        #[allow(unsafe_code)]
+        #[no_mangle]
+        pub unsafe extern "C" fn aqueduct_plugin_call(
+            request: *const u8,
+            len: usize,
+            host: *const $crate::plugin::abi::HostVtable,
+        ) -> $crate::plugin::abi::PluginBuffer {
+            // SAFETY: the host upholds the ABI's contract for these arguments.
+            unsafe { $crate::plugin::guest::call(__aqueduct_plugin_connectors, $sdk_version, request, len, host) }
+        }
+
+        /// Frees a buffer `aqueduct_plugin_call` returned.
+        ///
+        /// # Safety
+        /// `buffer` came from `aqueduct_plugin_call` and is freed once.
+        #[allow(unsafe_code)]
+        #[no_mangle]
+        pub unsafe extern "C" fn aqueduct_plugin_free(buffer: $crate::plugin::abi::PluginBuffer) {
+            // SAFETY: as the caller promises.
+            unsafe { $crate::plugin::guest::free(buffer) }
+        }
+    };
+}

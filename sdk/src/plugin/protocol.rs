@@ -1,0 +1,132 @@
+//! The messages of the plugin ABI, serialized as JSON: calls from the host into the plugin,
+//! callbacks from the plugin into the host, and the manifest a plugin declares.
+
+use serde::{Deserialize, Serialize};
+
+use super::wire::{
+    WireConfigKey, WireError, WireKeyValidation, WireRecordMetadata, WireSinkRecord, WireSourceRecord,
+    WireTopicPartition,
+};
+use crate::config::Props;
+use crate::record::OffsetMap;
+
+/// The connectors a plugin library holds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    /// One entry per connector.
+    pub connectors: Vec<ManifestConnector>,
+}
+
+/// One connector of a [`Manifest`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ManifestConnector {
+    /// Its class name.
+    pub class: String,
+    /// Other names it answers to.
+    pub aliases: Vec<String>,
+    /// Its version.
+    pub version: String,
+    /// `source` or `sink`.
+    pub kind: String,
+}
+
+/// An instance (connector or task) living in the plugin, named by a number the plugin chose.
+pub type Handle = u64;
+
+/// A call from the host into the plugin. Calls naming one task never overlap (the task's
+/// lifecycle); calls naming different instances may run concurrently.
+#[derive(Debug, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub enum Call {
+    /// A fresh connector of `class` -> [`Reply::Handle`].
+    NewConnector { class: String },
+    /// -> [`Reply::ConfigDef`].
+    ConfigDef { connector: Handle },
+    /// -> [`Reply::Validations`].
+    Validate { connector: Handle, props: Props },
+    /// Starts the connector; the call carries the host's connector context.
+    ConnectorStart { connector: Handle, props: Props },
+    /// -> [`Reply::TaskConfigs`].
+    TaskConfigs { connector: Handle, max_tasks: usize },
+    /// -> [`Reply::Unit`].
+    ConnectorStop { connector: Handle },
+    /// -> [`Reply::OptionalBool`] (`Some(true)` = supported).
+    ExactlyOnceSupport { connector: Handle, props: Props },
+    /// -> [`Reply::Bool`].
+    CanDefineTransactionBoundaries { connector: Handle, props: Props },
+    /// A fresh task of the connector -> [`Reply::Handle`].
+    NewTask { connector: Handle },
+    /// Starts a source task; the call carries the host's task context.
+    SourceStart { task: Handle, connector: String, task_id: u32, props: Props },
+    /// -> [`Reply::SourceRecords`].
+    Poll { task: Handle },
+    CommitRecord { task: Handle, record: Box<WireSourceRecord>, metadata: WireRecordMetadata },
+    Commit { task: Handle },
+    /// Starts a sink task; the call carries the host's task context.
+    SinkStart { task: Handle, props: Props },
+    Put { task: Handle, records: Vec<WireSinkRecord> },
+    Flush { task: Handle, offsets: Vec<(WireTopicPartition, i64)> },
+    /// -> [`Reply::Offsets`].
+    PreCommit { task: Handle, offsets: Vec<(WireTopicPartition, i64)> },
+    Open { task: Handle, partitions: Vec<WireTopicPartition> },
+    Close { task: Handle, partitions: Vec<WireTopicPartition> },
+    TaskStop { task: Handle },
+    /// Drops an instance and the host context it holds.
+    Drop { handle: Handle },
+}
+
+/// What a [`Call`] returns.
+#[derive(Debug, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub enum Reply {
+    Unit,
+    Handle(Handle),
+    ConfigDef(Vec<WireConfigKey>),
+    Validations(Vec<WireKeyValidation>),
+    TaskConfigs(Vec<Props>),
+    OptionalBool(Option<bool>),
+    Bool(bool),
+    SourceRecords(Vec<WireSourceRecord>),
+    Offsets(Vec<(WireTopicPartition, i64)>),
+}
+
+/// The answer to a [`Call`]: a reply, or the error the connector returned (a panic in the
+/// plugin is a fatal error whose message starts with `plugin panicked: `).
+pub type CallResult = Result<Reply, WireError>;
+
+/// A callback from the plugin into the host's context of one connector or task.
+#[derive(Debug, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub enum HostCall {
+    /// `ConnectorContext::request_task_reconfiguration`.
+    RequestReconfiguration,
+    /// `ConnectorContext::raise_error`.
+    RaiseError(WireError),
+    /// `SourceTaskContext::offset` -> [`HostReply::Offset`].
+    Offset(OffsetMap),
+    /// `SourceTaskContext::report_progress`.
+    ReportProgress(Option<String>),
+    /// -> [`HostReply::Partitions`].
+    Assignment,
+    Pause(Vec<WireTopicPartition>),
+    Resume(Vec<WireTopicPartition>),
+    Rewind(Vec<(WireTopicPartition, i64)>),
+    RequestCommit,
+    /// Whether the sink task has an errant record reporter -> [`HostReply::Bool`].
+    HasErrantReporter,
+    /// `ErrantRecordReporter::report`; returns once the report is durable.
+    ReportErrant { record: Box<WireSinkRecord>, error: WireError },
+}
+
+/// What a [`HostCall`] returns.
+#[derive(Debug, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub enum HostReply {
+    Unit,
+    Offset(Option<OffsetMap>),
+    Partitions(Vec<WireTopicPartition>),
+    Bool(bool),
+}
+
+/// The answer to a [`HostCall`].
+pub type HostResult = Result<HostReply, WireError>;
