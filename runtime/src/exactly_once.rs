@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use aqueduct_sdk::{ConnectorFactory, ExactlyOnceSupport, PluginDescriptor, Props};
+use aqueduct_sdk::{ExactlyOnceSupport, PluginDescriptor, Props};
 
 use crate::connector_config::ConnectorConfig;
 use crate::source_worker::{Boundary, ExactlyOnce};
@@ -51,11 +51,10 @@ pub fn transactional_id(worker: &WorkerConfig, worker_id: &str, connector: &str,
 
 /// The exactly-once checks of a source connector config (KIP-618's preflight validation).
 pub fn preflight_errors(plugin: &PluginDescriptor, worker: &WorkerConfig, props: &Props) -> Vec<String> {
-    let ConnectorFactory::Source(factory) = plugin.factory else { return Vec::new() };
+    let Some(connector) = plugin.factory.new_source() else { return Vec::new() };
     let get = |k: &str| props.get(k).map(String::as_str).unwrap_or_default();
     let eos = enabled(worker);
     let mut errors = Vec::new();
-    let connector = factory();
     if get("exactly.once.support") == "required" {
         if !eos {
             errors.push(

@@ -115,10 +115,13 @@ mod tests {
         // A stand-in answering to the MongoDB connectors' class names.
         let mongo = PluginDescriptor {
             class: "MongoSource",
-            aliases: &["com.mongodb.kafka.connect.MongoSourceConnector", "io.debezium.connector.mongodb.MongoDbConnector"],
-            ..file[0]
+            aliases: &[
+                "com.mongodb.kafka.connect.MongoSourceConnector",
+                "io.debezium.connector.mongodb.MongoDbConnector",
+            ],
+            ..aqueduct_connector_file::SOURCE_PLUGIN
         };
-        *Plugins::new([file[0], file[1], mongo].to_vec()).find(name).expect("a plugin")
+        Plugins::new([file[0].clone(), file[1].clone(), mongo].to_vec()).find(name).expect("a plugin").clone()
     }
 
     #[test]
@@ -139,7 +142,7 @@ mod tests {
             "io.debezium.connector.mongodb.MongoDbConnectorTask"
         );
         assert_eq!(task_class(&mongo, "MongoSource"), "com.mongodb.kafka.connect.source.MongoSourceTask");
-        let own = PluginDescriptor { class: "Probe", aliases: &[], ..file_source };
+        let own = PluginDescriptor { class: "Probe", aliases: &[], ..file_source.clone() };
         assert_eq!(task_class(&own, "Probe"), "ProbeTask");
     }
 

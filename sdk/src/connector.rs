@@ -80,20 +80,24 @@ pub type SharedSinkFactory = Arc<dyn Fn() -> Box<dyn SinkConnector> + Send + Syn
 /// Built-in connectors name a function (`ConnectorFactory::Source(|| Box::new(...))` in a
 /// `const`); a connector loaded at run time from `plugin.path` is a closure over its library
 /// (the `Shared*` variants).
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub enum ConnectorFactory {
     /// A source connector.
     Source(fn() -> Box<dyn SourceConnector>),
     /// A sink connector.
     Sink(fn() -> Box<dyn SinkConnector>),
+    /// A source connector made by a closure.
+    SharedSource(SharedSourceFactory),
+    /// A sink connector made by a closure.
+    SharedSink(SharedSinkFactory),
 }
 
 impl ConnectorFactory {
     /// `"source"` or `"sink"`, as the REST API names plugin types.
     pub fn kind(&self) -> &'static str {
         match self {
-            ConnectorFactory::Source(_) => "source",
-            ConnectorFactory::Sink(_) => "sink",
+            ConnectorFactory::Source(_) | ConnectorFactory::SharedSource(_) => "source",
+            ConnectorFactory::Sink(_) | ConnectorFactory::SharedSink(_) => "sink",
         }
     }
     /// True for a source connector.
@@ -104,6 +108,7 @@ impl ConnectorFactory {
     pub fn new_source(&self) -> Option<Box<dyn SourceConnector>> {
         match self {
             ConnectorFactory::Source(f) => Some(f()),
+            ConnectorFactory::SharedSource(f) => Some(f()),
             _ => None,
         }
     }
@@ -111,6 +116,7 @@ impl ConnectorFactory {
     pub fn new_sink(&self) -> Option<Box<dyn SinkConnector>> {
         match self {
             ConnectorFactory::Sink(f) => Some(f()),
+            ConnectorFactory::SharedSink(f) => Some(f()),
             _ => None,
         }
     }
@@ -133,7 +139,10 @@ impl ConnectorFactory {
 }
 
 /// A connector plugin as the runtime registers it.
-#[derive(Clone, Copy)]
+///
+/// A plugin loaded at run time has its names leaked to `'static`: libraries are loaded once,
+/// at start, and never unloaded.
+#[derive(Clone)]
 pub struct PluginDescriptor {
     /// The name used in `connector.class`, e.g. `"FileStreamSource"`.
     pub class: &'static str,

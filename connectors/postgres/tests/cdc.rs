@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use aqueduct_connector_postgres::cdc::PLUGIN;
 use aqueduct_sdk::serde_json::{self, json};
 use aqueduct_sdk::{
-    logical, ConnectorFactory, ErrorKind, OffsetMap, OffsetReader, Props, RecordMetadata, SourceRecord, SourceTask,
-    SourceTaskContext, Value,
+    logical, ErrorKind, OffsetMap, OffsetReader, Props, RecordMetadata, SourceRecord, SourceTask, SourceTaskContext,
+    Value,
 };
 use tokio::sync::Semaphore;
 use tokio_postgres::NoTls;
@@ -183,10 +183,7 @@ async fn drop_stale_slots(db: &tokio_postgres::Client) {
 }
 
 fn new_task() -> Box<dyn SourceTask> {
-    match PLUGIN.factory {
-        ConnectorFactory::Source(f) => f().create_task(),
-        ConnectorFactory::Sink(_) => panic!("PostgresCdcSource is a source"),
-    }
+    PLUGIN.factory.new_source().expect("PostgresCdcSource is a source").create_task()
 }
 
 async fn start(props: Props, offsets: &Arc<MemOffsets>) -> aqueduct_sdk::Result<Box<dyn SourceTask>> {

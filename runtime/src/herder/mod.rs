@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aqueduct_sdk::{ConfigDef, ConnectError, ConnectorContext, ConnectorFactory, PluginDescriptor, Props};
+use aqueduct_sdk::{ConfigDef, ConnectError, ConnectorContext, PluginDescriptor, Props};
 use serde::Serialize;
 use serde_json::{json, Value as Json};
 use tokio::sync::{mpsc, Mutex};
@@ -174,10 +174,8 @@ impl Herder {
 
     /// The definition used to validate a plugin's config: common keys, kind keys, plugin keys.
     pub fn config_def(plugin: &PluginDescriptor) -> ConfigDef {
-        let base = match plugin.factory {
-            ConnectorFactory::Source(_) => connector_config::source_def(),
-            ConnectorFactory::Sink(_) => connector_config::sink_def(),
-        };
+        let base =
+            if plugin.factory.is_source() { connector_config::source_def() } else { connector_config::sink_def() };
         base.merge(&plugin.factory.config_def())
     }
 
@@ -482,7 +480,7 @@ pub fn validate_connector(
     props: &Props,
 ) -> HResult<(PluginDescriptor, ConnectorConfig)> {
     let class = props.get("connector.class").map(String::as_str).unwrap_or_default();
-    let plugin = *plugins.find(class).map_err(|e| HerderError::new(400, e.to_string()))?;
+    let plugin = plugins.find(class).cloned().map_err(|e| HerderError::new(400, e.to_string()))?;
     let (def, problems) = transforms::enrich(Herder::config_def(&plugin), plugins, props);
     let mut errors: Vec<String> = problems.into_iter().map(|(_, message)| message).collect();
     for error in def.validate(props).into_iter().chain(plugin.factory.validate(props)).flat_map(|k| k.errors) {

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aqueduct_sdk::{Connector, ConnectorFactory, PluginDescriptor, Props, SinkConnector, SourceConnector};
+use aqueduct_sdk::{Connector, PluginDescriptor, Props, SinkConnector, SourceConnector};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::warn;
@@ -30,9 +30,10 @@ pub enum Instance {
 impl Instance {
     /// A fresh, not yet started instance of `plugin`.
     pub fn new(plugin: &PluginDescriptor) -> Self {
-        match plugin.factory {
-            ConnectorFactory::Source(f) => Instance::Source(f()),
-            ConnectorFactory::Sink(f) => Instance::Sink(f()),
+        match (plugin.factory.new_source(), plugin.factory.new_sink()) {
+            (Some(source), _) => Instance::Source(source),
+            (None, Some(sink)) => Instance::Sink(sink),
+            (None, None) => unreachable!("a connector factory is a source or a sink"),
         }
     }
 

@@ -37,7 +37,7 @@ pub async fn list(State(s): State<AppState>, Query(q): Query<HashMap<String, Str
 }
 
 fn find(s: &AppState, plugin: &str) -> ApiResult<PluginDescriptor> {
-    s.plugins.find(plugin).copied().map_err(|e| ApiError::new(404, e.to_string()))
+    s.plugins.find(plugin).cloned().map_err(|e| ApiError::new(404, e.to_string()))
 }
 
 fn definition(key: &ConfigKey, order: usize) -> Value {

@@ -131,8 +131,8 @@ impl Running {
             Ok((plugin, _)) => plugin,
             Err(e) => return local.status.fail(e.message),
         };
-        local.plugin = Some(plugin);
         let mut instance = Instance::new(&plugin);
+        local.plugin = Some(plugin);
         let context = Arc::new(Context { name: name.to_owned(), events: self.events.clone() });
         if let Err(e) = instance.connector().start(context, local.props.clone()).await {
             warn!(connector = %name, error = %e, "connector failed to start");
