@@ -8,8 +8,10 @@
 //! - bare: the NDJSON bodies built before the clock starts, sent one after the other;
 //! - sink: `ElasticsearchSinkTask` fed schemaless records in puts of 500 (as the runtime does)
 //!   with its defaults (5 bulks in flight, linger 1 ms), timed until `pre_commit` reports every
-//!   offset acknowledged: conversion, bulk building and per-item checks included;
-//! and, for scale, the sink's conversion of the same records into bulk lines alone (no I/O).
+//!   offset acknowledged: conversion, bulk building and per-item checks included.
+//!
+//! For scale it also times the sink's conversion of the same records into bulk lines alone
+//! (no I/O).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
