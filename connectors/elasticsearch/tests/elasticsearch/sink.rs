@@ -311,3 +311,32 @@ async fn close_drops_queued_writes_and_keeps_the_rest() {
     task.stop().await.expect("stop");
     delete_index(&topic).await;
 }
+
+/// Data streams: the task creates `<type>-<dataset>-<topic>` through `PUT _data_stream`.
+/// osmem-server has no data streams and says so (after an index template like Elasticsearch's
+/// built-in `logs-*-*` one is put); the task must fail with that answer rather than write to a
+/// plain index.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_streams_are_created_through_the_data_stream_api() {
+    let topic = unique("es-stream");
+    let template = format!("/_index_template/{topic}");
+    let (status, body) = call(
+        Method::Put,
+        &template,
+        Some(json!({"index_patterns": [format!("logs-app-{topic}*")], "data_stream": {}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let ctx = Context::new(&[], true);
+    let mut task =
+        task(&url(), &[("data.stream.type", "logs"), ("data.stream.dataset", "app"), ("max.retries", "0")], &ctx).await;
+    let err =
+        task.put(vec![record(&topic, 0, 0, "k".into(), json!({"m": 1}))]).await.expect_err("osmem has no data streams");
+    let stream = format!("logs-app-{topic}");
+    assert!(err.to_string().contains(&format!("creating data stream {stream}")), "{err}");
+    assert!(err.to_string().contains("data streams are not supported"), "{err}");
+    let (status, _) = call(Method::Head, &format!("/{stream}"), None).await;
+    assert_eq!(status, 404, "no plain index was created in its place");
+    task.stop().await.expect("stop");
+    call(Method::Delete, &template, None).await;
+}
