@@ -102,7 +102,7 @@ impl Writer {
 
     /// The first fatal error of a bulk, if any: the task must fail.
     pub fn failure(&self) -> Option<ConnectError> {
-        lock(&self.shared.state).failure.as_ref().map(|e| ConnectError::new(e.kind(), e.trace()))
+        lock(&self.shared.state).failure.as_ref().map(|e| ConnectError::new(e.kind(), e.to_string()))
     }
 
     /// Queues writes (in record order); pauses the task's partitions when the buffer is full.
