@@ -10,6 +10,7 @@ pub mod exactly_once;
 pub mod herder;
 pub mod kafka;
 pub mod offsets;
+pub mod plugin_loader;
 pub mod plugins;
 pub mod process;
 pub mod rest;

@@ -49,21 +49,76 @@ impl Plugins {
         &self.predicates
     }
 
-    /// The plugin answering to `class` (its class name or an alias). The error lists the
+    /// Adds connector plugins, e.g. those loaded from `plugin.path`. Several versions of one
+    /// class may be registered side by side (KIP-891).
+    pub fn with_connectors(mut self, plugins: Vec<PluginDescriptor>) -> Self {
+        self.plugins.extend(plugins);
+        self
+    }
+
+    /// The newest plugin answering to `class` (its class name or an alias). The error lists the
     /// available plugins.
     pub fn find(&self, class: &str) -> Result<&PluginDescriptor, ConnectError> {
-        self.plugins.iter().find(|p| p.answers_to(class)).ok_or_else(|| {
-            let available: Vec<&str> = self.plugins.iter().map(|p| p.class).collect();
-            ConnectError::config(format!(
+        self.find_version(class, None)
+    }
+
+    /// The plugin answering to `class` at `version` (KIP-891's `connector.plugin.version`, an
+    /// exact version), or the newest when `version` is absent or empty; the first registered
+    /// wins a tie. The error lists the available plugins, or the versions of `class`.
+    pub fn find_version(&self, class: &str, version: Option<&str>) -> Result<&PluginDescriptor, ConnectError> {
+        let mut matching = self.plugins.iter().filter(|p| p.answers_to(class));
+        let Some(first) = matching.next() else {
+            let mut available: Vec<&str> = self.plugins.iter().map(|p| p.class).collect();
+            available.dedup();
+            return Err(ConnectError::config(format!(
                 "Invalid value {class} for configuration connector.class: Failed to find any class that implements Connector and which name matches {class}; available connectors are: {}",
                 available.join(", ")
-            ))
-        })
+            )));
+        };
+        match version.map(str::trim).filter(|v| !v.is_empty()) {
+            None => Ok(matching.fold(first, |best, p| {
+                if compare_versions(p.version, best.version).is_gt() {
+                    p
+                } else {
+                    best
+                }
+            })),
+            Some(wanted) => std::iter::once(first).chain(matching.clone()).find(|p| p.version == wanted).ok_or_else(|| {
+                let versions: Vec<&str> = std::iter::once(first).chain(matching).map(|p| p.version).collect();
+                ConnectError::config(format!(
+                    "Invalid value {wanted} for configuration connector.plugin.version: no version {wanted} of {class}; available versions: {}",
+                    versions.join(", ")
+                ))
+            }),
+        }
     }
 
     /// Every plugin, in registration order.
     pub fn all(&self) -> &[PluginDescriptor] {
         &self.plugins
+    }
+}
+
+/// Orders versions by their dot- or dash-separated parts, numerically where both are numbers
+/// (`1.10.0` > `1.9.2`).
+pub fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
+    let mut left = a.split(['.', '-', '+']);
+    let mut right = b.split(['.', '-', '+']);
+    loop {
+        match (left.next(), right.next()) {
+            (None, None) => return std::cmp::Ordering::Equal,
+            (Some(_), None) => return std::cmp::Ordering::Greater,
+            (None, Some(_)) => return std::cmp::Ordering::Less,
+            (Some(x), Some(y)) => {
+                let order = match (x.parse::<u64>(), y.parse::<u64>()) {
+                    (Ok(x), Ok(y)) => x.cmp(&y),
+                    _ => x.cmp(y),
+                };
+                if order.is_ne() {
+                    return order;
+                }
+            }
+        }
     }
 }
 
@@ -144,6 +199,20 @@ mod tests {
         assert_eq!(task_class(&mongo, "MongoSource"), "com.mongodb.kafka.connect.source.MongoSourceTask");
         let own = PluginDescriptor { class: "Probe", aliases: &[], ..file_source.clone() };
         assert_eq!(task_class(&own, "Probe"), "ProbeTask");
+    }
+
+    #[test]
+    fn versions_side_by_side_newest_by_default() {
+        let v = |version: &'static str| PluginDescriptor { version, ..aqueduct_connector_file::SOURCE_PLUGIN };
+        let plugins = Plugins::new(vec![v("1.9.2"), v("1.10.0"), v("1.2")]);
+        assert_eq!(plugins.find("FileStreamSource").expect("registered").version, "1.10.0");
+        assert_eq!(plugins.find_version("FileStreamSource", Some("")).expect("registered").version, "1.10.0");
+        assert_eq!(plugins.find_version("FileStreamSource", Some("1.2")).expect("registered").version, "1.2");
+        let err =
+            plugins.find_version("FileStreamSource", Some("3.0")).map(|p| p.version).expect_err("no such version");
+        let err = err.to_string();
+        assert!(err.contains("no version 3.0 of FileStreamSource; available versions: 1.9.2, 1.10.0, 1.2"), "{err}");
+        assert!(compare_versions("2.0.0", "0.1.0").is_gt() && compare_versions("1.0", "1.0.0").is_lt());
     }
 
     #[test]

@@ -236,6 +236,10 @@ impl WorkerConfig {
     pub fn boolean(&self, key: &str) -> bool {
         self.config.boolean(key).unwrap_or_default()
     }
+    /// The directories of `plugin.path`, searched for connector plugins at start.
+    pub fn plugin_path(&self) -> Vec<std::path::PathBuf> {
+        self.config.list("plugin.path").unwrap_or_default().iter().map(std::path::PathBuf::from).collect()
+    }
     /// Whether `transport=embedded`: records move through in-process channels, not Kafka.
     pub fn embedded(&self) -> bool {
         self.string("transport") == "embedded"

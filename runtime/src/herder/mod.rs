@@ -480,7 +480,10 @@ pub fn validate_connector(
     props: &Props,
 ) -> HResult<(PluginDescriptor, ConnectorConfig)> {
     let class = props.get("connector.class").map(String::as_str).unwrap_or_default();
-    let plugin = plugins.find(class).cloned().map_err(|e| HerderError::new(400, e.to_string()))?;
+    let plugin = plugins
+        .find_version(class, props.get("connector.plugin.version").map(String::as_str))
+        .cloned()
+        .map_err(|e| HerderError::new(400, e.to_string()))?;
     let (def, problems) = transforms::enrich(Herder::config_def(&plugin), plugins, props);
     let mut errors: Vec<String> = problems.into_iter().map(|(_, message)| message).collect();
     for error in def.validate(props).into_iter().chain(plugin.factory.validate(props)).flat_map(|k| k.errors) {

@@ -39,40 +39,98 @@ pub type Handle = u64;
 #[allow(missing_docs)]
 pub enum Call {
     /// A fresh connector of `class` -> [`Reply::Handle`].
-    NewConnector { class: String },
+    NewConnector {
+        class: String,
+    },
     /// -> [`Reply::ConfigDef`].
-    ConfigDef { connector: Handle },
+    ConfigDef {
+        connector: Handle,
+    },
     /// -> [`Reply::Validations`].
-    Validate { connector: Handle, props: Props },
+    Validate {
+        connector: Handle,
+        props: Props,
+    },
     /// Starts the connector; the call carries the host's connector context.
-    ConnectorStart { connector: Handle, props: Props },
+    ConnectorStart {
+        connector: Handle,
+        props: Props,
+    },
     /// -> [`Reply::TaskConfigs`].
-    TaskConfigs { connector: Handle, max_tasks: usize },
+    TaskConfigs {
+        connector: Handle,
+        max_tasks: usize,
+    },
     /// -> [`Reply::Unit`].
-    ConnectorStop { connector: Handle },
+    ConnectorStop {
+        connector: Handle,
+    },
     /// -> [`Reply::OptionalBool`] (`Some(true)` = supported).
-    ExactlyOnceSupport { connector: Handle, props: Props },
+    ExactlyOnceSupport {
+        connector: Handle,
+        props: Props,
+    },
     /// -> [`Reply::Bool`].
-    CanDefineTransactionBoundaries { connector: Handle, props: Props },
+    CanDefineTransactionBoundaries {
+        connector: Handle,
+        props: Props,
+    },
     /// A fresh task of the connector -> [`Reply::Handle`].
-    NewTask { connector: Handle },
+    NewTask {
+        connector: Handle,
+    },
     /// Starts a source task; the call carries the host's task context.
-    SourceStart { task: Handle, connector: String, task_id: u32, props: Props },
+    SourceStart {
+        task: Handle,
+        connector: String,
+        task_id: u32,
+        props: Props,
+    },
     /// -> [`Reply::SourceRecords`].
-    Poll { task: Handle },
-    CommitRecord { task: Handle, record: Box<WireSourceRecord>, metadata: WireRecordMetadata },
-    Commit { task: Handle },
+    Poll {
+        task: Handle,
+    },
+    CommitRecord {
+        task: Handle,
+        record: Box<WireSourceRecord>,
+        metadata: WireRecordMetadata,
+    },
+    Commit {
+        task: Handle,
+    },
     /// Starts a sink task; the call carries the host's task context.
-    SinkStart { task: Handle, props: Props },
-    Put { task: Handle, records: Vec<WireSinkRecord> },
-    Flush { task: Handle, offsets: Vec<(WireTopicPartition, i64)> },
+    SinkStart {
+        task: Handle,
+        props: Props,
+    },
+    Put {
+        task: Handle,
+        records: Vec<WireSinkRecord>,
+    },
+    Flush {
+        task: Handle,
+        offsets: Vec<(WireTopicPartition, i64)>,
+    },
     /// -> [`Reply::Offsets`].
-    PreCommit { task: Handle, offsets: Vec<(WireTopicPartition, i64)> },
-    Open { task: Handle, partitions: Vec<WireTopicPartition> },
-    Close { task: Handle, partitions: Vec<WireTopicPartition> },
-    TaskStop { task: Handle },
+    PreCommit {
+        task: Handle,
+        offsets: Vec<(WireTopicPartition, i64)>,
+    },
+    Open {
+        task: Handle,
+        partitions: Vec<WireTopicPartition>,
+    },
+    Close {
+        task: Handle,
+        partitions: Vec<WireTopicPartition>,
+    },
+    TaskStop {
+        task: Handle,
+    },
     /// Drops an instance and the host context it holds.
-    Drop { handle: Handle },
+    Drop {
+        handle: Handle,
+    },
 }
 
 /// What a [`Call`] returns.
@@ -115,7 +173,10 @@ pub enum HostCall {
     /// Whether the sink task has an errant record reporter -> [`HostReply::Bool`].
     HasErrantReporter,
     /// `ErrantRecordReporter::report`; returns once the report is durable.
-    ReportErrant { record: Box<WireSinkRecord>, error: WireError },
+    ReportErrant {
+        record: Box<WireSinkRecord>,
+        error: WireError,
+    },
 }
 
 /// What a [`HostCall`] returns.

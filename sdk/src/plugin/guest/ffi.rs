@@ -40,7 +40,7 @@ impl HostRef {
         };
         // SAFETY: the buffer came from this vtable's `call` and is freed once, by its `free`.
         unsafe { (self.vtable.free)(buffer) };
-        serde_json::from_slice(&answer).map_err(|e| wire_error(&format!("reading a host answer: {e}")))
+        serde_json::from_slice::<HostResult>(&answer).map_err(|e| wire_error(&format!("reading a host answer: {e}")))?
     }
 }
 

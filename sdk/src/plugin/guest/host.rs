@@ -113,7 +113,8 @@ struct Reporter(Host);
 #[async_trait]
 impl ErrantRecordReporter for Reporter {
     async fn report(&self, record: &SinkRecord, error: &ConnectError) -> Result<()> {
-        let call = HostCall::ReportErrant { record: Box::new(WireSinkRecord::from(record)), error: WireError::from(error) };
+        let call =
+            HostCall::ReportErrant { record: Box::new(WireSinkRecord::from(record)), error: WireError::from(error) };
         let host = self.0.clone();
         match tokio::task::spawn_blocking(move || host.call(&call)).await {
             Ok(result) => result.map(|_| ()),

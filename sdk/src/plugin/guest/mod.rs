@@ -20,8 +20,8 @@ use super::wire::{
     config_def_out, offsets_in, offsets_out, partitions_in, WireError, WireKeyValidation, WireSourceRecord,
 };
 use crate::{
-    ConnectError, ExactlyOnceSupport, PluginDescriptor, RecordMetadata, SinkConnector, SinkRecord,
-    SinkTask, SourceConnector, SourceRecord, SourceTask, SourceTaskContext,
+    ConnectError, ExactlyOnceSupport, PluginDescriptor, RecordMetadata, SinkConnector, SinkRecord, SinkTask,
+    SourceConnector, SourceRecord, SourceTask, SourceTaskContext,
 };
 
 /// Everything the plugin keeps between calls. Lives in a static for the life of the process

@@ -1,0 +1,186 @@
+//! Connector plugins loaded at run time from the worker's `plugin.path`.
+//!
+//! Every library file (`.so`, `.dylib`, `.dll` by platform) in each directory and in its
+//! immediate subdirectories is opened. A file whose ABI version, SDK version or compiler
+//! differs from this worker's is refused with a message naming both versions and the file; a
+//! file that is not a plugin (not a library, symbols missing, unreadable manifest) is skipped
+//! with the reason. Neither stops the worker. The loaded connectors join the same registry as
+//! the built-ins; see `aqueduct_sdk::plugin` for the ABI and why it is sound.
+
+mod adapter;
+mod callbacks;
+mod client;
+mod ffi;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use aqueduct_sdk::plugin::abi::ABI_VERSION;
+use aqueduct_sdk::plugin::protocol::Manifest;
+use aqueduct_sdk::plugin::{RUSTC_VERSION, SDK_VERSION};
+use aqueduct_sdk::{ConnectorFactory, PluginDescriptor, SinkConnector, SourceConnector};
+use tracing::{info, warn};
+
+pub use adapter::{PluginConnector, PluginSinkTask, PluginSourceTask};
+use client::PluginClient;
+
+use crate::plugins::Plugins;
+
+/// A plugin library that loaded.
+pub struct LoadedPlugin {
+    /// The file.
+    pub file: PathBuf,
+    /// The SDK version it was built with.
+    pub sdk_version: String,
+    /// Its connectors.
+    pub connectors: Vec<PluginDescriptor>,
+}
+
+/// A file that was not loaded, and why.
+#[derive(Debug, Clone)]
+pub struct Skipped {
+    /// The file.
+    pub file: PathBuf,
+    /// Why, naming the versions when they differ.
+    pub reason: String,
+}
+
+/// What a scan of `plugin.path` found.
+#[derive(Default)]
+pub struct Scan {
+    /// The plugins loaded.
+    pub loaded: Vec<LoadedPlugin>,
+    /// The files refused or skipped.
+    pub skipped: Vec<Skipped>,
+}
+
+impl Scan {
+    /// Every loaded connector.
+    pub fn connectors(&self) -> Vec<PluginDescriptor> {
+        self.loaded.iter().flat_map(|p| p.connectors.iter().cloned()).collect()
+    }
+}
+
+/// `registry` with the connectors of every plugin in `dirs` added.
+pub fn with_plugin_path(registry: Plugins, dirs: &[PathBuf]) -> Plugins {
+    if dirs.is_empty() {
+        return registry;
+    }
+    registry.with_connectors(scan(dirs).connectors())
+}
+
+/// Loads every plugin library in `dirs` and their immediate subdirectories, logging each
+/// plugin loaded and each file skipped.
+pub fn scan(dirs: &[PathBuf]) -> Scan {
+    let mut scan = Scan::default();
+    for file in library_files(dirs) {
+        match load(&file) {
+            Ok(plugin) => {
+                for c in &plugin.connectors {
+                    info!(file = %file.display(), class = c.class, version = c.version, kind = c.factory.kind(), "loaded plugin connector");
+                }
+                scan.loaded.push(plugin);
+            }
+            Err(reason) => {
+                warn!(file = %file.display(), %reason, "plugin skipped");
+                scan.skipped.push(Skipped { file, reason });
+            }
+        }
+    }
+    scan
+}
+
+/// The library files of `dirs` and their immediate subdirectories, in name order.
+fn library_files(dirs: &[PathBuf]) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for dir in dirs {
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) => {
+                warn!(dir = %dir.display(), error = %e, "plugin.path directory unreadable");
+                continue;
+            }
+        };
+        let mut found: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        found.sort();
+        for path in found {
+            if path.is_dir() {
+                let mut inner: Vec<PathBuf> = std::fs::read_dir(&path)
+                    .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
+                    .unwrap_or_default();
+                inner.sort();
+                files.extend(inner.into_iter().filter(|p| is_library(p)));
+            } else if is_library(&path) {
+                files.push(path);
+            }
+        }
+    }
+    files
+}
+
+fn is_library(path: &Path) -> bool {
+    path.is_file() && path.extension().is_some_and(|e| e == std::env::consts::DLL_EXTENSION)
+}
+
+/// Loads one plugin library; the error says why it was refused or skipped.
+pub fn load(file: &Path) -> Result<LoadedPlugin, String> {
+    let (library, declaration) = ffi::open(file).map_err(|e| match e {
+        ffi::OpenError::Broken(reason) => format!("{}: {reason}", file.display()),
+        ffi::OpenError::Abi(theirs) => format!(
+            "{}: plugin ABI version {theirs}, but this worker's is {ABI_VERSION}: rebuild the plugin against aqueduct-sdk {SDK_VERSION}",
+            file.display()
+        ),
+    })?;
+    if declaration.abi_version != ABI_VERSION {
+        return Err(format!(
+            "{}: plugin declares ABI version {}, but this worker's is {ABI_VERSION}",
+            file.display(),
+            declaration.abi_version
+        ));
+    }
+    if declaration.sdk_version != SDK_VERSION {
+        return Err(format!(
+            "{}: plugin built with aqueduct-sdk {}, but this worker runs aqueduct-sdk {SDK_VERSION}: rebuild the plugin against aqueduct-sdk {SDK_VERSION}",
+            file.display(),
+            declaration.sdk_version
+        ));
+    }
+    if declaration.rustc_version != RUSTC_VERSION {
+        return Err(format!(
+            "{}: plugin built by {}, but this worker by {RUSTC_VERSION}: rebuild the plugin with the worker's compiler",
+            file.display(),
+            declaration.rustc_version
+        ));
+    }
+    let manifest: Manifest = serde_json::from_str(&declaration.manifest)
+        .map_err(|e| format!("{}: unreadable plugin manifest ({e}): {:.200}", file.display(), declaration.manifest))?;
+    let client = PluginClient::new(library, file);
+    let connectors = manifest.connectors.iter().map(|c| descriptor(&client, c)).collect::<Result<Vec<_>, _>>()?;
+    Ok(LoadedPlugin { file: file.to_owned(), sdk_version: declaration.sdk_version, connectors })
+}
+
+/// Names live as long as the process: plugins are loaded once and never unloaded.
+fn leak(s: &str) -> &'static str {
+    Box::leak(s.to_owned().into_boxed_str())
+}
+
+fn descriptor(
+    client: &PluginClient,
+    c: &aqueduct_sdk::plugin::protocol::ManifestConnector,
+) -> Result<PluginDescriptor, String> {
+    let class = leak(&c.class);
+    let aliases: Vec<&'static str> = c.aliases.iter().map(|a| leak(a)).collect();
+    let make = {
+        let client = client.clone();
+        move || PluginConnector::new(client.clone(), class)
+    };
+    let factory = match c.kind.as_str() {
+        "source" => ConnectorFactory::SharedSource(Arc::new(move || Box::new(make()) as Box<dyn SourceConnector>)),
+        "sink" => ConnectorFactory::SharedSink(Arc::new(move || Box::new(make()) as Box<dyn SinkConnector>)),
+        other => return Err(format!("{}: connector {class} is of unknown kind {other}", client.file().display())),
+    };
+    Ok(PluginDescriptor { class, aliases: Box::leak(aliases.into_boxed_slice()), version: leak(&c.version), factory })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,212 @@
+//! The loader against the real example plugin (connectors/example-plugin), built here with
+//! cargo into the same target directory.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use aqueduct_sdk::serde_json::json;
+use aqueduct_sdk::{
+    offset_map, ConnectError, ConnectorContext, ErrantRecordReporter, OffsetMap, OffsetReader, Props, SinkRecord,
+    SinkTaskContext, SourceTaskContext, TimestampType, TopicPartition, TopicPartitionOffsets, Value,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::*;
+
+/// `target/<profile>`: where cargo puts the example plugin's libraries.
+fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>/deps/<test>").to_owned()
+}
+
+/// Builds the example plugin and its two variants once; the paths of the three libraries.
+pub(crate) fn example_plugins() -> &'static [PathBuf; 3] {
+    static BUILT: OnceLock<[PathBuf; 3]> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "-p", "aqueduct-example-plugin", "--lib", "--examples"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building the example plugin failed");
+        let lib = |dir: PathBuf, name: &str| {
+            dir.join(format!("{}{name}.{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_EXTENSION))
+        };
+        let target = target_dir();
+        [
+            lib(target.clone(), "aqueduct_example_plugin"),
+            lib(target.join("examples"), "aqueduct_example_plugin_v2"),
+            lib(target.join("examples"), "aqueduct_example_plugin_other_sdk"),
+        ]
+    })
+}
+
+/// A plugin.path directory with copies of `libraries`, each in a subdirectory of its own.
+fn plugin_dir(libraries: &[&PathBuf]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    for (i, lib) in libraries.iter().enumerate() {
+        let sub = dir.path().join(format!("plugin-{i}"));
+        std::fs::create_dir(&sub).expect("a subdirectory");
+        std::fs::copy(lib, sub.join(lib.file_name().expect("a file name"))).expect("copying the plugin");
+    }
+    dir
+}
+
+/// Answers every request with `HTTP/1.0 200 OK` and `body`.
+async fn http_server(body: &'static str) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
+    let addr = listener.local_addr().expect("bound");
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut buf = [0u8; 1024];
+            let _ = socket.read(&mut buf).await;
+            let _ = socket
+                .write_all(format!("HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len()).as_bytes())
+                .await;
+        }
+    });
+    format!("http://{addr}/health")
+}
+
+struct Offsets(OffsetMap);
+impl OffsetReader for Offsets {
+    fn offset(&self, _partition: &OffsetMap) -> Option<OffsetMap> {
+        Some(self.0.clone())
+    }
+}
+
+struct NoContext;
+impl ConnectorContext for NoContext {
+    fn request_task_reconfiguration(&self) {}
+    fn raise_error(&self, _error: ConnectError) {}
+}
+
+fn props(pairs: &[(&str, &str)]) -> Props {
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_source_task_runs_in_the_plugin_and_reads_offsets_from_the_host() {
+    let [plugin, ..] = example_plugins();
+    let plugin = load(plugin).expect("the example plugin loads");
+    let classes: Vec<(&str, &str)> = plugin.connectors.iter().map(|c| (c.class, c.factory.kind())).collect();
+    assert_eq!(classes, [("HttpPollSource", "source"), ("FileAppendSink", "sink")]);
+    let source = plugin.connectors[0].factory.new_source().expect("a source");
+    assert!(source.config_def().key("url").is_some(), "the config definition crosses");
+    let errors: Vec<String> = source.validate(&props(&[("topic", "t")])).into_iter().flat_map(|v| v.errors).collect();
+    assert!(errors.iter().any(|e| e.contains("Missing required configuration \"url\"")), "{errors:?}");
+
+    let url = http_server("{\"status\":\"green\"}").await;
+    let config = props(&[("url", &url), ("topic", "health"), ("poll.interval.ms", "10")]);
+    let mut source = source;
+    source.start(Arc::new(NoContext), config.clone()).await.expect("the connector starts");
+    let tasks = source.task_configs(4).expect("task configs");
+    assert_eq!(tasks, vec![config]);
+    let mut task = source.create_task();
+    let stored = Arc::new(Offsets(offset_map([("polls", json!(41))])));
+    task.start(SourceTaskContext::new("health", 0, stored), tasks[0].clone()).await.expect("the task starts");
+    let records = task.poll().await.expect("a poll");
+    assert_eq!(records.len(), 1);
+    let value = &records[0].value;
+    assert_eq!(value.map_get("body"), Some(&Value::from("{\"status\":\"green\"}")));
+    assert_eq!(value.map_get("status"), Some(&Value::Int32(200)));
+    assert_eq!(value.map_get("poll"), Some(&Value::Int64(42)), "resumed from the offset the host stored");
+    assert_eq!(records[0].topic, "health");
+    task.stop().await.expect("the task stops");
+    source.stop().await.expect("the connector stops");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_panic_in_the_plugin_is_an_error_with_its_message() {
+    let [plugin, ..] = example_plugins();
+    let plugin = load(plugin).expect("the example plugin loads");
+    let source = plugin.connectors[0].factory.new_source().expect("a source");
+    let mut task = source.create_task();
+    let config = props(&[("url", "http://127.0.0.1:9/"), ("topic", "t"), ("panic.on.poll", "true")]);
+    let offsets = Arc::new(Offsets(OffsetMap::new()));
+    task.start(SourceTaskContext::new("p", 0, offsets), config).await.expect("the task starts");
+    let err = task.poll().await.expect_err("the poll panics");
+    assert_eq!(err.kind(), aqueduct_sdk::ErrorKind::Fatal);
+    assert!(err.message().contains("plugin panicked: HttpPollSource was told to panic"), "{err}");
+    // The plugin is still usable after a panic.
+    let err = task.poll().await.expect_err("panics again");
+    assert!(err.message().contains("plugin panicked"), "{err}");
+}
+
+struct SinkContext(Mutex<Vec<TopicPartition>>);
+impl SinkTaskContext for SinkContext {
+    fn assignment(&self) -> Vec<TopicPartition> {
+        self.0.lock().expect("unpoisoned").clone()
+    }
+    fn pause(&self, _: &[TopicPartition]) {}
+    fn resume(&self, _: &[TopicPartition]) {}
+    fn rewind(&self, _: TopicPartitionOffsets) {}
+    fn request_commit(&self) {}
+    fn errant_record_reporter(&self) -> Option<Arc<dyn ErrantRecordReporter>> {
+        None
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sink_task_writes_and_reports_what_is_durable() {
+    let [plugin, ..] = example_plugins();
+    let plugin = load(plugin).expect("the example plugin loads");
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let file = dir.path().join("out.jsonl");
+    let sink = plugin.connectors[1].factory.new_sink().expect("a sink");
+    let mut task = sink.create_task();
+    let context = Arc::new(SinkContext(Mutex::new(vec![TopicPartition::new("t", 0)])));
+    task.start(context, props(&[("file", &file.to_string_lossy())])).await.expect("the task starts");
+    task.open(&[TopicPartition::new("t", 0)]).await.expect("open");
+    let record = |offset: i64, value: Value| SinkRecord {
+        topic: "t".into(),
+        kafka_partition: 0,
+        kafka_offset: offset,
+        key_schema: None,
+        key: Value::Null,
+        value_schema: None,
+        value,
+        timestamp: None,
+        timestamp_type: TimestampType::NoTimestamp,
+        headers: Vec::new(),
+    };
+    task.put(vec![record(0, Value::from("a")), record(1, Value::Float64(1.5))]).await.expect("put");
+    let offsets = TopicPartitionOffsets::from([(TopicPartition::new("t", 0), 2)]);
+    assert_eq!(task.pre_commit(&offsets).await.expect("pre_commit"), offsets);
+    assert_eq!(std::fs::read_to_string(&file).expect("written"), "\"a\"\n1.5\n");
+    task.stop().await.expect("stop");
+}
+
+#[test]
+fn a_plugin_of_another_sdk_version_is_refused_naming_both_versions_and_the_file() {
+    let [_, _, other] = example_plugins();
+    let dir = plugin_dir(&[other]);
+    let scan = scan(&[dir.path().to_owned()]);
+    assert!(scan.loaded.is_empty());
+    let reason = &scan.skipped[0].reason;
+    assert!(reason.contains("aqueduct-sdk 0.0.0-other"), "{reason}");
+    assert!(reason.contains(&format!("this worker runs aqueduct-sdk {SDK_VERSION}")), "{reason}");
+    assert!(reason.contains("libaqueduct_example_plugin_other_sdk"), "{reason}");
+}
+
+#[test]
+fn broken_files_are_skipped_with_the_reason_and_others_load() {
+    let [plugin, v2, _] = example_plugins();
+    let dir = plugin_dir(&[plugin, v2]);
+    let fake = dir.path().join(format!("fake.{}", std::env::consts::DLL_EXTENSION));
+    std::fs::write(&fake, b"not a library").expect("written");
+    std::fs::write(dir.path().join("README.txt"), b"ignored: not a library name").expect("written");
+    let scan = scan(&[dir.path().to_owned(), dir.path().join("missing")]);
+    assert_eq!(scan.skipped.len(), 1, "{:?}", scan.skipped);
+    assert!(scan.skipped[0].reason.starts_with(&fake.display().to_string()), "{:?}", scan.skipped);
+    // Two versions of one connector, side by side; the newest by default.
+    let registry = Plugins::new(Vec::new()).with_connectors(scan.connectors());
+    let newest = registry.find("HttpPollSource").expect("loaded");
+    assert_eq!(newest.version, "2.0.0");
+    let older = registry.find_version("HttpPollSource", Some(crate_version())).expect("loaded");
+    assert_eq!(older.version, crate_version());
+}
+
+fn crate_version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}
