@@ -23,6 +23,7 @@ use crate::worker_config::WorkerConfig;
 /// Runs a standalone worker until SIGINT or SIGTERM.
 pub async fn run(worker_file: PathBuf, connector_files: Vec<PathBuf>, plugins: Plugins) -> Result<()> {
     let config = WorkerConfig::load(&worker_file)?;
+    let plugins = crate::plugin_loader::with_plugin_path(plugins, &config.plugin_path());
     if config.embedded() {
         let errors = crate::embedded::config_errors(&config);
         if !errors.is_empty() {

@@ -43,8 +43,16 @@ enum Command {
         /// Worker config file.
         worker: PathBuf,
     },
-    /// Lists the connector plugins built into this binary, with their aliases.
-    Plugins,
+    /// Lists the connector plugins built into this binary and those loaded from plugin
+    /// directories: class, type, version, aliases (and the file of a loaded one), one a line.
+    /// Files that are refused (another SDK, ABI or compiler version) or broken are listed on
+    /// stderr with the reason.
+    Plugins {
+        /// Directories searched as the worker's plugin.path is (and their immediate
+        /// subdirectories).
+        #[arg(long = "plugin-path", num_args = 1..)]
+        plugin_path: Vec<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -58,9 +66,19 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let result = match cli.command {
-        Command::Plugins => {
+        Command::Plugins { plugin_path } => {
             for p in builtin_plugins().all() {
                 println!("{}\t{}\t{}\t{}", p.class, p.factory.kind(), p.version, p.aliases.join(","));
+            }
+            let scan = aqueduct_runtime::plugin_loader::scan(&plugin_path);
+            for plugin in &scan.loaded {
+                for p in &plugin.connectors {
+                    let (class, kind, version, aliases) = (p.class, p.factory.kind(), p.version, p.aliases.join(","));
+                    println!("{class}\t{kind}\t{version}\t{aliases}\t{}", plugin.file.display());
+                }
+            }
+            for skipped in &scan.skipped {
+                eprintln!("skipped: {}", skipped.reason);
             }
             Ok(())
         }

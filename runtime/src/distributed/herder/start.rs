@@ -60,6 +60,7 @@ fn group_config(config: &WorkerConfig) -> Result<GroupConfig> {
 /// Runs a distributed worker until SIGINT or SIGTERM.
 pub async fn run(worker_file: &Path, plugins: Plugins) -> Result<()> {
     let config = WorkerConfig::load(worker_file)?;
+    let plugins = crate::plugin_loader::with_plugin_path(plugins, &config.plugin_path());
     if !config.string("offset.storage.file.filename").is_empty() {
         anyhow::bail!(
             "offset.storage.file.filename is for standalone mode; distributed workers use offset.storage.topic"
