@@ -1,0 +1,175 @@
+//! Connectors loaded at run time: the example plugin (connectors/example-plugin) built as a
+//! cdylib, copied into a plugin.path directory, created over REST and moving data through
+//! Kafka; a plugin built against another SDK version refused with both versions named; a
+//! panicking plugin task FAILED with the panic message while the other connectors keep
+//! RUNNING.
+//!
+//! The libraries are built here with `cargo build -p aqueduct-example-plugin --lib --examples`
+//! into the same target directory as the `aqueduct` binary under test (a nested cargo waits
+//! for the outer one's lock and reuses its artifacts, so this is quick after the first time).
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::common::{read_lines, reqwest, unique, Worker};
+
+/// `target/<profile>`, where the binary under test and the plugin libraries are.
+fn target_dir() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_aqueduct")).parent().expect("target/<profile>/aqueduct").to_owned()
+}
+
+fn library(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!("{}{name}.{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_EXTENSION))
+}
+
+/// Builds the example plugin (version 0.1.0), its 2.0.0 variant and its other-SDK variant.
+pub fn example_plugins() -> &'static [PathBuf; 3] {
+    static BUILT: OnceLock<[PathBuf; 3]> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "-p", "aqueduct-example-plugin", "--lib", "--examples"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building the example plugin failed");
+        let target = target_dir();
+        [
+            library(&target, "aqueduct_example_plugin"),
+            library(&target.join("examples"), "aqueduct_example_plugin_v2"),
+            library(&target.join("examples"), "aqueduct_example_plugin_other_sdk"),
+        ]
+    })
+}
+
+/// Serves `HTTP/1.0 200` with `body` to every request, on a thread; returns its URL.
+fn http_server(body: &'static str) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let url = format!("http://{}/_cluster/health", listener.local_addr().expect("bound"));
+    std::thread::spawn(move || {
+        for mut socket in listener.incoming().map_while(Result::ok) {
+            let mut buf = [0u8; 2048];
+            let _ = socket.read(&mut buf);
+            let _ = write!(socket, "HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+        }
+    });
+    url
+}
+
+fn put_connector(worker: &Worker, name: &str, config: Value) {
+    let url = format!("{}/connectors/{name}/config", worker.url);
+    let (code, body) = reqwest::send("PUT", &url, Some(&config.to_string())).expect("the worker answers");
+    assert!(code == 201 || code == 200, "creating {name}: {code} {body}\n{}", worker.log());
+}
+
+#[test]
+fn plugins_from_plugin_path_run_refuse_other_sdks_and_fail_alone_on_panic() {
+    let [v1, v2, other_sdk] = example_plugins();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plugins = dir.path().join("plugins");
+    for (sub, lib) in [("http-1", v1), ("http-2", v2), ("old-sdk", other_sdk)] {
+        std::fs::create_dir_all(plugins.join(sub)).expect("plugin dir");
+        std::fs::copy(lib, plugins.join(sub).join(lib.file_name().expect("a name"))).expect("copy plugin");
+    }
+    std::fs::write(library(&plugins, "broken"), b"not a library").expect("a broken plugin file");
+
+    // The CLI lists what plugin.path holds, and says why the other files are not loaded.
+    let out = Command::new(env!("CARGO_BIN_EXE_aqueduct"))
+        .args(["plugins", "--plugin-path"])
+        .arg(&plugins)
+        .env("RUST_LOG", "off")
+        .output()
+        .expect("aqueduct plugins runs");
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    for line in ["HttpPollSource\tsource\t0.1.0\t", "HttpPollSource\tsource\t2.0.0\t", "FileAppendSink\tsink\t0.1.0\t"]
+    {
+        assert!(stdout.contains(line), "{line:?} not in:\n{stdout}");
+    }
+    let refused = stderr.lines().find(|l| l.contains("other_sdk")).unwrap_or_default();
+    assert!(refused.contains("aqueduct-sdk 0.0.0-other") && refused.contains("aqueduct-sdk 0.1.0"), "{stderr}");
+    assert!(stderr.lines().any(|l| l.contains("libbroken")), "the broken file is reported: {stderr}");
+
+    let worker = Worker::start(
+        &dir.path().join("worker"),
+        json!({"plugin.path": plugins.display().to_string(), "offset.storage.topic": unique("e2e-plugin-offsets")}),
+        &[],
+    );
+    // Refused with both versions and the file; the worker started all the same.
+    let log = worker.log();
+    let refusal = log.lines().find(|l| l.contains("plugin skipped") && l.contains("other_sdk")).unwrap_or_default();
+    assert!(refusal.contains("0.0.0-other") && refusal.contains("aqueduct-sdk 0.1.0"), "{log}");
+    assert!(refusal.contains("libaqueduct_example_plugin_other_sdk"), "{refusal}");
+
+    // Both versions of the source, and the sink, are listed.
+    let (_, listed) = reqwest::blocking_get(&format!("{}/connector-plugins", worker.url)).expect("plugins");
+    let versions: Vec<&str> = listed
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["class"] == "HttpPollSource")
+        .filter_map(|p| p["version"].as_str())
+        .collect();
+    assert_eq!(versions, ["0.1.0", "2.0.0"], "{listed}");
+    assert!(listed.as_array().into_iter().flatten().any(|p| p["class"] == "FileAppendSink" && p["type"] == "sink"));
+
+    // Two sources (the old version asked for by connector.plugin.version, the newest by
+    // default) -> Kafka -> the plugin's sink, all created over REST.
+    let topic = unique("e2e-plugin");
+    let out_file = dir.path().join("out.jsonl");
+    let url = http_server("{\"status\":\"green\"}");
+    let source = |version: Option<&str>| {
+        let mut config = json!({
+            "connector.class": "HttpPollSource", "url": url, "topic": topic, "poll.interval.ms": "100",
+        });
+        if let Some(v) = version {
+            config["connector.plugin.version"] = json!(v);
+        }
+        config
+    };
+    let (old, new, sink) = (format!("{topic}-v1"), format!("{topic}-v2"), format!("{topic}-sink"));
+    put_connector(&worker, &old, source(Some("0.1.0")));
+    put_connector(&worker, &new, source(None));
+    put_connector(
+        &worker,
+        &sink,
+        json!({"connector.class": "com.example.aqueduct.FileAppendSinkConnector", "topics": topic, "file": out_file}),
+    );
+    for name in [&old, &new, &sink] {
+        worker.wait_state(name, "RUNNING");
+    }
+    let records = |min_v1: usize, min_v2: usize| {
+        worker.wait("records of both versions in the sink's file", Duration::from_secs(60), || {
+            let lines: Vec<Value> = read_lines(&out_file).iter().filter_map(|l| serde_json::from_str(l).ok()).collect();
+            let of = |v: &str| lines.iter().filter(|l| l["version"] == v).count();
+            (of("0.1.0") >= min_v1 && of("2.0.0") >= min_v2).then_some(lines)
+        })
+    };
+    let lines = records(3, 3);
+    assert!(lines.iter().all(|l| l["body"] == "{\"status\":\"green\"}" && l["status"] == 200), "{lines:?}");
+
+    // A panicking task: FAILED with the panic message; the others keep RUNNING and data flows.
+    let panicky = format!("{topic}-panic");
+    let mut config = source(None);
+    config["panic.on.poll"] = json!("true");
+    put_connector(&worker, &panicky, config);
+    let status_url = format!("{}/connectors/{panicky}/status", worker.url);
+    let failed = worker.wait("the panicking task to be FAILED", Duration::from_secs(30), || {
+        let (_, body) = reqwest::blocking_get(&status_url)?;
+        (body["tasks"][0]["state"] == "FAILED").then_some(body)
+    });
+    let trace = failed["tasks"][0]["trace"].as_str().unwrap_or_default();
+    assert!(trace.contains("plugin panicked: HttpPollSource was told to panic"), "{failed}");
+    for name in [&old, &new, &sink] {
+        worker.wait_state(name, "RUNNING");
+    }
+    let before = read_lines(&out_file).len();
+    worker.wait("more records after the panic", Duration::from_secs(30), || {
+        (read_lines(&out_file).len() >= before + 4).then_some(())
+    });
+    assert!(worker.terminate(Duration::from_secs(30)), "the worker stops cleanly");
+}
