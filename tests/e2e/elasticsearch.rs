@@ -13,59 +13,17 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Headers, Message};
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde_json::{json, Map, Value};
 
 use crate::common::{free_port, kafka, reqwest, unique, wait_for, Worker};
+use crate::topics::{create_topic, produce};
 
 fn es_url() -> String {
     std::env::var("AQUEDUCT_TEST_ELASTICSEARCH").unwrap_or_else(|_| "http://127.0.0.1:9200".into())
-}
-
-fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime").block_on(f)
-}
-
-fn create_topic(topic: &str, partitions: i32) {
-    block_on(async {
-        let admin: AdminClient<DefaultClientContext> =
-            ClientConfig::new().set("bootstrap.servers", kafka()).create().expect("admin");
-        let created = admin
-            .create_topics(&[NewTopic::new(topic, partitions, TopicReplication::Fixed(1))], &AdminOptions::new())
-            .await
-            .expect("create topic");
-        assert!(created.iter().all(Result::is_ok), "{created:?}");
-    });
-}
-
-/// Produces keyed records `(partition, key, value)` in order; `None` values are tombstones.
-fn produce(topic: &str, records: &[(i32, String, Option<String>)]) {
-    block_on(async {
-        let producer: FutureProducer = ClientConfig::new()
-            .set("bootstrap.servers", kafka())
-            .set("linger.ms", "5")
-            .set("enable.idempotence", "true")
-            .create()
-            .expect("producer");
-        let mut pending = Vec::new();
-        for (p, k, v) in records {
-            let mut r = FutureRecord::to(topic).partition(*p).key(k.as_str());
-            if let Some(v) = v {
-                r = r.payload(v.as_str());
-            }
-            pending.push(producer.send_result(r).unwrap_or_else(|(e, _)| panic!("produce: {e}")));
-        }
-        for p in pending {
-            p.await.expect("delivery").unwrap_or_else(|(e, _)| panic!("produce: {e}"));
-        }
-        producer.flush(Duration::from_secs(30)).expect("flush");
-    });
 }
 
 /// Every document of `index` (id -> source) on the server at `base`.
