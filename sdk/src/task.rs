@@ -84,7 +84,11 @@ impl SourceTaskContext {
 ///    arrive out of order, so a record acknowledged is not yet a position safe to acknowledge
 ///    upstream: in `commit`, read the stored offset with [`SourceTaskContext::offset`] and
 ///    acknowledge upstream (e.g. advance a replication slot) only up to that.
-/// 4. `stop` once.
+/// 4. `stop` once, unless `start` failed: a task whose `start` returned an error is dropped
+///    without `stop`, so `start` releases what it acquired before failing.
+///
+/// Threads: a source task runs as a future on the worker's async runtime; keep `poll` from
+/// blocking the thread (use async I/O or `tokio::task::spawn_blocking`).
 ///
 /// Guarantee: at-least-once. After a crash, the task restarts from the last stored offset,
 /// so records after it may be produced again.
@@ -103,7 +107,8 @@ pub trait SourceTask: Send {
     }
 
     /// An offset write completed: [`SourceTaskContext::offset`] now returns the stored
-    /// positions, which are safe to acknowledge upstream.
+    /// positions, which are safe to acknowledge upstream. The call does not say which
+    /// partitions were written; read the ones the task acknowledges upstream.
     async fn commit(&mut self) -> Result<()> {
         Ok(())
     }
@@ -148,7 +153,17 @@ pub trait SinkTaskContext: Send + Sync {
 ///    records are durable in the sink (the default flushes everything and returns them all).
 ///    The runtime commits only those consumer offsets.
 /// 5. `close` with partitions taken away (after a final `pre_commit`).
-/// 6. `stop` once.
+/// 6. `stop` once, unless `start` failed (then the task is dropped without `stop`).
+///
+/// `flush` and `pre_commit`: the runtime calls only `pre_commit`. Override `flush` when
+/// everything given to `put` becomes durable at once (the default `pre_commit` flushes and
+/// returns every offset); override `pre_commit` instead when only part of it is durable (a
+/// sink that buffers whole objects or batches), returning per partition the next offset whose
+/// records are all durable, or leaving the partition out to commit nothing for it.
+///
+/// Threads: each sink task runs on a thread of its own (a blocking thread of the worker's
+/// runtime, inside which the task's futures are driven); the calls above may block briefly,
+/// and any spawned futures run on the worker's runtime.
 ///
 /// Guarantee: at-least-once. After a crash, records after the last committed offset are
 /// given to `put` again, so writes should be idempotent (upserts) or deduplicated.
