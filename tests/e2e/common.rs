@@ -107,11 +107,18 @@ impl Worker {
     /// Starts the binary with `args` as they are (config files written by the caller), logs
     /// into `dir`, and waits until its REST API on `port` answers.
     pub fn run(args: &[String], dir: &Path, port: u16) -> Worker {
+        Self::run_in(args, Path::new("."), dir, port)
+    }
+
+    /// Like [`Worker::run`], with the process started in `cwd`, where the relative paths of
+    /// its arguments and configs resolve.
+    pub fn run_in(args: &[String], cwd: &Path, dir: &Path, port: u16) -> Worker {
         fs::create_dir_all(dir).expect("test dir");
         let log = dir.join(format!("worker-{port}.log"));
         let log_file = fs::File::create(&log).expect("log file");
         let child = Command::new(env!("CARGO_BIN_EXE_aqueduct"))
             .args(args)
+            .current_dir(cwd)
             .env("RUST_LOG", "info,librdkafka=warn")
             .stdout(Stdio::null())
             .stderr(log_file)

@@ -17,6 +17,7 @@ mod m2p;
 mod mongo_to_postgres;
 mod mongodb;
 mod pipeline_acceptance;
+mod plugin_guide;
 mod plugins;
 mod postgres;
 mod rest_api;

@@ -74,6 +74,11 @@ pub mod guest;
 pub mod protocol;
 pub mod wire;
 
+/// The tokio a plugin's own runtime is built from: timers and I/O inside a plugin's connectors
+/// run on it (`aqueduct_sdk::plugin::tokio::time::sleep`), without a dependency of their own.
+#[cfg(feature = "plugin")]
+pub use tokio;
+
 /// The aqueduct-sdk version, which a plugin's declaration carries and a host compares.
 pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
 
