@@ -105,6 +105,8 @@ pub mod plugin;
 pub mod record;
 pub mod schema;
 pub mod task;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod transform;
 pub mod value;
 

@@ -157,6 +157,39 @@ pub struct SinkRecord {
 }
 
 impl SinkRecord {
+    /// A record of `topic`/`partition` at `offset` with a value (and its schema, if known), no
+    /// key, a create-time timestamp of 0 and no headers.
+    pub fn new(
+        topic: impl Into<String>,
+        partition: i32,
+        offset: i64,
+        value_schema: Option<SchemaRef>,
+        value: Value,
+    ) -> Self {
+        SinkRecord {
+            topic: topic.into(),
+            kafka_partition: partition,
+            kafka_offset: offset,
+            key_schema: None,
+            key: Value::Null,
+            value_schema,
+            value,
+            timestamp: Some(0),
+            timestamp_type: TimestampType::CreateTime,
+            headers: Vec::new(),
+        }
+    }
+    /// Sets the key and its schema.
+    pub fn with_key(mut self, schema: Option<SchemaRef>, key: Value) -> Self {
+        self.key_schema = schema;
+        self.key = key;
+        self
+    }
+    /// Sets the timestamp.
+    pub fn with_timestamp(mut self, millis: i64) -> Self {
+        self.timestamp = Some(millis);
+        self
+    }
     /// The topic partition this record was read from.
     pub fn topic_partition(&self) -> TopicPartition {
         TopicPartition::new(self.topic.clone(), self.kafka_partition)

@@ -13,25 +13,8 @@ use std::time::Instant;
 
 use aqueduct_connector_s3::sink::{S3SinkTask, SinkConfig};
 use aqueduct_connector_s3::storage::Store;
-use aqueduct_sdk::{
-    ErrantRecordReporter, Props, Schema, SchemaType, SinkRecord, SinkTask, SinkTaskContext, Struct, TimestampType,
-    TopicPartition, TopicPartitionOffsets, Value,
-};
-
-struct Context;
-
-impl SinkTaskContext for Context {
-    fn assignment(&self) -> Vec<TopicPartition> {
-        Vec::new()
-    }
-    fn pause(&self, _: &[TopicPartition]) {}
-    fn resume(&self, _: &[TopicPartition]) {}
-    fn rewind(&self, _: TopicPartitionOffsets) {}
-    fn request_commit(&self) {}
-    fn errant_record_reporter(&self) -> Option<Arc<dyn ErrantRecordReporter>> {
-        None
-    }
-}
+use aqueduct_sdk::testing::RecordingSinkContext;
+use aqueduct_sdk::{Props, Schema, SchemaType, SinkRecord, SinkTask, Struct, Value};
 
 fn records(n: i64) -> Vec<SinkRecord> {
     let schema = Schema::struct_builder()
@@ -48,18 +31,8 @@ fn records(n: i64) -> Vec<SinkRecord> {
                 .and_then(|s| s.put("amount", (i % 1000) as f64 * 1.25))
                 .and_then(|s| s.put("note", format!("order {i} of the benchmark, with some text to carry")))
                 .map_err(|e| e.to_string());
-            SinkRecord {
-                topic: "bench".into(),
-                kafka_partition: (i % 3) as i32,
-                kafka_offset: i / 3,
-                key_schema: None,
-                key: Value::Null,
-                value_schema: Some(Arc::clone(&schema)),
-                value: Value::Struct(value.unwrap_or_else(|e| panic!("{e}"))),
-                timestamp: Some(i),
-                timestamp_type: TimestampType::CreateTime,
-                headers: Vec::new(),
-            }
+            let value = Value::Struct(value.unwrap_or_else(|e| panic!("{e}")));
+            SinkRecord::new("bench", (i % 3) as i32, i / 3, Some(Arc::clone(&schema)), value).with_timestamp(i)
         })
         .collect()
 }
@@ -91,7 +64,7 @@ async fn run(endpoint: &str, format_class: &str, records: &[SinkRecord]) {
     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
     .collect();
     let mut task = S3SinkTask::new();
-    task.start(Arc::new(Context), props.clone()).await.unwrap_or_else(|e| panic!("start: {e}"));
+    task.start(Arc::new(RecordingSinkContext::default()), props.clone()).await.unwrap_or_else(|e| panic!("start: {e}"));
     let started = Instant::now();
     for batch in records.chunks(500) {
         task.put(batch.to_vec()).await.unwrap_or_else(|e| panic!("put: {e}"));

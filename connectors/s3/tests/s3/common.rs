@@ -1,12 +1,7 @@
-//! Shared pieces of the S3 tests: the moto server (`scripts/services.sh up s3`), buckets, a
-//! sink task context, and record builders.
+//! Shared pieces of the S3 tests: the moto server (`scripts/services.sh up s3`), buckets, objects,
+//! properties and records (test doubles come from `aqueduct_sdk::testing`).
 
-use std::sync::{Arc, Mutex};
-
-use aqueduct_sdk::{
-    async_trait, ConnectError, ErrantRecordReporter, Props, Result, SchemaRef, SinkRecord, SinkTaskContext,
-    TimestampType, TopicPartition, TopicPartitionOffsets, Value,
-};
+use aqueduct_sdk::{Props, SchemaRef, SinkRecord, Value};
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::Client;
 
@@ -112,58 +107,12 @@ pub fn sink_props(bucket: &str, extra: &[(&str, &str)]) -> Props {
     sink_props_at(&endpoint(), bucket, extra)
 }
 
-/// A record of `topic`-`partition` at `offset`.
+/// A record of `topic`-`partition` at `offset`, timestamps one second apart.
 pub fn record(topic: &str, partition: i32, offset: i64, schema: Option<SchemaRef>, value: Value) -> SinkRecord {
-    SinkRecord {
-        topic: topic.to_owned(),
-        kafka_partition: partition,
-        kafka_offset: offset,
-        key_schema: None,
-        key: Value::Null,
-        value_schema: schema,
-        value,
-        timestamp: Some(1_700_000_000_000 + offset * 1000),
-        timestamp_type: TimestampType::CreateTime,
-        headers: Vec::new(),
-    }
+    SinkRecord::new(topic, partition, offset, schema, value).with_timestamp(1_700_000_000_000 + offset * 1000)
 }
 
 /// A schemaless `{"n": offset}` record.
 pub fn numbered(topic: &str, partition: i32, offset: i64) -> SinkRecord {
     record(topic, partition, offset, None, Value::Map(vec![(Value::from("n"), Value::Int64(offset))]))
-}
-
-/// A sink task context recording what was reported to the dead-letter queue.
-#[derive(Default)]
-pub struct Context {
-    /// With a reporter (errors.tolerance=all and a dead-letter queue).
-    pub tolerate: bool,
-    /// Records reported, with the error text.
-    pub reported: Mutex<Vec<(i64, String)>>,
-}
-
-struct Reporter(Arc<Context>);
-
-#[async_trait]
-impl ErrantRecordReporter for Reporter {
-    async fn report(&self, record: &SinkRecord, error: &ConnectError) -> Result<()> {
-        self.0.reported.lock().expect("lock").push((record.kafka_offset, error.to_string()));
-        Ok(())
-    }
-}
-
-/// The context handed to the task: assignment, pause and rewind do nothing here.
-pub struct TaskContext(pub Arc<Context>);
-
-impl SinkTaskContext for TaskContext {
-    fn assignment(&self) -> Vec<TopicPartition> {
-        Vec::new()
-    }
-    fn pause(&self, _partitions: &[TopicPartition]) {}
-    fn resume(&self, _partitions: &[TopicPartition]) {}
-    fn rewind(&self, _offsets: TopicPartitionOffsets) {}
-    fn request_commit(&self) {}
-    fn errant_record_reporter(&self) -> Option<Arc<dyn ErrantRecordReporter>> {
-        self.0.tolerate.then(|| Arc::new(Reporter(Arc::clone(&self.0))) as Arc<dyn ErrantRecordReporter>)
-    }
 }

@@ -9,6 +9,8 @@ use std::sync::Arc;
 use aqueduct_connector_s3::sink::S3SinkTask;
 use aqueduct_sdk::{SinkRecord, SinkTask, TopicPartition, TopicPartitionOffsets, Value};
 
+use aqueduct_sdk::testing::RecordingSinkContext;
+
 use crate::common::*;
 
 const S3FS: &str = "http://127.0.0.1:9100";
@@ -37,7 +39,7 @@ async fn a_store_restarted_mid_upload_loses_nothing() {
         ],
     );
     let mut task = S3SinkTask::new();
-    task.start(Arc::new(TaskContext(Arc::default())), props).await.expect("start");
+    task.start(Arc::new(RecordingSinkContext::default()), props).await.expect("start");
     task.put((0..40).map(blob).collect()).await.expect("first object");
     // 30 records (6 MB): the first part of the second object is up.
     task.put((40..70).map(blob).collect()).await.expect("parts of the second object");

@@ -6,11 +6,13 @@ use std::time::Duration;
 use aqueduct_connector_s3::sink::S3SinkTask;
 use aqueduct_sdk::{Schema, SchemaType, SinkRecord, SinkTask, Struct, TopicPartition, TopicPartitionOffsets, Value};
 
+use aqueduct_sdk::testing::RecordingSinkContext;
+
 use crate::common::*;
 
-async fn started(props: aqueduct_sdk::Props, context: Arc<Context>) -> S3SinkTask {
+async fn started(props: aqueduct_sdk::Props, context: Arc<RecordingSinkContext>) -> S3SinkTask {
     let mut task = S3SinkTask::new();
-    task.start(Arc::new(TaskContext(context)), props).await.expect("start");
+    task.start(context, props).await.expect("start");
     task
 }
 
@@ -232,10 +234,10 @@ async fn tombstones_follow_behavior_on_null_values_and_errors_tolerance() {
     let err = failing.put(records.clone()).await.expect_err("a tombstone fails the task");
     assert!(err.to_string().contains("behavior.on.null.values"), "{err}");
 
-    let context = Arc::new(Context { tolerate: true, ..Context::default() });
+    let context = Arc::new(RecordingSinkContext::tolerant());
     let mut reporting = started(sink_props(&bucket, &[("topics.dir", "dlq")]), Arc::clone(&context)).await;
     reporting.put(records).await.expect("put");
-    assert_eq!(context.reported.lock().expect("lock").iter().map(|(o, _)| *o).collect::<Vec<_>>(), [1]);
+    assert_eq!(context.reported().iter().map(|(r, _)| r.kafka_offset).collect::<Vec<_>>(), [1]);
     assert_eq!(lines(&bucket, "dlq/t/partition=0/t+0+0000000000.json").await.len(), 3);
 }
 
@@ -243,7 +245,7 @@ async fn tombstones_follow_behavior_on_null_values_and_errors_tolerance() {
 async fn a_missing_bucket_fails_start_naming_it() {
     let mut task = S3SinkTask::new();
     let err = task
-        .start(Arc::new(TaskContext(Arc::default())), sink_props("no-such-bucket-here", &[]))
+        .start(Arc::new(RecordingSinkContext::default()), sink_props("no-such-bucket-here", &[]))
         .await
         .expect_err("start fails");
     assert!(!err.is_retriable(), "{err:?}");

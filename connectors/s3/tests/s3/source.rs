@@ -1,33 +1,14 @@
 //! The S3 source reads back what the sink wrote: same topics, partitions and order; resumes
 //! from a stored offset within an object.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use aqueduct_connector_s3::sink::S3SinkTask;
 use aqueduct_connector_s3::source::{S3SourceConnector, S3SourceTask};
-use aqueduct_sdk::{
-    Connector, OffsetMap, OffsetReader, Props, SinkTask, SourceRecord, SourceTask, SourceTaskContext, Value,
-};
+use aqueduct_sdk::testing::{MemoryOffsets, QuietConnectorContext, RecordingSinkContext};
+use aqueduct_sdk::{Connector, Props, SinkTask, SourceRecord, SourceTask, SourceTaskContext, Value};
 
 use crate::common::*;
-
-/// Offsets stored as the runtime would, after records were acknowledged.
-#[derive(Default)]
-struct Offsets(Mutex<HashMap<String, OffsetMap>>);
-
-impl Offsets {
-    fn store(&self, record: &SourceRecord) {
-        let key = serde_json::to_string(&record.source_partition).expect("json");
-        self.0.lock().expect("lock").insert(key, record.source_offset.clone());
-    }
-}
-
-impl OffsetReader for Offsets {
-    fn offset(&self, partition: &OffsetMap) -> Option<OffsetMap> {
-        self.0.lock().expect("lock").get(&serde_json::to_string(partition).expect("json")).cloned()
-    }
-}
 
 fn source_props(bucket: &str, extra: &[(&str, &str)]) -> Props {
     let mut props = sink_props(
@@ -44,7 +25,7 @@ fn source_props(bucket: &str, extra: &[(&str, &str)]) -> Props {
 }
 
 /// Polls until `n` records came or nothing more arrives for a few polls.
-async fn drain(task: &mut S3SourceTask, offsets: &Offsets, n: usize) -> Vec<SourceRecord> {
+async fn drain(task: &mut S3SourceTask, offsets: &MemoryOffsets, n: usize) -> Vec<SourceRecord> {
     let mut out = Vec::new();
     let mut idle = 0;
     while out.len() < n && idle < 5 {
@@ -62,7 +43,7 @@ async fn drain(task: &mut S3SourceTask, offsets: &Offsets, n: usize) -> Vec<Sour
 
 async fn write_objects(bucket: &str) {
     let mut sink = S3SinkTask::new();
-    sink.start(Arc::new(TaskContext(Arc::default())), sink_props(bucket, &[])).await.expect("start sink");
+    sink.start(Arc::new(RecordingSinkContext::default()), sink_props(bucket, &[])).await.expect("start sink");
     let mut records = Vec::new();
     for partition in 0..2 {
         records.extend((0..9).map(|o| numbered("orders", partition, o)));
@@ -78,7 +59,7 @@ fn n(record: &SourceRecord) -> i64 {
 async fn reads_every_object_back_into_its_topic_and_partition_in_order() {
     let bucket = bucket("source").await;
     write_objects(&bucket).await;
-    let offsets = Arc::new(Offsets::default());
+    let offsets = Arc::new(MemoryOffsets::default());
     let mut task = S3SourceTask::new();
     task.start(SourceTaskContext::new("s3-source", 0, offsets.clone()), source_props(&bucket, &[]))
         .await
@@ -100,7 +81,7 @@ async fn reads_every_object_back_into_its_topic_and_partition_in_order() {
 async fn a_restarted_task_resumes_after_the_stored_record_and_sees_new_objects() {
     let bucket = bucket("resume").await;
     write_objects(&bucket).await;
-    let offsets = Arc::new(Offsets::default());
+    let offsets = Arc::new(MemoryOffsets::default());
     let props = source_props(&bucket, &[("record.batch.max.size", "1")]);
     let mut first = S3SourceTask::new();
     first.start(SourceTaskContext::new("s3-source", 0, offsets.clone()), props.clone()).await.expect("start");
@@ -118,7 +99,7 @@ async fn a_restarted_task_resumes_after_the_stored_record_and_sees_new_objects()
 
     // A new object appears: the running task picks it up at its next listing.
     let mut sink = S3SinkTask::new();
-    sink.start(Arc::new(TaskContext(Arc::default())), sink_props(&bucket, &[])).await.expect("sink");
+    sink.start(Arc::new(RecordingSinkContext::default()), sink_props(&bucket, &[])).await.expect("sink");
     sink.put((9..12).map(|o| numbered("orders", 1, o)).collect()).await.expect("put");
     tokio::time::sleep(std::time::Duration::from_millis(150)).await;
     let new = drain(&mut second, &offsets, 3).await;
@@ -130,15 +111,10 @@ async fn tasks_share_the_streams_without_overlap() {
     let bucket = bucket("shares").await;
     write_objects(&bucket).await;
     let mut connector = S3SourceConnector::default();
-    struct NoContext;
-    impl aqueduct_sdk::ConnectorContext for NoContext {
-        fn request_task_reconfiguration(&self) {}
-        fn raise_error(&self, _error: aqueduct_sdk::ConnectError) {}
-    }
-    connector.start(Arc::new(NoContext), source_props(&bucket, &[])).await.expect("connector");
+    connector.start(Arc::new(QuietConnectorContext::default()), source_props(&bucket, &[])).await.expect("connector");
     let mut all = Vec::new();
     for props in connector.task_configs(3).expect("task configs") {
-        let offsets = Arc::new(Offsets::default());
+        let offsets = Arc::new(MemoryOffsets::default());
         let mut task = S3SourceTask::new();
         task.start(SourceTaskContext::new("s3-source", 0, offsets.clone()), props).await.expect("start");
         all.extend(drain(&mut task, &offsets, 100).await.iter().map(|r| (r.kafka_partition, n(r))));
