@@ -133,6 +133,21 @@ async fn a_panic_in_the_plugin_is_an_error_with_its_message() {
     assert!(err.message().contains("plugin panicked"), "{err}");
 }
 
+fn sink_record(offset: i64, value: Value) -> SinkRecord {
+    SinkRecord {
+        topic: "t".into(),
+        kafka_partition: 0,
+        kafka_offset: offset,
+        key_schema: None,
+        key: Value::Null,
+        value_schema: None,
+        value,
+        timestamp: None,
+        timestamp_type: TimestampType::NoTimestamp,
+        headers: Vec::new(),
+    }
+}
+
 struct SinkContext(Mutex<Vec<TopicPartition>>);
 impl SinkTaskContext for SinkContext {
     fn assignment(&self) -> Vec<TopicPartition> {
@@ -158,18 +173,7 @@ async fn a_sink_task_writes_and_reports_what_is_durable() {
     let context = Arc::new(SinkContext(Mutex::new(vec![TopicPartition::new("t", 0)])));
     task.start(context, props(&[("file", &file.to_string_lossy())])).await.expect("the task starts");
     task.open(&[TopicPartition::new("t", 0)]).await.expect("open");
-    let record = |offset: i64, value: Value| SinkRecord {
-        topic: "t".into(),
-        kafka_partition: 0,
-        kafka_offset: offset,
-        key_schema: None,
-        key: Value::Null,
-        value_schema: None,
-        value,
-        timestamp: None,
-        timestamp_type: TimestampType::NoTimestamp,
-        headers: Vec::new(),
-    };
+    let record = sink_record;
     task.put(vec![record(0, Value::from("a")), record(1, Value::Float64(1.5))]).await.expect("put");
     let offsets = TopicPartitionOffsets::from([(TopicPartition::new("t", 0), 2)]);
     assert_eq!(task.pre_commit(&offsets).await.expect("pre_commit"), offsets);
@@ -209,4 +213,61 @@ fn broken_files_are_skipped_with_the_reason_and_others_load() {
 
 fn crate_version() -> &'static str {
     env!("CARGO_PKG_VERSION")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_panic_in_a_plugin_sink_task_is_an_error_with_its_message() {
+    let [plugin, ..] = example_plugins();
+    let plugin = load(plugin).expect("the example plugin loads");
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let file = dir.path().join("out.jsonl").display().to_string();
+    let mut task = plugin.connectors[1].factory.new_sink().expect("a sink").create_task();
+    let context = Arc::new(SinkContext(Mutex::new(Vec::new())));
+    task.start(context, props(&[("file", &file), ("panic.on.put", "true")])).await.expect("the task starts");
+    let record = sink_record(0, Value::from("a"));
+    let err = task.put(vec![record]).await.expect_err("put panics");
+    assert!(err.message().contains("plugin panicked: FileAppendSink was told to panic"), "{err}");
+}
+
+/// Records what a plugin asked of its sink task context.
+#[derive(Default)]
+struct Recording {
+    paused: Mutex<Vec<TopicPartition>>,
+    rewound: Mutex<TopicPartitionOffsets>,
+}
+impl SinkTaskContext for Recording {
+    fn assignment(&self) -> Vec<TopicPartition> {
+        vec![TopicPartition::new("t", 3)]
+    }
+    fn pause(&self, partitions: &[TopicPartition]) {
+        self.paused.lock().expect("unpoisoned").extend_from_slice(partitions);
+    }
+    fn resume(&self, _: &[TopicPartition]) {}
+    fn rewind(&self, offsets: TopicPartitionOffsets) {
+        self.rewound.lock().expect("unpoisoned").extend(offsets);
+    }
+    fn request_commit(&self) {}
+    fn errant_record_reporter(&self) -> Option<Arc<dyn ErrantRecordReporter>> {
+        None
+    }
+}
+
+#[test]
+fn sink_callbacks_reach_the_hosts_context() {
+    use aqueduct_sdk::plugin::protocol::{HostCall, HostReply, HostResult};
+    use aqueduct_sdk::plugin::wire::{offsets_out, partitions_out};
+    let recording = Arc::new(Recording::default());
+    let host = callbacks::HostContext::Sink(recording.clone(), None);
+    let ask = |call: HostCall| -> HostResult {
+        serde_json::from_slice(&host.answer(&serde_json::to_vec(&call).expect("encodes"))).expect("decodes")
+    };
+    let tp = TopicPartition::new("t", 3);
+    assert!(matches!(ask(HostCall::Assignment), Ok(HostReply::Partitions(p)) if p.len() == 1 && p[0].partition == 3));
+    assert!(matches!(ask(HostCall::Pause(partitions_out(std::slice::from_ref(&tp)))), Ok(HostReply::Unit)));
+    let offsets = TopicPartitionOffsets::from([(tp.clone(), 7)]);
+    assert!(matches!(ask(HostCall::Rewind(offsets_out(&offsets))), Ok(HostReply::Unit)));
+    assert!(matches!(ask(HostCall::HasErrantReporter), Ok(HostReply::Bool(false))));
+    assert!(ask(HostCall::Offset(OffsetMap::new())).is_err(), "a sink context reads no source offsets");
+    assert_eq!(*recording.paused.lock().expect("unpoisoned"), vec![tp]);
+    assert_eq!(*recording.rewound.lock().expect("unpoisoned"), offsets);
 }
