@@ -4,45 +4,19 @@
 //! Each test drives the connector and its task through the SDK traits with an in-memory offset
 //! store standing in for the runtime, in its own schema.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aqueduct_connector_postgres::query::PLUGIN;
-use aqueduct_sdk::serde_json::{self, json};
-use aqueduct_sdk::{
-    logical, ConnectorContext, ConnectorFactory, ErrorKind, OffsetMap, OffsetReader, Props, SourceRecord, SourceTask,
-    SourceTaskContext, Value,
-};
+use aqueduct_sdk::serde_json::json;
+use aqueduct_sdk::testing::{MemoryOffsets, QuietConnectorContext};
+use aqueduct_sdk::{logical, ConnectorFactory, ErrorKind, Props, SourceRecord, SourceTask, SourceTaskContext, Value};
 use tokio_postgres::NoTls;
 
 fn url() -> String {
     std::env::var("AQUEDUCT_TEST_POSTGRES")
         .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".into())
-}
-
-/// The offset store the runtime would keep.
-#[derive(Default)]
-struct MemOffsets(Mutex<HashMap<String, OffsetMap>>);
-
-impl OffsetReader for MemOffsets {
-    fn offset(&self, partition: &OffsetMap) -> Option<OffsetMap> {
-        self.0.lock().expect("lock").get(&serde_json::to_string(partition).expect("json")).cloned()
-    }
-}
-
-impl MemOffsets {
-    fn store(&self, record: &SourceRecord) {
-        let key = serde_json::to_string(&record.source_partition).expect("json");
-        self.0.lock().expect("lock").insert(key, record.source_offset.clone());
-    }
-}
-
-struct NoContext;
-impl ConnectorContext for NoContext {
-    fn request_task_reconfiguration(&self) {}
-    fn raise_error(&self, _error: aqueduct_sdk::ConnectError) {}
 }
 
 struct Fixture {
@@ -89,7 +63,7 @@ impl Fixture {
     async fn task_configs(&self, props: Props, max_tasks: usize) -> aqueduct_sdk::Result<Vec<Props>> {
         let ConnectorFactory::Source(make) = PLUGIN.factory else { panic!("a source plugin") };
         let mut connector = make();
-        connector.start(Arc::new(NoContext), props).await?;
+        connector.start(Arc::new(QuietConnectorContext::default()), props).await?;
         connector.task_configs(max_tasks)
     }
 
@@ -98,7 +72,7 @@ impl Fixture {
     }
 }
 
-async fn start_task(props: Props, offsets: &Arc<MemOffsets>) -> aqueduct_sdk::Result<Box<dyn SourceTask>> {
+async fn start_task(props: Props, offsets: &Arc<MemoryOffsets>) -> aqueduct_sdk::Result<Box<dyn SourceTask>> {
     let ConnectorFactory::Source(make) = PLUGIN.factory else { panic!("a source plugin") };
     let mut task = make().create_task();
     task.start(SourceTaskContext::new("q", 0, offsets.clone()), props).await?;
@@ -106,7 +80,7 @@ async fn start_task(props: Props, offsets: &Arc<MemOffsets>) -> aqueduct_sdk::Re
 }
 
 /// Polls until `n` records arrived (storing their offsets) or 10 s passed.
-async fn poll_n(task: &mut Box<dyn SourceTask>, offsets: &MemOffsets, n: usize) -> Vec<SourceRecord> {
+async fn poll_n(task: &mut Box<dyn SourceTask>, offsets: &MemoryOffsets, n: usize) -> Vec<SourceRecord> {
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut out = Vec::new();
     while out.len() < n && Instant::now() < deadline {
@@ -119,7 +93,7 @@ async fn poll_n(task: &mut Box<dyn SourceTask>, offsets: &MemOffsets, n: usize) 
 }
 
 /// Polls for `wait` and returns whatever arrived.
-async fn poll_for(task: &mut Box<dyn SourceTask>, offsets: &MemOffsets, wait: Duration) -> Vec<SourceRecord> {
+async fn poll_for(task: &mut Box<dyn SourceTask>, offsets: &MemoryOffsets, wait: Duration) -> Vec<SourceRecord> {
     let deadline = Instant::now() + wait;
     let mut out = Vec::new();
     while Instant::now() < deadline {
@@ -160,7 +134,7 @@ async fn incrementing_picks_up_new_rows_and_resumes_without_duplicates() {
     assert_eq!(tasks.len(), 1, "one table, one task");
     assert_eq!(tasks[0].get("tables").map(String::as_str), Some(format!("{}.orders", fx.schema).as_str()));
 
-    let offsets = Arc::new(MemOffsets::default());
+    let offsets = Arc::new(MemoryOffsets::default());
     let mut task = start_task(tasks[0].clone(), &offsets).await.expect("task starts");
     let records = poll_n(&mut task, &offsets, 2).await;
     assert_eq!(records.iter().map(|r| field_i64(r, "id")).collect::<Vec<_>>(), vec![1, 2]);
@@ -211,7 +185,7 @@ async fn timestamp_incrementing_picks_up_updates() {
         ("batch.max.rows", "2"),
     ]);
     let tasks = fx.task_configs(props, 1).await.expect("connector starts");
-    let offsets = Arc::new(MemOffsets::default());
+    let offsets = Arc::new(MemoryOffsets::default());
     let mut task = start_task(tasks[0].clone(), &offsets).await.expect("task starts");
     let records = poll_n(&mut task, &offsets, 3).await;
     assert_eq!(records.iter().map(|r| field_i64(r, "id")).collect::<Vec<_>>(), vec![1, 2, 3]);
@@ -253,7 +227,7 @@ async fn bulk_rereads_every_row_and_splits_tables_across_tasks() {
     assert_eq!(assigned, vec![format!("{0}.t1,{0}.t3", fx.schema), format!("{0}.t2", fx.schema)]);
 
     let only_t1 = fx.props(&[("mode", "bulk"), ("tables", "$S.t1")]);
-    let offsets = Arc::new(MemOffsets::default());
+    let offsets = Arc::new(MemoryOffsets::default());
     let mut task = start_task(only_t1, &offsets).await.expect("task starts");
     let first = poll_n(&mut task, &offsets, 2).await;
     assert_eq!(first.len(), 2);
@@ -277,7 +251,7 @@ async fn custom_query_is_filtered_incrementally() {
     ]);
     let tasks = fx.task_configs(props, 3).await.expect("connector starts");
     assert_eq!(tasks.len(), 1);
-    let offsets = Arc::new(MemOffsets::default());
+    let offsets = Arc::new(MemoryOffsets::default());
     let mut task = start_task(tasks[0].clone(), &offsets).await.expect("task starts");
     let records = poll_for(&mut task, &offsets, Duration::from_millis(500)).await;
     assert_eq!(records.iter().map(|r| field_i64(r, "id")).collect::<Vec<_>>(), vec![1, 3]);
@@ -291,7 +265,7 @@ async fn custom_query_is_filtered_incrementally() {
 async fn bad_settings_fail_naming_the_culprit() {
     let fx = Fixture::new("bad").await;
     fx.sql("CREATE TABLE $S.t (id int NOT NULL, ts timestamptz)").await;
-    let offsets = Arc::new(MemOffsets::default());
+    let offsets = Arc::new(MemoryOffsets::default());
 
     let bad_column = fx.props(&[("mode", "incrementing"), ("incrementing.column.name", "nope"), ("tables", "$S.t")]);
     let err = start_task(bad_column, &offsets).await.err().expect("missing column fails");
@@ -336,7 +310,7 @@ async fn timestamp_mode_reads_rows_sharing_a_timestamp_past_the_batch_size() {
         ("tables", "$S.logs"),
         ("batch.max.rows", "1"),
     ]);
-    let offsets = Arc::new(MemOffsets::default());
+    let offsets = Arc::new(MemoryOffsets::default());
     let mut task = start_task(props, &offsets).await.expect("task starts");
     let records = poll_n(&mut task, &offsets, 3).await;
     let mut names: Vec<&str> = records.iter().map(|r| field_str(r, "msg")).collect();

@@ -22,7 +22,7 @@ async fn events_table(fx: &Fixture) {
 /// at most `max`.
 async fn drain_until(
     task: &mut Box<dyn SourceTask>,
-    offsets: &MemOffsets,
+    offsets: &MemoryOffsets,
     max: usize,
     done: impl Fn(&[i64]) -> bool,
 ) -> Vec<i64> {
@@ -40,7 +40,7 @@ async fn drain_until(
 }
 
 /// [`drain_until`] `until` records arrived.
-async fn drain(task: &mut Box<dyn SourceTask>, offsets: &MemOffsets, max: usize, until: usize) -> Vec<i64> {
+async fn drain(task: &mut Box<dyn SourceTask>, offsets: &MemoryOffsets, max: usize, until: usize) -> Vec<i64> {
     drain_until(task, offsets, max, |ids| ids.len() >= until).await
 }
 
@@ -68,7 +68,7 @@ async fn timestamp_mode_streams_batches_and_resumes_mid_timestamp_without_loss()
     ]);
 
     // Read about 150 rows (the last ones share one timestamp with rows not read yet), then stop.
-    let offsets = Arc::new(MemOffsets::default());
+    let offsets = Arc::new(MemoryOffsets::default());
     let mut task = start_task(props.clone(), &offsets).await.expect("task starts");
     let first = drain(&mut task, &offsets, 50, 150).await;
     assert!((150..700).contains(&first.len()), "stopped among the rows sharing one timestamp: {}", first.len());
@@ -86,7 +86,7 @@ async fn timestamp_mode_streams_batches_and_resumes_mid_timestamp_without_loss()
     task.stop().await.expect("stop");
 
     // One uninterrupted run: every row exactly once, at most batch.max.rows per poll.
-    let offsets = Arc::new(MemOffsets::default());
+    let offsets = Arc::new(MemoryOffsets::default());
     let mut task = start_task(props, &offsets).await.expect("task starts");
     let mut ids = drain(&mut task, &offsets, 50, 1000).await;
     ids.extend(poll_for(&mut task, &offsets, Duration::from_millis(500)).await.iter().map(|r| field_i64(r, "id")));
@@ -104,7 +104,7 @@ async fn bulk_mode_streams_the_table_batch_max_rows_at_a_time() {
     let url = format!("jdbc:{}?ApplicationName={app}", url().replacen("postgres://", "postgresql://", 1));
     let props =
         fx.props(&[("connection.url", url.as_str()), ("mode", "bulk"), ("tables", "$S.ev"), ("batch.max.rows", "50")]);
-    let offsets = Arc::new(MemOffsets::default());
+    let offsets = Arc::new(MemoryOffsets::default());
     let mut task = start_task(props, &offsets).await.expect("task starts");
     let first = drain(&mut task, &offsets, 50, 50).await;
     assert_eq!(first.len(), 50);
