@@ -117,6 +117,19 @@ fn plugins_from_plugin_path_run_refuse_other_sdks_and_fail_alone_on_panic() {
     assert_eq!(versions, ["0.1.0", "2.0.0"], "{listed}");
     assert!(listed.as_array().into_iter().flatten().any(|p| p["class"] == "FileAppendSink" && p["type"] == "sink"));
 
+    // The example connector configs of configs/example-plugin are valid for the loaded plugin.
+    for file in ["cluster-health.json", "cluster-health-file.json"] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/example-plugin").join(file);
+        let example: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("example config")).expect("JSON");
+        let class = example["config"]["connector.class"].as_str().expect("a class");
+        let url = format!("{}/connector-plugins/{class}/config/validate", worker.url);
+        let mut config = example["config"].clone();
+        config["name"] = example["name"].clone();
+        let (code, body) = reqwest::send("PUT", &url, Some(&config.to_string())).expect("validate");
+        assert_eq!((code, &body["error_count"]), (200, &json!(0)), "{file}: {body}");
+    }
+
     // Two sources (the old version asked for by connector.plugin.version, the newest by
     // default) -> Kafka -> the plugin's sink, all created over REST.
     let topic = unique("e2e-plugin");
