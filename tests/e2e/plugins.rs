@@ -33,6 +33,8 @@ pub fn example_plugins() -> &'static [PathBuf; 3] {
     BUILT.get_or_init(|| {
         let status = Command::new(env!("CARGO"))
             .args(["build", "-p", "aqueduct-example-plugin", "--lib", "--examples"])
+            // The profile of the binaries under test (target/debug or target/release).
+            .args(target_dir().ends_with("release").then_some("--release"))
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .status()
             .expect("cargo runs");

@@ -52,7 +52,12 @@
 //! `unsafe` code is confined to two small modules: the plugin side's `guest::ffi` (reading the
 //! host's request bytes and vtable, leaking and freeing reply buffers) and the runtime's
 //! `plugin_loader::ffi` (loading the library, reading the declaration and replies, answering
-//! callbacks).
+//! callbacks). The functions [`declare_plugin!`](crate::declare_plugin) generates only forward
+//! their raw arguments to `guest::ffi` (and `#[no_mangle]` counts as unsafe code), so each
+//! carries `#[allow(unsafe_code)]` and its SAFETY comment.
+//!
+//! A call in progress is never cancelled: when the host stops waiting (a task overrunning its
+//! shutdown timeout), the plugin finishes the call, and dropping the instance waits for it.
 //!
 //! Not carried across (yet): transforms and converters in plugins, and the exactly-once
 //! `TransactionContext` of a source task (a plugin's source runs at least once).
