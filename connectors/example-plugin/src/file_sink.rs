@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use aqueduct_sdk::json::value_to_json;
 use aqueduct_sdk::{
-    async_trait, ConfigDef, ConfigType, ConnectError, Connector, ConnectorContext, ConnectorFactory, Importance,
-    PluginDescriptor, Props, Result, ResultExt, SinkConnector, SinkRecord, SinkTask, SinkTaskContext,
-    TopicPartitionOffsets, Validator,
+    async_trait, ConfigDef, ConfigType, ConnectError, Connector, ConnectorContext, ConnectorFactory,
+    ErrantRecordReporter, Importance, PluginDescriptor, Props, Result, ResultExt, SinkConnector, SinkRecord, SinkTask,
+    SinkTaskContext, TopicPartitionOffsets, Validator,
 };
 use tokio::fs::{File, OpenOptions};
 use tokio::io::AsyncWriteExt;
@@ -47,7 +47,7 @@ impl Connector for FileAppendConnector {
 
 impl SinkConnector for FileAppendConnector {
     fn create_task(&self) -> Box<dyn SinkTask> {
-        Box::new(FileAppendTask { file: None, path: String::new(), panic: false })
+        Box::new(FileAppendTask { file: None, path: String::new(), panic: false, reporter: None })
     }
 }
 
@@ -55,11 +55,14 @@ struct FileAppendTask {
     file: Option<File>,
     path: String,
     panic: bool,
+    /// Where tombstones go (the dead-letter queue), when the connector configured one.
+    reporter: Option<Arc<dyn ErrantRecordReporter>>,
 }
 
 #[async_trait]
 impl SinkTask for FileAppendTask {
-    async fn start(&mut self, _context: Arc<dyn SinkTaskContext>, props: Props) -> Result<()> {
+    async fn start(&mut self, context: Arc<dyn SinkTaskContext>, props: Props) -> Result<()> {
+        self.reporter = context.errant_record_reporter();
         let config = config_def().parse(&props)?;
         self.path = config.string("file").unwrap_or_default().to_owned();
         self.panic = config.boolean("panic.on.put").unwrap_or(false);
@@ -75,6 +78,14 @@ impl SinkTask for FileAppendTask {
         let file = self.file.as_mut().ok_or_else(|| ConnectError::fatal("put before start"))?;
         let mut lines = String::new();
         for record in &records {
+            // A tombstone has no value to append: reported as errant when there is a
+            // reporter (the dead-letter queue), else skipped.
+            if record.value.is_null() {
+                if let Some(reporter) = &self.reporter {
+                    reporter.report(record, &ConnectError::data("a tombstone has no value to append")).await?;
+                }
+                continue;
+            }
             lines.push_str(&value_to_json(record.value_schema.as_deref(), &record.value, false).to_string());
             lines.push('\n');
         }

@@ -273,3 +273,48 @@ fn sink_callbacks_reach_the_hosts_context() {
     assert_eq!(*recording.paused.lock().expect("unpoisoned"), vec![tp]);
     assert_eq!(*recording.rewound.lock().expect("unpoisoned"), offsets);
 }
+
+/// Keeps what a plugin reported as errant.
+#[derive(Default)]
+struct Reported(Mutex<Vec<(i64, String)>>);
+
+#[aqueduct_sdk::async_trait]
+impl ErrantRecordReporter for Reported {
+    async fn report(&self, record: &SinkRecord, error: &ConnectError) -> aqueduct_sdk::Result<()> {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await; // a report takes a while
+        self.0.lock().expect("unpoisoned").push((record.kafka_offset, error.message().to_owned()));
+        Ok(())
+    }
+}
+
+struct ReportingContext(Arc<Reported>);
+impl SinkTaskContext for ReportingContext {
+    fn assignment(&self) -> Vec<TopicPartition> {
+        Vec::new()
+    }
+    fn pause(&self, _: &[TopicPartition]) {}
+    fn resume(&self, _: &[TopicPartition]) {}
+    fn rewind(&self, _: TopicPartitionOffsets) {}
+    fn request_commit(&self) {}
+    fn errant_record_reporter(&self) -> Option<Arc<dyn ErrantRecordReporter>> {
+        Some(self.0.clone())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plugin_sink_reports_errant_records_through_the_hosts_reporter() {
+    let [plugin, ..] = example_plugins();
+    let plugin = load(plugin).expect("the example plugin loads");
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let file = dir.path().join("out.jsonl");
+    let mut task = plugin.connectors[1].factory.new_sink().expect("a sink").create_task();
+    let reported = Arc::new(Reported::default());
+    let context = Arc::new(ReportingContext(reported.clone()));
+    task.start(context, props(&[("file", &file.display().to_string())])).await.expect("the task starts");
+    let records = vec![sink_record(0, Value::from("a")), sink_record(1, Value::Null), sink_record(2, Value::from("b"))];
+    task.put(records).await.expect("put");
+    // The report ran on the host's runtime and was done before put returned.
+    assert_eq!(*reported.0.lock().expect("unpoisoned"), vec![(1, "a tombstone has no value to append".to_owned())]);
+    task.pre_commit(&TopicPartitionOffsets::new()).await.expect("pre_commit");
+    assert_eq!(std::fs::read_to_string(&file).expect("written"), "\"a\"\n\"b\"\n");
+}
