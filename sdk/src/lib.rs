@@ -9,7 +9,10 @@
 //! - single message transforms and predicates ([`Transform`], [`Predicate`]) that change or drop
 //!   records between the converter and the task;
 //! - [`ConfigDef`]: typed keys, defaults, documentation and validators;
-//! - [`ConnectError`]: one error type whose [`ErrorKind`] tells the runtime to retry, skip or fail.
+//! - [`ConnectError`]: one error type whose [`ErrorKind`] tells the runtime to retry, skip or fail;
+//! - [`plugin`]: connectors built as a `cdylib` and loaded by a worker at run time from
+//!   `plugin.path` ([`declare_plugin!`] with the `plugin` feature), over a boundary that shares no
+//!   Rust types, allocator or tokio runtime (the module docs say why that is sound).
 //!
 //! # A complete source connector
 //!

@@ -318,3 +318,34 @@ async fn a_plugin_sink_reports_errant_records_through_the_hosts_reporter() {
     task.pre_commit(&TopicPartitionOffsets::new()).await.expect("pre_commit");
     assert_eq!(std::fs::read_to_string(&file).expect("written"), "\"a\"\n\"b\"\n");
 }
+
+#[derive(Default)]
+struct Connectors(Mutex<Vec<String>>);
+impl ConnectorContext for Connectors {
+    fn request_task_reconfiguration(&self) {
+        self.0.lock().expect("unpoisoned").push("reconfigure".to_owned());
+    }
+    fn raise_error(&self, error: ConnectError) {
+        self.0.lock().expect("unpoisoned").push(error.trace());
+    }
+}
+
+#[test]
+fn connector_callbacks_reach_the_hosts_context() {
+    use aqueduct_sdk::plugin::protocol::{HostCall, HostReply};
+    use aqueduct_sdk::plugin::wire::WireError;
+    let recording = Arc::new(Connectors::default());
+    let host = callbacks::HostContext::Connector(recording.clone());
+    let ask = |call: HostCall| -> aqueduct_sdk::plugin::protocol::HostResult {
+        serde_json::from_slice(&host.answer(&serde_json::to_vec(&call).expect("encodes"))).expect("decodes")
+    };
+    assert!(matches!(ask(HostCall::RequestReconfiguration), Ok(HostReply::Unit)));
+    let error = ConnectError::config("tables: none match").with_source(std::io::Error::other("empty schema"));
+    assert!(matches!(ask(HostCall::RaiseError(WireError::from(&error))), Ok(HostReply::Unit)));
+    assert!(ask(HostCall::Assignment).is_err(), "a connector context has no assignment");
+    let seen = recording.0.lock().expect("unpoisoned").clone();
+    assert_eq!(
+        seen,
+        ["reconfigure".to_owned(), "config error: tables: none match\nCaused by: empty schema".to_owned()]
+    );
+}
