@@ -25,6 +25,8 @@ pub fn common_def() -> ConfigDef {
         .define("tasks.max", Int, Some("1"), High, "Maximum number of tasks for this connector.")
         .validator(Validator::at_least(1.0))
         .group("Common")
+        .define("connector.plugin.version", String, Some(""), Medium, "The version of the connector plugin to run when several are installed (KIP-891, an exact version); the newest when empty.")
+        .group("Common")
         .define("key.converter", Class, Some(""), Low, "Key converter; the worker's when empty.")
         .group("Common")
         .define("value.converter", Class, Some(""), Low, "Value converter; the worker's when empty.")

@@ -146,6 +146,16 @@ fn plugins_from_plugin_path_run_refuse_other_sdks_and_fail_alone_on_panic() {
         }
         config
     };
+    // A version that is not installed is refused, naming the ones that are.
+    let url_missing = format!("{}/connectors/{topic}-v9/config", worker.url);
+    let missing = source(Some("9.9.9")).to_string();
+    let (code, body) = reqwest::send("PUT", &url_missing, Some(&missing)).expect("the worker answers");
+    assert_eq!(code, 400, "{body}");
+    assert!(
+        body.to_string().contains("no version 9.9.9 of HttpPollSource; available versions: 0.1.0, 2.0.0"),
+        "{body}"
+    );
+
     let (old, new, sink) = (format!("{topic}-v1"), format!("{topic}-v2"), format!("{topic}-sink"));
     put_connector(&worker, &old, source(Some("0.1.0")));
     put_connector(&worker, &new, source(None));
