@@ -349,3 +349,32 @@ fn connector_callbacks_reach_the_hosts_context() {
         ["reconfigure".to_owned(), "config error: tables: none match\nCaused by: empty schema".to_owned()]
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dropping_a_task_does_not_wait_for_a_call_the_host_gave_up_on() {
+    let [plugin, ..] = example_plugins();
+    let plugin = load(plugin).expect("the example plugin loads");
+    // A server that accepts and never answers: the plugin's poll hangs in its GET.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
+    let url = format!("http://{}/", listener.local_addr().expect("bound"));
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let mut task = plugin.connectors[0].factory.new_source().expect("a source").create_task();
+    let offsets = Arc::new(Offsets(OffsetMap::new()));
+    task.start(SourceTaskContext::new("hang", 0, offsets), props(&[("url", &url), ("topic", "t")]))
+        .await
+        .expect("the task starts");
+    let polling = tokio::spawn(async move {
+        let _ = task.poll().await;
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // The host gives up on the poll (a task overrunning its shutdown timeout): the task and its
+    // instance in the plugin are dropped while the poll is still in the plugin.
+    polling.abort();
+    let dropped = tokio::time::timeout(std::time::Duration::from_secs(5), polling).await;
+    assert!(dropped.is_ok(), "dropping the task waited for the poll in progress");
+}

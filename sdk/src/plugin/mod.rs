@@ -57,7 +57,8 @@
 //! carries `#[allow(unsafe_code)]` and its SAFETY comment.
 //!
 //! A call in progress is never cancelled: when the host stops waiting (a task overrunning its
-//! shutdown timeout), the plugin finishes the call, and dropping the instance waits for it.
+//! shutdown timeout), the plugin finishes the call; dropping the instance does not wait for it
+//! (the instance goes when that call returns).
 //!
 //! Not carried across (yet): transforms and converters in plugins, and the exactly-once
 //! `TransactionContext` of a source task (a plugin's source runs at least once).

@@ -264,11 +264,10 @@ async fn dispatch(state: &'static State, call: Call, host: Option<Host>) -> Call
             _ => Err(wrong(task, "task")),
         },
         Call::Drop { handle } => {
-            let instance = state.instances().remove(&handle);
-            // Dropped here, on the plugin's runtime, once any call in progress on it is over.
-            if let Some(instance) = instance {
-                drop(instance.lock_owned().await);
-            }
+            // Without waiting: a call still in progress on it (a poll the host stopped waiting
+            // for) holds the last reference, and the instance is dropped, on this runtime,
+            // when that call returns.
+            drop(state.instances().remove(&handle));
             Ok(Reply::Unit)
         }
     }
