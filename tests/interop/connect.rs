@@ -12,7 +12,7 @@ use crate::common::{kafka, reqwest, unique};
 
 /// The scripts/ directory of the repository (the runtime crate is `runtime/`).
 fn scripts_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts")
 }
 
 /// The jar directory: `AQUEDUCT_KAFKA_CONNECT_LIBS`, else the cache path services.sh installs to.

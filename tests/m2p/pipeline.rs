@@ -33,7 +33,7 @@ impl Transport {
 
 /// `configs/mongo-to-postgres/` of this checkout.
 pub fn configs_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/mongo-to-postgres")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/mongo-to-postgres")
 }
 
 fn read(file: &str) -> anyhow::Result<Value> {
