@@ -2,7 +2,7 @@
 //! run, on the same S3 server (moto by default: `scripts/services.sh up s3`).
 //!
 //! ```text
-//! cargo run --release -p aqueduct-connector-s3 --example sink_bench -- [records] [endpoint]
+//! cargo run --release -p aqueduct-connector-s3 --example s3_sink_bench -- [records] [endpoint]
 //! ```
 //! For each format (JSON lines, Parquet), the sink task is given `records` records in batches of
 //! 500 over 3 partitions with flush.size 10,000; then the objects it wrote are read back and put
