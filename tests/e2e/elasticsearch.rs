@@ -14,13 +14,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::KafkaError;
-use rdkafka::message::{Headers, Message};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde_json::{json, Map, Value};
 
 use crate::common::{free_port, kafka, reqwest, unique, wait_for, Worker};
-use crate::topics::{create_topic, produce};
+use crate::topics::{create_topic, header_texts, produce, read_at_least, text};
 
 fn es_url() -> String {
     std::env::var("AQUEDUCT_TEST_ELASTICSEARCH").unwrap_or_else(|_| "http://127.0.0.1:9200".into())
@@ -236,37 +234,7 @@ fn a_document_the_mapping_refuses_goes_to_the_dead_letter_topic() {
 }
 
 fn dead_letters(worker: &Worker, topic: &str, min: usize) -> Vec<(String, BTreeMap<String, String>)> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", kafka())
-        .set("group.id", unique("e2e-es-dlq-reader"))
-        .set("enable.partition.eof", "true")
-        .set("enable.auto.commit", "false")
-        .create()
-        .expect("consumer");
-    let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(topic, 0, Offset::Beginning).expect("partition");
-    consumer.assign(&tpl).expect("assign");
-    let mut out = Vec::new();
-    worker.wait(&format!("{min} dead letters on {topic}"), Duration::from_secs(60), || {
-        match consumer.poll(Duration::from_millis(500))? {
-            Err(KafkaError::PartitionEOF(_)) => return (out.len() >= min).then(|| std::mem::take(&mut out)),
-            Err(_) => {}
-            Ok(m) => {
-                let headers = m
-                    .headers()
-                    .map(|h| {
-                        h.iter()
-                            .map(|h| {
-                                (h.key.to_owned(), String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned())
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                out.push((String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned(), headers));
-            }
-        }
-        None
-    })
+    read_at_least(worker, topic, min).iter().map(|m| (text(m), header_texts(m))).collect()
 }
 
 /// A private osmem-server on its own port, killed and started again by the test.

@@ -6,11 +6,11 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
-use rdkafka::message::{Message, OwnedMessage};
+use rdkafka::message::{Headers, Message, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
-use crate::common::{kafka, unique, wait_for};
+use crate::common::{kafka, unique, wait_for, Worker};
 
 /// Every record of partition 0 of `topic`, from its start to its end (`read_committed`: only
 /// those of committed transactions). Waits up to a minute for the topic to be readable.
@@ -97,4 +97,37 @@ pub fn produce(topic: &str, records: &[(i32, String, Option<String>)]) {
         }
         producer.flush(Duration::from_secs(30)).expect("flush");
     });
+}
+
+/// Every message of partition 0 of `topic` up to its end, once it holds at least `min`; a
+/// timeout shows the end of `worker`'s log.
+pub fn read_at_least(worker: &Worker, topic: &str, min: usize) -> Vec<OwnedMessage> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", kafka())
+        .set("group.id", unique("e2e-reader"))
+        .set("enable.partition.eof", "true")
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("consumer");
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, Offset::Beginning).expect("partition");
+    consumer.assign(&tpl).expect("assign");
+    let mut out = Vec::new();
+    worker.wait(&format!("{min} messages on {topic}"), Duration::from_secs(60), || {
+        match consumer.poll(Duration::from_millis(500))? {
+            Err(KafkaError::PartitionEOF(_)) => return (out.len() >= min).then(|| std::mem::take(&mut out)),
+            Err(_) => {}
+            Ok(m) => out.push(m.detach()),
+        }
+        None
+    })
+}
+
+/// A message's headers, values as text.
+pub fn header_texts<C: FromIterator<(String, String)>>(m: &OwnedMessage) -> C {
+    m.headers()
+        .into_iter()
+        .flat_map(|h| h.iter())
+        .map(|h| (h.key.to_owned(), String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned()))
+        .collect()
 }

@@ -10,15 +10,13 @@ use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::KafkaError;
-use rdkafka::message::Headers;
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use rdkafka::{ClientConfig, Message};
 use serde_json::{json, Value};
 
 use crate::common::{free_port, kafka, reqwest, unique, wait_for, Worker};
 use crate::postgres::{parts, psql, try_psql, url};
+use crate::topics::{header_texts, read_at_least};
 
 /// One consumed message: value as text, headers by name.
 struct Consumed {
@@ -29,37 +27,13 @@ struct Consumed {
 /// Every message of partition 0 of `topic` up to its end, once it holds at least `min`; a
 /// timeout shows the end of `worker`'s log.
 fn consume(worker: &Worker, topic: &str, min: usize) -> Vec<Consumed> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", kafka())
-        .set("group.id", unique("e2e-smt-pg-reader"))
-        .set("enable.partition.eof", "true")
-        .set("enable.auto.commit", "false")
-        .create()
-        .expect("consumer");
-    let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(topic, 0, Offset::Beginning).expect("partition");
-    consumer.assign(&tpl).expect("assign");
-    let mut out = Vec::new();
-    worker.wait(&format!("{min} messages on {topic}"), Duration::from_secs(60), || {
-        match consumer.poll(Duration::from_millis(500))? {
-            Err(KafkaError::PartitionEOF(_)) => return (out.len() >= min).then(|| std::mem::take(&mut out)),
-            Err(_) => {}
-            Ok(m) => out.push(Consumed {
-                value: m.payload().map(|p| String::from_utf8_lossy(p).into_owned()),
-                headers: m
-                    .headers()
-                    .map(|h| {
-                        h.iter()
-                            .map(|h| {
-                                (h.key.to_owned(), String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned())
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-            }),
-        }
-        None
-    })
+    read_at_least(worker, topic, min)
+        .iter()
+        .map(|m| Consumed {
+            value: m.payload().map(|p| String::from_utf8_lossy(p).into_owned()),
+            headers: header_texts(m),
+        })
+        .collect()
 }
 
 fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
