@@ -102,8 +102,8 @@ impl SinkTask for S3SinkTask {
         for record in &records {
             running.take(record).await?;
         }
-        let mut touched: Vec<TopicPartition> = records.iter().map(SinkRecord::topic_partition).collect();
-        touched.dedup();
+        let touched: std::collections::BTreeSet<TopicPartition> =
+            records.iter().map(SinkRecord::topic_partition).collect();
         for tp in touched {
             if let Some(writer) = running.writers.get_mut(&tp) {
                 writer.send_parts(&running.store).await?;
