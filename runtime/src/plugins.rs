@@ -1,8 +1,10 @@
-//! The registry of connector, transform and predicate plugins a worker runs, found by class
-//! name or alias. The runtime knows no connector: the `aqueduct` binary fills the registry with
-//! the built-in connector crates.
+//! The registry of connector, transform, predicate and converter plugins a worker runs, found
+//! by class name or alias. The runtime knows no connector: the `aqueduct` binary fills the
+//! registry with the built-in connector crates; the built-in converters are always there.
 
-use aqueduct_sdk::{ConnectError, PluginDescriptor, PredicateDescriptor, Props, TransformDescriptor};
+use aqueduct_sdk::{
+    ConnectError, ConverterDescriptor, PluginDescriptor, PredicateDescriptor, Props, TransformDescriptor,
+};
 
 /// Every plugin registered with the worker.
 #[derive(Clone)]
@@ -10,12 +12,31 @@ pub struct Plugins {
     plugins: Vec<PluginDescriptor>,
     transforms: Vec<TransformDescriptor>,
     predicates: Vec<PredicateDescriptor>,
+    converters: Vec<ConverterDescriptor>,
 }
 
 impl Plugins {
-    /// A registry of exactly these connector plugins (no transforms).
+    /// A registry of exactly these connector plugins and the built-in converters (no
+    /// transforms).
     pub fn new(plugins: Vec<PluginDescriptor>) -> Self {
-        Plugins { plugins, transforms: Vec::new(), predicates: Vec::new() }
+        Plugins { plugins, transforms: Vec::new(), predicates: Vec::new(), converters: crate::converter::builtins() }
+    }
+
+    /// Adds converters, e.g. those a plugin from `plugin.path` declares. The first registered
+    /// answering to a name wins, so a plugin cannot shadow a built-in.
+    pub fn with_converters(mut self, converters: Vec<ConverterDescriptor>) -> Self {
+        self.converters.extend(converters);
+        self
+    }
+
+    /// The converter answering to `class`.
+    pub fn converter(&self, class: &str) -> Option<&ConverterDescriptor> {
+        self.converters.iter().find(|c| c.answers_to(class.trim()))
+    }
+
+    /// Every converter, in registration order (the built-ins first).
+    pub fn converters(&self) -> &[ConverterDescriptor] {
+        &self.converters
     }
 
     /// Adds transforms and predicates.

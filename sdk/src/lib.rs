@@ -100,6 +100,7 @@
 
 pub mod config;
 pub mod connector;
+pub mod converter;
 pub mod debezium;
 pub mod error;
 pub mod exactly_once;
@@ -119,6 +120,7 @@ pub use connector::{
     Connector, ConnectorContext, ConnectorFactory, PluginDescriptor, SharedSinkFactory, SharedSourceFactory,
     SinkConnector, SourceConnector,
 };
+pub use converter::{Converter, ConverterDescriptor, ConverterFactory, SharedConverterFactory};
 pub use error::{ConnectError, ErrorKind, Result, ResultExt};
 pub use exactly_once::{ExactlyOnceSupport, TransactionContext, TransactionRequests};
 pub use record::{
@@ -131,6 +133,7 @@ pub use task::{
     ErrantRecordReporter, OffsetReader, ProgressReporter, SinkTask, SinkTaskContext, SourceTask, SourceTaskContext,
 };
 pub use transform::{
-    ConnectRecord, Predicate, PredicateDescriptor, SinkCoordinates, SourceCoordinates, Transform, TransformDescriptor,
+    ConnectRecord, Predicate, PredicateDescriptor, PredicateFactory, SharedPredicateFactory, SharedTransformFactory,
+    SinkCoordinates, SourceCoordinates, Transform, TransformDescriptor, TransformFactory,
 };
 pub use value::{Struct, Value};

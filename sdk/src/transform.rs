@@ -11,6 +11,9 @@
 //!
 //! A transform is registered as connectors are, through a [`TransformDescriptor`] naming its
 //! class and aliases; `Key`/`Value` variants (`Cast$Key`, `Cast$Value`) are two descriptors.
+//! A built-in's factory is a function ([`TransformFactory::Builtin`], usable in a `const`); a
+//! transform loaded from a plugin at run time is a closure over its library
+//! ([`TransformFactory::Shared`]). Either is called like a function: `(descriptor.factory)()`.
 //!
 //! ```
 //! use aqueduct_sdk::*;
@@ -32,7 +35,7 @@
 //!     aliases: &["UpperTopic"],
 //!     version: "1.0.0",
 //!     doc: "Uppercases the topic name.",
-//!     factory: || Box::new(UpperTopic),
+//!     factory: TransformFactory::Builtin(|| Box::new(UpperTopic)),
 //! };
 //!
 //! let mut t = (UPPER_TOPIC.factory)();
@@ -40,6 +43,9 @@
 //! let out = t.apply(ConnectRecord::new("orders", Value::Null)).unwrap().unwrap();
 //! assert_eq!(out.topic, "ORDERS");
 //! ```
+
+use std::ops::Deref;
+use std::sync::Arc;
 
 use crate::config::{ConfigDef, Props};
 use crate::error::Result;
@@ -222,8 +228,56 @@ pub trait Predicate: Send {
     fn test(&self, record: &ConnectRecord) -> bool;
 }
 
+/// Creates a transform, as a closure: what a plugin loaded at run time supplies.
+pub type SharedTransformFactory = Arc<dyn Fn() -> Box<dyn Transform> + Send + Sync>;
+/// Creates a predicate, as a closure: what a plugin loaded at run time supplies.
+pub type SharedPredicateFactory = Arc<dyn Fn() -> Box<dyn Predicate> + Send + Sync>;
+
+/// Creates unconfigured instances of one transform; called like a function
+/// (`(descriptor.factory)()`) through its [`Deref`] to `dyn Fn`.
+#[derive(Clone)]
+pub enum TransformFactory {
+    /// A function, as a built-in names in a `const` descriptor.
+    Builtin(fn() -> Box<dyn Transform>),
+    /// A closure, as a plugin loaded at run time supplies.
+    Shared(SharedTransformFactory),
+}
+
+impl Deref for TransformFactory {
+    type Target = dyn Fn() -> Box<dyn Transform> + Send + Sync;
+    fn deref(&self) -> &Self::Target {
+        match self {
+            TransformFactory::Builtin(f) => f,
+            TransformFactory::Shared(f) => &**f,
+        }
+    }
+}
+
+/// Creates unconfigured instances of one predicate; called like a function, as
+/// [`TransformFactory`].
+#[derive(Clone)]
+pub enum PredicateFactory {
+    /// A function, as a built-in names in a `const` descriptor.
+    Builtin(fn() -> Box<dyn Predicate>),
+    /// A closure, as a plugin loaded at run time supplies.
+    Shared(SharedPredicateFactory),
+}
+
+impl Deref for PredicateFactory {
+    type Target = dyn Fn() -> Box<dyn Predicate> + Send + Sync;
+    fn deref(&self) -> &Self::Target {
+        match self {
+            PredicateFactory::Builtin(f) => f,
+            PredicateFactory::Shared(f) => &**f,
+        }
+    }
+}
+
 /// A transform as the runtime registers it.
-#[derive(Clone, Copy)]
+///
+/// A transform loaded at run time has its names leaked to `'static`, as a connector's: plugin
+/// libraries are loaded once, at start, and never unloaded.
+#[derive(Clone)]
 pub struct TransformDescriptor {
     /// The class name used in `transforms.<alias>.type`, e.g.
     /// `"org.apache.kafka.connect.transforms.Cast$Value"`.
@@ -235,11 +289,11 @@ pub struct TransformDescriptor {
     /// One line on what it does.
     pub doc: &'static str,
     /// Creates unconfigured instances.
-    pub factory: fn() -> Box<dyn Transform>,
+    pub factory: TransformFactory,
 }
 
 /// A predicate as the runtime registers it.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct PredicateDescriptor {
     /// The class name used in `predicates.<alias>.type`.
     pub class: &'static str,
@@ -250,7 +304,7 @@ pub struct PredicateDescriptor {
     /// One line on what it does.
     pub doc: &'static str,
     /// Creates unconfigured instances.
-    pub factory: fn() -> Box<dyn Predicate>,
+    pub factory: PredicateFactory,
 }
 
 impl TransformDescriptor {
@@ -272,6 +326,31 @@ mod tests {
     use super::*;
     use crate::offset_map;
     use serde_json::json;
+
+    struct Rename(&'static str);
+    impl Transform for Rename {
+        fn config_def(&self) -> ConfigDef {
+            ConfigDef::new()
+        }
+        fn configure(&mut self, _props: &Props) -> Result<()> {
+            Ok(())
+        }
+        fn apply(&mut self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>> {
+            record.topic = self.0.to_owned();
+            Ok(Some(record))
+        }
+    }
+
+    #[test]
+    fn both_kinds_of_factory_are_called_like_functions() {
+        let builtin = TransformFactory::Builtin(|| Box::new(Rename("fn")));
+        let name = "closure";
+        let shared = TransformFactory::Shared(Arc::new(move || Box::new(Rename(name))));
+        for (factory, topic) in [(builtin, "fn"), (shared.clone(), "closure")] {
+            let out = factory().apply(ConnectRecord::new("t", Value::Null)).expect("applies").expect("kept");
+            assert_eq!(out.topic, topic);
+        }
+    }
 
     #[test]
     fn a_source_record_comes_back_whole() {

@@ -1,6 +1,7 @@
 //! The `aqueduct` command: the runtime composed with the built-in connector crates.
 
 use aqueduct::builtin_plugins;
+use aqueduct_sdk::{ConverterDescriptor, PredicateDescriptor, TransformDescriptor};
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -43,8 +44,10 @@ enum Command {
         /// Worker config file.
         worker: PathBuf,
     },
-    /// Lists the connector plugins built into this binary and those loaded from plugin
-    /// directories: class, type, version, aliases (and the file of a loaded one), one a line.
+    /// Lists the plugins built into this binary and those loaded from plugin directories:
+    /// connectors, then transforms, predicates and converters (types `transformation`,
+    /// `predicate`, `converter`); class, type, version, aliases (and the file of a loaded one),
+    /// one a line.
     /// Files that are refused (another SDK, ABI or compiler version) or broken are listed on
     /// stderr with the reason.
     Plugins {
@@ -67,14 +70,22 @@ fn main() -> ExitCode {
         .init();
     let result = match cli.command {
         Command::Plugins { plugin_path } => {
-            for p in builtin_plugins().all() {
+            let builtins = builtin_plugins();
+            for p in builtins.all() {
                 println!("{}\t{}\t{}\t{}", p.class, p.factory.kind(), p.version, p.aliases.join(","));
+            }
+            for line in components(builtins.transforms(), builtins.predicates(), builtins.converters()) {
+                println!("{line}");
             }
             let scan = aqueduct_runtime::plugin_loader::scan(&plugin_path);
             for plugin in &scan.loaded {
+                let file = plugin.file.display();
                 for p in &plugin.connectors {
                     let (class, kind, version, aliases) = (p.class, p.factory.kind(), p.version, p.aliases.join(","));
-                    println!("{class}\t{kind}\t{version}\t{aliases}\t{}", plugin.file.display());
+                    println!("{class}\t{kind}\t{version}\t{aliases}\t{file}");
+                }
+                for line in components(&plugin.transforms, &plugin.predicates, &plugin.converters) {
+                    println!("{line}\t{file}");
                 }
             }
             for skipped in &scan.skipped {
@@ -101,6 +112,22 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// One line per transform, predicate and converter: class, type (as the REST API names it),
+/// version, aliases.
+fn components(
+    transforms: &[TransformDescriptor],
+    predicates: &[PredicateDescriptor],
+    converters: &[ConverterDescriptor],
+) -> Vec<String> {
+    let line = |class: &str, kind: &str, version: &str, aliases: &[&str]| {
+        format!("{class}\t{kind}\t{version}\t{}", aliases.join(","))
+    };
+    let transforms = transforms.iter().map(|t| line(t.class, "transformation", t.version, t.aliases));
+    let predicates = predicates.iter().map(|p| line(p.class, "predicate", p.version, p.aliases));
+    let converters = converters.iter().map(|c| line(c.class, "converter", c.version, c.aliases));
+    transforms.chain(predicates).chain(converters).collect()
 }
 
 /// Whether the worker file asks for `transport=embedded` (an unreadable file is reported by

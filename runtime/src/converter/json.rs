@@ -59,6 +59,15 @@ impl Converter for JsonConverter {
         "org.apache.kafka.connect.json.JsonConverter"
     }
 
+    fn config_def(&self) -> ConfigDef {
+        Self::config_def()
+    }
+
+    fn configure(&mut self, props: &Props, _is_key: bool) -> Result<()> {
+        *self = Self::from_props(props)?;
+        Ok(())
+    }
+
     fn encode(&self, _topic: &str, schema: Option<&SchemaRef>, value: &Value) -> Result<Option<Vec<u8>>> {
         if schema.is_none() && value.is_null() {
             return Ok(None);

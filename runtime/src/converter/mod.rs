@@ -1,47 +1,91 @@
-//! Converters: between the SDK's data model and the bytes in Kafka (JSON, String, ByteArray).
+//! Converters: between the SDK's data model and the bytes in Kafka. The built-ins (JSON,
+//! String, ByteArray) are registered in every [`Plugins`] registry, beside any a plugin from
+//! `plugin.path` declares; `key.converter` / `value.converter` name one by class or alias.
 
 mod bytes;
 pub mod json;
 mod string;
 
-use aqueduct_sdk::{ConnectError, Props, Result, SchemaRef, Value};
+use aqueduct_sdk::{ConnectError, ConverterDescriptor, ConverterFactory, Props, Result};
 
 pub use self::bytes::ByteArrayConverter;
 pub use self::json::JsonConverter;
 pub use self::string::StringConverter;
+pub use aqueduct_sdk::Converter;
 
-/// Serializes keys or values for Kafka and back, like Kafka Connect's `Converter`.
-pub trait Converter: Send + Sync {
-    /// Connect data to bytes; `None` for a null value.
-    fn encode(&self, topic: &str, schema: Option<&SchemaRef>, value: &Value) -> Result<Option<Vec<u8>>>;
-    /// Bytes (or null) to Connect data.
-    fn decode(&self, topic: &str, bytes: Option<&[u8]>) -> Result<(Option<SchemaRef>, Value)>;
-    /// Kafka Connect's class name for it (in dead-letter headers).
-    fn class(&self) -> &'static str;
+use crate::plugins::Plugins;
+
+/// The version the built-in converters declare: the runtime's.
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The built-in converters, with Kafka Connect's class names as aliases (short name first).
+pub fn builtins() -> Vec<ConverterDescriptor> {
+    vec![
+        ConverterDescriptor {
+            class: "JsonConverter",
+            aliases: &["org.apache.kafka.connect.json.JsonConverter", "json"],
+            version: VERSION,
+            doc: "Kafka Connect's JSON, with or without the {\"schema\", \"payload\"} envelope.",
+            factory: ConverterFactory::Builtin(|| Box::new(JsonConverter::new(true))),
+        },
+        ConverterDescriptor {
+            class: "StringConverter",
+            aliases: &["org.apache.kafka.connect.storage.StringConverter", "string"],
+            version: VERSION,
+            doc: "UTF-8 text.",
+            factory: ConverterFactory::Builtin(|| Box::new(StringConverter)),
+        },
+        ConverterDescriptor {
+            class: "ByteArrayConverter",
+            aliases: &["org.apache.kafka.connect.converters.ByteArrayConverter", "bytes"],
+            version: VERSION,
+            doc: "Raw bytes, unchanged.",
+            factory: ConverterFactory::Builtin(|| Box::new(ByteArrayConverter)),
+        },
+    ]
 }
 
-/// Every converter name accepted in `key.converter`/`value.converter`, short name first.
-pub const CONVERTERS: &[(&str, &[&str])] = &[
-    ("JsonConverter", &["org.apache.kafka.connect.json.JsonConverter", "json"]),
-    ("StringConverter", &["org.apache.kafka.connect.storage.StringConverter", "string"]),
-    ("ByteArrayConverter", &["org.apache.kafka.connect.converters.ByteArrayConverter", "bytes"]),
-];
+/// Builds and configures the converter `class` that config key `key` (`key.converter` or
+/// `value.converter`) names, from the registry; `props` are its own settings (the keys after
+/// the `key.converter.` / `value.converter.` prefix). An unknown class is Kafka Connect's
+/// config error naming the key.
+pub fn resolve(plugins: &Plugins, key: &str, class: &str, props: &Props) -> Result<Box<dyn Converter>> {
+    let class = class.trim();
+    let descriptor = plugins.converter(class).ok_or_else(|| {
+        ConnectError::config(format!(
+            "Invalid value {class} for configuration {key}: Class {class} could not be found."
+        ))
+    })?;
+    let mut converter = (descriptor.factory)();
+    converter.configure(props, key.starts_with("key."))?;
+    Ok(converter)
+}
 
-/// Builds the converter named `class` with its own settings `props` (the keys after the
-/// `key.converter.` / `value.converter.` prefix). `is_key` selects key or value defaults.
+/// Builds the built-in value converter named `class` with its own settings `props`.
 pub fn build(class: &str, props: &Props) -> Result<Box<dyn Converter>> {
-    let short = CONVERTERS
-        .iter()
-        .find(|(short, aliases)| *short == class || aliases.contains(&class))
-        .map(|(short, _)| *short)
-        .ok_or_else(|| {
-            let known: Vec<&str> =
-                CONVERTERS.iter().flat_map(|(s, a)| std::iter::once(*s).chain(a.iter().copied())).collect();
-            ConnectError::config(format!("Unknown converter class '{class}'; available: {}", known.join(", ")))
-        })?;
-    Ok(match short {
-        "JsonConverter" => Box::new(JsonConverter::from_props(props)?),
-        "StringConverter" => Box::new(StringConverter),
-        _ => Box::new(ByteArrayConverter),
-    })
+    resolve(&Plugins::new(Vec::new()), "value.converter", class, props)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aqueduct_sdk::Value;
+
+    #[test]
+    fn builtins_answer_to_kafka_connect_names_and_unknown_classes_name_the_key() {
+        let plugins = Plugins::new(Vec::new());
+        for name in ["JsonConverter", "org.apache.kafka.connect.storage.StringConverter", "bytes"] {
+            assert!(resolve(&plugins, "value.converter", name, &Props::new()).is_ok(), "{name}");
+        }
+        let plain = Props::from([("schemas.enable".to_owned(), "false".to_owned())]);
+        let json = resolve(&plugins, "key.converter", "json", &plain).expect("configured");
+        assert_eq!(json.encode("t", None, &Value::Int32(1)).expect("encodes"), Some(b"1".to_vec()));
+        let err =
+            resolve(&plugins, "key.converter", "com.example.Nope", &Props::new()).map(|_| ()).expect_err("unknown");
+        assert_eq!(
+            err.message(),
+            "Invalid value com.example.Nope for configuration key.converter: Class com.example.Nope could not be found."
+        );
+        assert!(build("JsonConverter", &Props::from([("schemas.enable".to_owned(), "maybe".to_owned())])).is_err());
+    }
 }

@@ -497,7 +497,7 @@ pub fn validate_connector(
         }
     }
     if errors.is_empty() {
-        if let Err(e) = build_converters(worker, props) {
+        if let Err(e) = build_converters(plugins, worker, props) {
             errors.push(e.to_string());
         }
     }
@@ -516,8 +516,10 @@ pub fn validate_connector(
     Ok((plugin, config))
 }
 
-/// The connector's key and value converters: its own `key.converter`/`value.converter`, else the worker's.
+/// The connector's key and value converters: its own `key.converter`/`value.converter`, else the
+/// worker's, found in the registry (built-ins and plugins).
 pub(crate) fn build_converters(
+    plugins: &Plugins,
     worker: &WorkerConfig,
     props: &Props,
 ) -> aqueduct_sdk::Result<(Arc<dyn Converter>, Arc<dyn Converter>)> {
@@ -527,7 +529,7 @@ pub(crate) fn build_converters(
             Some(class) => (class.clone(), strip_prefix(props, &format!("{key}."))),
             None => (worker.string(&key).to_owned(), worker.with_prefix(&format!("{key}."))),
         };
-        Ok(Arc::from(converter::build(&class, &settings)?))
+        Ok(Arc::from(converter::resolve(plugins, &key, &class, &settings)?))
     };
     Ok((build("key")?, build("value")?))
 }

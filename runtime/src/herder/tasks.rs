@@ -94,7 +94,7 @@ pub fn spawn_task_after(worker: &Arc<Worker>, start: TaskStart<'_>, preflight: O
         Ok((_, config)) => config,
         Err(e) => return fail(&status, e.message),
     };
-    let (key_converter, value_converter) = match build_converters(&worker.config, start.props) {
+    let (key_converter, value_converter) = match build_converters(&worker.plugins, &worker.config, start.props) {
         Ok(v) => v,
         Err(e) => return fail(&status, e.trace()),
     };

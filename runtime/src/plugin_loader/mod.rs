@@ -1,28 +1,37 @@
-//! Connector plugins loaded at run time from the worker's `plugin.path`.
+//! Connector, transform, predicate and converter plugins loaded at run time from the worker's
+//! `plugin.path`.
 //!
 //! Every library file (`.so`, `.dylib`, `.dll` by platform) in each directory and in its
 //! immediate subdirectories is opened. A file whose ABI version, SDK version or compiler
 //! differs from this worker's is refused with a message naming both versions and the file; a
 //! file that is not a plugin (not a library, symbols missing, unreadable manifest) is skipped
-//! with the reason. Neither stops the worker. The loaded connectors join the same registry as
-//! the built-ins; see `aqueduct_sdk::plugin` for the ABI and why it is sound.
+//! with the reason. Neither stops the worker. What a plugin declares joins the same registry as
+//! the built-ins (a converter, transform or predicate named like a built-in does not replace
+//! it: the first registered answers); see `aqueduct_sdk::plugin` for the ABI and why it is
+//! sound.
 
 mod adapter;
 mod callbacks;
 mod client;
+mod components;
 mod ffi;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use aqueduct_sdk::plugin::abi::ABI_VERSION;
-use aqueduct_sdk::plugin::protocol::Manifest;
+use aqueduct_sdk::plugin::protocol::{Manifest, ManifestComponent};
 use aqueduct_sdk::plugin::{RUSTC_VERSION, SDK_VERSION};
-use aqueduct_sdk::{ConnectorFactory, PluginDescriptor, SinkConnector, SourceConnector};
+use aqueduct_sdk::{
+    ConnectorFactory, Converter, ConverterDescriptor, ConverterFactory, PluginDescriptor, Predicate,
+    PredicateDescriptor, PredicateFactory, SinkConnector, SourceConnector, Transform, TransformDescriptor,
+    TransformFactory,
+};
 use tracing::{info, warn};
 
 pub use adapter::{PluginConnector, PluginSinkTask, PluginSourceTask};
 use client::PluginClient;
+pub use components::{PluginConverter, PluginPredicate, PluginTransform};
 
 use crate::plugins::Plugins;
 
@@ -34,6 +43,12 @@ pub struct LoadedPlugin {
     pub sdk_version: String,
     /// Its connectors.
     pub connectors: Vec<PluginDescriptor>,
+    /// Its transforms.
+    pub transforms: Vec<TransformDescriptor>,
+    /// Its predicates.
+    pub predicates: Vec<PredicateDescriptor>,
+    /// Its converters.
+    pub converters: Vec<ConverterDescriptor>,
 }
 
 /// A file that was not loaded, and why.
@@ -59,14 +74,22 @@ impl Scan {
     pub fn connectors(&self) -> Vec<PluginDescriptor> {
         self.loaded.iter().flat_map(|p| p.connectors.iter().cloned()).collect()
     }
+
+    /// `registry` with every loaded connector, transform, predicate and converter added.
+    pub fn register(&self, registry: Plugins) -> Plugins {
+        let transforms: Vec<TransformDescriptor> = self.loaded.iter().flat_map(|p| p.transforms.clone()).collect();
+        let predicates: Vec<PredicateDescriptor> = self.loaded.iter().flat_map(|p| p.predicates.clone()).collect();
+        let converters: Vec<ConverterDescriptor> = self.loaded.iter().flat_map(|p| p.converters.clone()).collect();
+        registry.with_connectors(self.connectors()).with_transforms(transforms, predicates).with_converters(converters)
+    }
 }
 
-/// `registry` with the connectors of every plugin in `dirs` added.
+/// `registry` with what every plugin in `dirs` declares added.
 pub fn with_plugin_path(registry: Plugins, dirs: &[PathBuf]) -> Plugins {
     if dirs.is_empty() {
         return registry;
     }
-    registry.with_connectors(scan(dirs).connectors())
+    scan(dirs).register(registry)
 }
 
 /// Loads every plugin library in `dirs` and their immediate subdirectories, logging each
@@ -78,6 +101,9 @@ pub fn scan(dirs: &[PathBuf]) -> Scan {
             Ok(plugin) => {
                 for c in &plugin.connectors {
                     info!(file = %file.display(), class = c.class, version = c.version, kind = c.factory.kind(), "loaded plugin connector");
+                }
+                for (kind, class, version) in plugin.components() {
+                    info!(file = %file.display(), class, version, kind, "loaded plugin component");
                 }
                 scan.loaded.push(plugin);
             }
@@ -156,7 +182,57 @@ pub fn load(file: &Path) -> Result<LoadedPlugin, String> {
         .map_err(|e| format!("{}: unreadable plugin manifest ({e}): {:.200}", file.display(), declaration.manifest))?;
     let client = PluginClient::new(library, file);
     let connectors = manifest.connectors.iter().map(|c| descriptor(&client, c)).collect::<Result<Vec<_>, _>>()?;
-    Ok(LoadedPlugin { file: file.to_owned(), sdk_version: declaration.sdk_version, connectors })
+    let transforms = manifest.transforms.iter().map(|c| transform(&client, c)).collect();
+    let predicates = manifest.predicates.iter().map(|c| predicate(&client, c)).collect();
+    let converters = manifest.converters.iter().map(|c| converter(&client, c)).collect();
+    Ok(LoadedPlugin {
+        file: file.to_owned(),
+        sdk_version: declaration.sdk_version,
+        connectors,
+        transforms,
+        predicates,
+        converters,
+    })
+}
+
+impl LoadedPlugin {
+    /// Its transforms, predicates and converters: (`"transformation"`, `"predicate"` or
+    /// `"converter"`, as the REST API names them; class; version).
+    pub fn components(&self) -> Vec<(&'static str, &'static str, &'static str)> {
+        let transforms = self.transforms.iter().map(|t| ("transformation", t.class, t.version));
+        let predicates = self.predicates.iter().map(|p| ("predicate", p.class, p.version));
+        let converters = self.converters.iter().map(|c| ("converter", c.class, c.version));
+        transforms.chain(predicates).chain(converters).collect()
+    }
+}
+
+/// The leaked class, aliases, version and doc of a component.
+type Names = (&'static str, &'static [&'static str], &'static str, &'static str);
+
+fn names(c: &ManifestComponent) -> Names {
+    let aliases: Vec<&'static str> = c.aliases.iter().map(|a| leak(a)).collect();
+    (leak(&c.class), Box::leak(aliases.into_boxed_slice()), leak(&c.version), leak(&c.doc))
+}
+
+fn transform(client: &PluginClient, c: &ManifestComponent) -> TransformDescriptor {
+    let (class, aliases, version, doc) = names(c);
+    let client = client.clone();
+    let factory = Arc::new(move || Box::new(PluginTransform::new(&client, class)) as Box<dyn Transform>);
+    TransformDescriptor { class, aliases, version, doc, factory: TransformFactory::Shared(factory) }
+}
+
+fn predicate(client: &PluginClient, c: &ManifestComponent) -> PredicateDescriptor {
+    let (class, aliases, version, doc) = names(c);
+    let client = client.clone();
+    let factory = Arc::new(move || Box::new(PluginPredicate::new(&client, class)) as Box<dyn Predicate>);
+    PredicateDescriptor { class, aliases, version, doc, factory: PredicateFactory::Shared(factory) }
+}
+
+fn converter(client: &PluginClient, c: &ManifestComponent) -> ConverterDescriptor {
+    let (class, aliases, version, doc) = names(c);
+    let client = client.clone();
+    let factory = Arc::new(move || Box::new(PluginConverter::new(&client, class)) as Box<dyn Converter>);
+    ConverterDescriptor { class, aliases, version, doc, factory: ConverterFactory::Shared(factory) }
 }
 
 /// Names live as long as the process: plugins are loaded once and never unloaded.
@@ -184,3 +260,6 @@ fn descriptor(
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod component_tests;

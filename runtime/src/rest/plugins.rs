@@ -9,12 +9,13 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::{parse_body, ApiError, ApiResult, AppState};
-use crate::converter::CONVERTERS;
 use crate::herder::Herder;
 use crate::transforms;
 use crate::worker_config::json_object_to_props;
 
-/// `GET /connector-plugins[?connectorsOnly=false]`
+/// `GET /connector-plugins[?connectorsOnly=false]`: the connectors; with `connectorsOnly=false`
+/// also every converter, transform and predicate, built in or loaded from `plugin.path`
+/// (Kafka Connect's `{"class", "type", "version"}`).
 pub async fn list(State(s): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Json<Value> {
     let mut out: Vec<Value> = s
         .plugins
@@ -23,8 +24,8 @@ pub async fn list(State(s): State<AppState>, Query(q): Query<HashMap<String, Str
         .map(|p| json!({"class": p.class, "type": p.factory.kind(), "version": p.version}))
         .collect();
     if q.get("connectorsOnly").is_some_and(|v| v.eq_ignore_ascii_case("false")) {
-        for (class, _) in CONVERTERS {
-            out.push(json!({"class": class, "type": "converter", "version": env!("CARGO_PKG_VERSION")}));
+        for c in s.plugins.converters() {
+            out.push(json!({"class": c.class, "type": "converter", "version": c.version}));
         }
         for t in s.plugins.transforms() {
             out.push(json!({"class": t.class, "type": "transformation", "version": t.version}));
@@ -63,6 +64,8 @@ pub async fn config(State(s): State<AppState>, Path(plugin): Path<String>) -> Ap
         (t.factory)().config_def()
     } else if let Some(p) = s.plugins.predicate(&plugin) {
         (p.factory)().config_def()
+    } else if let Some(c) = s.plugins.converter(&plugin) {
+        (c.factory)().config_def()
     } else {
         find(&s, &plugin)?.factory.config_def()
     };

@@ -152,17 +152,19 @@ impl Stages {
         for alias in aliases(props, "transforms", &mut Vec::new()) {
             let prefix = format!("transforms.{alias}.");
             let get = |k: &str| props.get(&format!("{prefix}{k}")).map(|v| v.trim()).unwrap_or_default();
-            let plugin = *plugins
+            let plugin = plugins
                 .transform(get("type"))
-                .ok_or_else(|| ConnectError::config(format!("{prefix}type: unknown transform {}", get("type"))))?;
+                .ok_or_else(|| ConnectError::config(format!("{prefix}type: unknown transform {}", get("type"))))?
+                .clone();
             let predicate = match get("predicate") {
                 "" => None,
                 p => {
                     let key = format!("predicates.{p}.type");
                     let class = props.get(&key).map(String::as_str).unwrap_or_default();
-                    let descriptor = *plugins
+                    let descriptor = plugins
                         .predicate(class)
-                        .ok_or_else(|| ConnectError::config(format!("{key}: unknown predicate {class}")))?;
+                        .ok_or_else(|| ConnectError::config(format!("{key}: unknown predicate {class}")))?
+                        .clone();
                     Some((p.to_owned(), descriptor, under(props, &format!("predicates.{p}."), &["type"])))
                 }
             };

@@ -1,6 +1,6 @@
 use aqueduct_sdk::{
-    ConfigDef, ConfigType, ConnectRecord, Importance, Predicate, PredicateDescriptor, Props, Result, Transform,
-    TransformDescriptor, Value,
+    ConfigDef, ConfigType, ConnectRecord, Importance, Predicate, PredicateDescriptor, PredicateFactory, Props, Result,
+    Transform, TransformDescriptor, TransformFactory, Value,
 };
 
 use super::{enrich, TransformChain};
@@ -62,16 +62,22 @@ fn plugins() -> Plugins {
                 aliases: &["Suffix"],
                 version: "1",
                 doc: "",
-                factory: || Box::new(Suffix(String::new())),
+                factory: TransformFactory::Builtin(|| Box::new(Suffix(String::new()))),
             },
-            TransformDescriptor { class: "test.Drop", aliases: &[], version: "1", doc: "", factory: || Box::new(Drop) },
+            TransformDescriptor {
+                class: "test.Drop",
+                aliases: &[],
+                version: "1",
+                doc: "",
+                factory: TransformFactory::Builtin(|| Box::new(Drop)),
+            },
         ],
         vec![PredicateDescriptor {
             class: "test.IsTombstone",
             aliases: &[],
             version: "1",
             doc: "",
-            factory: || Box::new(IsTombstone),
+            factory: PredicateFactory::Builtin(|| Box::new(IsTombstone)),
         }],
     )
 }

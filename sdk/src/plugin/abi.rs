@@ -6,6 +6,10 @@ use std::ffi::c_void;
 
 /// Version of this ABI: the symbols below, their signatures, the structs' layouts and the
 /// [`protocol`](super::protocol) messages. A host refuses a plugin of another version.
+///
+/// Additions either side can ignore keep the version: the manifest's transforms, predicates
+/// and converters (absent, they read as none) and the calls on them (made only to a plugin
+/// that declares them) were added to version 1 so.
 pub const ABI_VERSION: u32 = 1;
 
 /// `extern "C" fn() -> u32`: the plugin's [`ABI_VERSION`]. The one symbol whose meaning never

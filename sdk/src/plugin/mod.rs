@@ -1,6 +1,6 @@
-//! Connectors loaded at run time: a plugin is a `cdylib` that depends on this SDK, declares its
-//! connectors with [`declare_plugin!`](crate::declare_plugin), and is dropped into a
-//! directory of the worker's `plugin.path`.
+//! Connectors, transforms, predicates and converters loaded at run time: a plugin is a `cdylib`
+//! that depends on this SDK, declares them with [`declare_plugin!`](crate::declare_plugin), and
+//! is dropped into a directory of the worker's `plugin.path`.
 //!
 //! # The boundary, and why it is sound
 //!
@@ -60,15 +60,35 @@
 //! shutdown timeout), the plugin finishes the call; dropping the instance does not wait for it
 //! (the instance goes when that call returns).
 //!
-//! Not carried across (yet): transforms and converters in plugins, and the exactly-once
-//! `TransactionContext` of a source task (a plugin's source runs at least once).
+//! # Transforms, predicates and converters
+//!
+//! They cross as connectors do: the manifest lists each with its class, aliases and version,
+//! the host registers them beside its built-ins, and each instance lives in the plugin, named
+//! by a handle ([`protocol::Call::NewTransform`] and its siblings, then
+//! [`Configure`](protocol::Call::Configure)). Their traits are synchronous, and so are their
+//! calls: the host makes them on the calling thread (inside `block_in_place` on a
+//! multi-threaded runtime) and the plugin runs each as a task on its own runtime, like every
+//! other call, so a panic becomes a fatal error and an error keeps its kind.
+//!
+//! **The cost is one JSON round trip per record and stage**: a transform's `apply` sends the
+//! whole record ([`wire::WireConnectRecord`]) and gets it back; a predicate's `test` sends it
+//! and gets a bool; a converter's `encode`/`decode` sends one key or value (and its schema)
+//! and gets the bytes (base64) or the value back. That is a copy, an encoding and a hand-off
+//! to the plugin's threads per record: cheap beside Kafka for small records, but a
+//! plugin transform on a high-volume pipeline costs measurably more than a built-in one. A
+//! predicate's `test` has no error to return: when the call fails it is logged and the
+//! predicate does not match.
+//!
+//! Not carried across (yet): the exactly-once `TransactionContext` of a source task (a
+//! plugin's source runs at least once), and header converters (the runtime has none).
 //!
 //! # Writing one
 //!
 //! ```ignore
 //! // Cargo.toml: crate-type = ["cdylib"], aqueduct-sdk with features = ["plugin"]
 //! pub const PLUGIN: aqueduct_sdk::PluginDescriptor = /* as for a built-in connector */;
-//! aqueduct_sdk::declare_plugin! { connectors: [PLUGIN] }
+//! pub const MASK: aqueduct_sdk::TransformDescriptor = /* as for a built-in transform */;
+//! aqueduct_sdk::declare_plugin! { connectors: [PLUGIN], transforms: [MASK] }
 //! ```
 //!
 //! See `docs/writing-a-connector.md` for the whole path from `cargo new` to a running worker.
@@ -91,24 +111,44 @@ pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// `rustc --version` of the compiler that built this SDK (captured by its build script).
 pub const RUSTC_VERSION: &str = env!("AQUEDUCT_RUSTC_VERSION");
 
-/// Exports a plugin's connectors from a `cdylib` (needs the SDK's `plugin` feature).
+/// Exports a plugin's connectors, transforms, predicates and converters from a `cdylib` (needs
+/// the SDK's `plugin` feature).
 ///
 /// ```ignore
-/// aqueduct_sdk::declare_plugin! { connectors: [SOURCE_PLUGIN, SINK_PLUGIN] }
+/// aqueduct_sdk::declare_plugin! {
+///     connectors: [SOURCE_PLUGIN, SINK_PLUGIN],
+///     transforms: [MASK_TRANSFORM],
+///     predicates: [IS_URGENT],
+///     converters: [CSV_CONVERTER],
+/// }
 /// ```
 ///
-/// Generates the four `extern "C"` symbols of [`abi`]; every connector named must be a
-/// [`PluginDescriptor`](crate::PluginDescriptor) expression. Use it once per library.
+/// Every section is optional, but those present come in this order. Generates the four
+/// `extern "C"` symbols of [`abi`]; each entry must be an expression of the section's
+/// descriptor type: [`PluginDescriptor`](crate::PluginDescriptor),
+/// [`TransformDescriptor`](crate::TransformDescriptor),
+/// [`PredicateDescriptor`](crate::PredicateDescriptor),
+/// [`ConverterDescriptor`](crate::ConverterDescriptor). Use it once per library.
 #[macro_export]
 macro_rules! declare_plugin {
-    (connectors: [$($connector:expr),* $(,)?] $(,)?) => {
-        $crate::declare_plugin!(@sdk_version $crate::plugin::SDK_VERSION, connectors: [$($connector),*]);
-    };
     // Declares another SDK version than the one linked: only for the tests that check a host
     // refuses such a plugin.
-    (@sdk_version $sdk_version:expr, connectors: [$($connector:expr),* $(,)?] $(,)?) => {
-        fn __aqueduct_plugin_connectors() -> ::std::vec::Vec<$crate::PluginDescriptor> {
-            ::std::vec![$($connector),*]
+    (@sdk_version $sdk_version:expr, $($sections:tt)*) => {
+        $crate::declare_plugin!(@emit $sdk_version, $($sections)*);
+    };
+    (@emit $sdk_version:expr,
+        $(connectors: [$($connector:expr),* $(,)?] $(,)?)?
+        $(transforms: [$($transform:expr),* $(,)?] $(,)?)?
+        $(predicates: [$($predicate:expr),* $(,)?] $(,)?)?
+        $(converters: [$($converter:expr),* $(,)?] $(,)?)?
+    ) => {
+        fn __aqueduct_plugin_declared() -> $crate::plugin::guest::Declared {
+            $crate::plugin::guest::Declared {
+                connectors: ::std::vec![$($($connector),*)?],
+                transforms: ::std::vec![$($($transform),*)?],
+                predicates: ::std::vec![$($($predicate),*)?],
+                converters: ::std::vec![$($($converter),*)?],
+            }
         }
 
         /// The plugin ABI version.
@@ -122,7 +162,7 @@ macro_rules! declare_plugin {
         #[allow(unsafe_code)]
         #[no_mangle]
         pub extern "C" fn aqueduct_plugin_declaration() -> $crate::plugin::abi::PluginDeclaration {
-            $crate::plugin::guest::declaration(__aqueduct_plugin_connectors, $sdk_version)
+            $crate::plugin::guest::declaration(__aqueduct_plugin_declared, $sdk_version)
         }
 
         /// One call from the host.
@@ -137,7 +177,7 @@ macro_rules! declare_plugin {
             host: *const $crate::plugin::abi::HostVtable,
         ) -> $crate::plugin::abi::PluginBuffer {
             // SAFETY: the host upholds the ABI's contract for these arguments.
-            unsafe { $crate::plugin::guest::call(__aqueduct_plugin_connectors, $sdk_version, request, len, host) }
+            unsafe { $crate::plugin::guest::call(__aqueduct_plugin_declared, $sdk_version, request, len, host) }
         }
 
         /// Frees a buffer `aqueduct_plugin_call` returned.
@@ -150,5 +190,13 @@ macro_rules! declare_plugin {
             // SAFETY: as the caller promises.
             unsafe { $crate::plugin::guest::free(buffer) }
         }
+    };
+    (@emit $($unknown:tt)*) => {
+        ::std::compile_error!(
+            "declare_plugin! takes `connectors: [...]`, `transforms: [...]`, `predicates: [...]` and `converters: [...]`, each optional, in this order"
+        );
+    };
+    ($($sections:tt)*) => {
+        $crate::declare_plugin!(@emit $crate::plugin::SDK_VERSION, $($sections)*);
     };
 }

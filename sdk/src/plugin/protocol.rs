@@ -4,17 +4,43 @@
 use serde::{Deserialize, Serialize};
 
 use super::wire::{
-    WireConfigKey, WireError, WireKeyValidation, WireRecordMetadata, WireSinkRecord, WireSourceRecord,
-    WireTopicPartition,
+    WireConfigKey, WireConnectRecord, WireError, WireKeyValidation, WireRecordMetadata, WireSchema, WireSinkRecord,
+    WireSourceRecord, WireTopicPartition, WireValue,
 };
 use crate::config::Props;
 use crate::record::OffsetMap;
 
-/// The connectors a plugin library holds.
+/// The connectors, transforms, predicates and converters a plugin library holds.
+///
+/// The last three were added after the first release of ABI version 1: a manifest without
+/// them (a plugin declaring only connectors) reads as declaring none, and a host that does not
+/// know them ignores them, so the change needs no new ABI version.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {
     /// One entry per connector.
     pub connectors: Vec<ManifestConnector>,
+    /// One entry per transform.
+    #[serde(default)]
+    pub transforms: Vec<ManifestComponent>,
+    /// One entry per predicate.
+    #[serde(default)]
+    pub predicates: Vec<ManifestComponent>,
+    /// One entry per converter.
+    #[serde(default)]
+    pub converters: Vec<ManifestComponent>,
+}
+
+/// One transform, predicate or converter of a [`Manifest`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ManifestComponent {
+    /// Its class name.
+    pub class: String,
+    /// Other names it answers to.
+    pub aliases: Vec<String>,
+    /// Its version.
+    pub version: String,
+    /// One line on what it does.
+    pub doc: String,
 }
 
 /// One connector of a [`Manifest`].
@@ -127,6 +153,51 @@ pub enum Call {
     TaskStop {
         task: Handle,
     },
+    /// A fresh, unconfigured transform of `class` -> [`Reply::Handle`].
+    NewTransform {
+        class: String,
+    },
+    /// A fresh, unconfigured predicate of `class` -> [`Reply::Handle`].
+    NewPredicate {
+        class: String,
+    },
+    /// A fresh, unconfigured converter of `class` -> [`Reply::Handle`].
+    NewConverter {
+        class: String,
+    },
+    /// The config definition of a transform, predicate or converter -> [`Reply::ConfigDef`].
+    ComponentConfigDef {
+        handle: Handle,
+    },
+    /// Configures a transform or predicate (`is_key` ignored) or a converter -> [`Reply::Unit`].
+    Configure {
+        handle: Handle,
+        props: Props,
+        is_key: bool,
+    },
+    /// `Transform::apply` of one record -> [`Reply::Record`] (`None`: dropped).
+    Apply {
+        transform: Handle,
+        record: Box<WireConnectRecord>,
+    },
+    /// `Predicate::test` -> [`Reply::Bool`].
+    Test {
+        predicate: Handle,
+        record: Box<WireConnectRecord>,
+    },
+    /// `Converter::encode` -> [`Reply::Bytes`].
+    Encode {
+        converter: Handle,
+        topic: String,
+        schema: Option<WireSchema>,
+        value: WireValue,
+    },
+    /// `Converter::decode` of base64 bytes (`None`: null) -> [`Reply::SchemaAndValue`].
+    Decode {
+        converter: Handle,
+        topic: String,
+        bytes: Option<String>,
+    },
     /// Drops an instance and the host context it holds.
     Drop {
         handle: Handle,
@@ -146,6 +217,12 @@ pub enum Reply {
     Bool(bool),
     SourceRecords(Vec<WireSourceRecord>),
     Offsets(Vec<(WireTopicPartition, i64)>),
+    /// A transformed record, or `None` when the transform dropped it.
+    Record(Option<Box<WireConnectRecord>>),
+    /// Encoded bytes as base64, or `None` for null.
+    Bytes(Option<String>),
+    /// A decoded value and its schema.
+    SchemaAndValue(Option<WireSchema>, WireValue),
 }
 
 /// The answer to a [`Call`]: a reply, or the error the connector returned (a panic in the

@@ -531,6 +531,10 @@ impl From<WireKeyValidation> for KeyValidation {
     }
 }
 
+#[path = "wire_record.rs"]
+mod record;
+pub use record::{bytes_in, bytes_out, optional_schema_in, optional_schema_out, WireConnectRecord};
+
 #[cfg(test)]
 #[path = "wire_tests.rs"]
 mod tests;

@@ -38,7 +38,7 @@ pub use by_logical_table_router::ByLogicalTableRouter;
 pub use event_router::EventRouter;
 pub use extract_new_record_state::ExtractNewRecordState;
 
-use aqueduct_sdk::TransformDescriptor;
+use aqueduct_sdk::{TransformDescriptor, TransformFactory};
 
 /// Debezium's version these transforms follow (keys, defaults, messages).
 pub const VERSION: &str = "3.6.1.Final";
@@ -49,7 +49,7 @@ pub const EXTRACT_NEW_RECORD_STATE: TransformDescriptor = TransformDescriptor {
     aliases: &["ExtractNewRecordState"],
     version: VERSION,
     doc: "Replaces a Debezium change event by its new row state (after, or before for rewritten deletes).",
-    factory: || Box::<ExtractNewRecordState>::default(),
+    factory: TransformFactory::Builtin(|| Box::<ExtractNewRecordState>::default()),
 };
 
 /// `io.debezium.transforms.ByLogicalTableRouter`.
@@ -58,7 +58,7 @@ pub const BY_LOGICAL_TABLE_ROUTER: TransformDescriptor = TransformDescriptor {
     aliases: &["ByLogicalTableRouter"],
     version: VERSION,
     doc: "Routes the events of several physical tables to one topic, with a key field telling them apart.",
-    factory: || Box::<ByLogicalTableRouter>::default(),
+    factory: TransformFactory::Builtin(|| Box::<ByLogicalTableRouter>::default()),
 };
 
 /// `io.debezium.transforms.outbox.EventRouter`.
@@ -67,7 +67,7 @@ pub const EVENT_ROUTER: TransformDescriptor = TransformDescriptor {
     aliases: &["EventRouter", "outbox.EventRouter"],
     version: VERSION,
     doc: "Routes outbox table inserts to a topic per aggregate type, keyed by aggregate id, valued by the payload.",
-    factory: || Box::<EventRouter>::default(),
+    factory: TransformFactory::Builtin(|| Box::<EventRouter>::default()),
 };
 
 /// Debezium's transforms.

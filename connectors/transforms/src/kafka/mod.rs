@@ -25,7 +25,7 @@ macro_rules! sided_descriptors {
             aliases: &[concat!($name, "$Key")],
             version: $crate::kafka::VERSION,
             doc: $doc,
-            factory: || Box::new($ty::new($crate::kafka::Side::Key)),
+            factory: aqueduct_sdk::TransformFactory::Builtin(|| Box::new($ty::new($crate::kafka::Side::Key))),
         };
         /// The `$Value` variant's descriptor.
         pub const VALUE: aqueduct_sdk::TransformDescriptor = aqueduct_sdk::TransformDescriptor {
@@ -33,7 +33,7 @@ macro_rules! sided_descriptors {
             aliases: &[concat!($name, "$Value")],
             version: $crate::kafka::VERSION,
             doc: $doc,
-            factory: || Box::new($ty::new($crate::kafka::Side::Value)),
+            factory: aqueduct_sdk::TransformFactory::Builtin(|| Box::new($ty::new($crate::kafka::Side::Value))),
         };
     };
 }
@@ -51,7 +51,7 @@ macro_rules! single_descriptor {
             aliases: &[$name],
             version: $crate::kafka::VERSION,
             doc: $doc,
-            factory: || Box::<$ty>::default(),
+            factory: aqueduct_sdk::TransformFactory::Builtin(|| Box::<$ty>::default()),
         };
     };
 }

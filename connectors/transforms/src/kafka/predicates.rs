@@ -1,7 +1,9 @@
 //! Kafka Connect's predicates: `TopicNameMatches`, `HasHeaderKey`, `RecordIsTombstone`.
 //! Negation (`predicates.x.negate` on the transform) is the runtime's.
 
-use aqueduct_sdk::{ConfigDef, ConfigType, ConnectRecord, Importance, Predicate, PredicateDescriptor, Props, Result};
+use aqueduct_sdk::{
+    ConfigDef, ConfigType, ConnectRecord, Importance, Predicate, PredicateDescriptor, PredicateFactory, Props, Result,
+};
 use regex::Regex;
 
 use super::util::{invalid, non_empty_string, whole_match_regex};
@@ -22,7 +24,7 @@ pub const TOPIC_NAME_MATCHES: PredicateDescriptor = PredicateDescriptor {
     aliases: &["TopicNameMatches"],
     version: VERSION,
     doc: "A predicate which is true for records with a topic name that matches the configured regular expression.",
-    factory: || Box::<TopicNameMatches>::default(),
+    factory: PredicateFactory::Builtin(|| Box::<TopicNameMatches>::default()),
 };
 
 impl Predicate for TopicNameMatches {
@@ -63,7 +65,7 @@ pub const HAS_HEADER_KEY: PredicateDescriptor = PredicateDescriptor {
     aliases: &["HasHeaderKey"],
     version: VERSION,
     doc: "A predicate which is true for records with at least one header with the configured name.",
-    factory: || Box::<HasHeaderKey>::default(),
+    factory: PredicateFactory::Builtin(|| Box::<HasHeaderKey>::default()),
 };
 
 impl Predicate for HasHeaderKey {
@@ -92,7 +94,7 @@ pub const RECORD_IS_TOMBSTONE: PredicateDescriptor = PredicateDescriptor {
     aliases: &["RecordIsTombstone"],
     version: VERSION,
     doc: "A predicate which is true for records which are tombstones (i.e. have null value).",
-    factory: || Box::<RecordIsTombstone>::default(),
+    factory: PredicateFactory::Builtin(|| Box::<RecordIsTombstone>::default()),
 };
 
 impl Predicate for RecordIsTombstone {

@@ -7,10 +7,11 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use super::Declared;
 use crate::plugin::abi::{HostVtable, PluginBuffer, PluginDeclaration, StaticStr};
 use crate::plugin::protocol::{CallResult, HostCall, HostResult};
 use crate::plugin::wire::WireError;
-use crate::{ConnectError, PluginDescriptor};
+use crate::ConnectError;
 
 /// The host's context of one connector or task, held by the plugin. Dropping the last clone
 /// gives the reference back to the host ([`HostVtable::release`]), exactly once.
@@ -70,8 +71,8 @@ fn static_str(s: &'static str) -> StaticStr {
 }
 
 /// The body of `aqueduct_plugin_declaration`.
-pub fn declaration(connectors: fn() -> Vec<PluginDescriptor>, sdk_version: &'static str) -> PluginDeclaration {
-    let manifest = catch_unwind(|| super::state(connectors, sdk_version).manifest.as_str())
+pub fn declaration(declared: fn() -> Declared, sdk_version: &'static str) -> PluginDeclaration {
+    let manifest = catch_unwind(|| super::state(declared, sdk_version).manifest.as_str())
         .unwrap_or("{\"error\": \"the plugin panicked while declaring its connectors\"}");
     PluginDeclaration {
         abi_version: crate::plugin::abi::ABI_VERSION,
@@ -87,7 +88,7 @@ pub fn declaration(connectors: fn() -> Vec<PluginDescriptor>, sdk_version: &'sta
 /// `request` must point to `len` readable bytes (or be null with `len` 0); `host` must be null
 /// or point to a [`HostVtable`] whose context reference passes to the plugin.
 pub unsafe fn call(
-    connectors: fn() -> Vec<PluginDescriptor>,
+    declared: fn() -> Declared,
     sdk_version: &'static str,
     request: *const u8,
     len: usize,
@@ -107,7 +108,7 @@ pub unsafe fn call(
         unsafe { std::slice::from_raw_parts(request, len) }.to_vec()
     };
     let result: CallResult = catch_unwind(AssertUnwindSafe(move || {
-        let state = super::state(connectors, sdk_version);
+        let state = super::state(declared, sdk_version);
         match serde_json::from_slice(&bytes) {
             Ok(call) => super::handle(state, call, host),
             Err(e) => Err(wire_error(&format!("reading a call: {e}"))),

@@ -1,9 +1,10 @@
 //! The plugin side (feature `plugin`): the state behind the symbols [`declare_plugin!`]
 //! exports, the tokio runtime the plugin owns, and the dispatch of each [`Call`] to the
-//! connector or task it names.
+//! connector, task, transform, predicate or converter it names.
 //!
 //! [`declare_plugin!`]: crate::declare_plugin
 
+mod components;
 mod ffi;
 mod host;
 
@@ -15,19 +16,32 @@ pub use ffi::{call, declaration, free};
 use ffi::{panic_error, HostRef};
 use host::{Host, SinkContext};
 
-use super::protocol::{Call, CallResult, Handle, Manifest, ManifestConnector, Reply};
+use super::protocol::{Call, CallResult, Handle, Manifest, ManifestComponent, ManifestConnector, Reply};
 use super::wire::{
     config_def_out, offsets_in, offsets_out, partitions_in, WireError, WireKeyValidation, WireSourceRecord,
 };
 use crate::{
-    ConnectError, ExactlyOnceSupport, PluginDescriptor, RecordMetadata, SinkConnector, SinkRecord, SinkTask,
-    SourceConnector, SourceRecord, SourceTask, SourceTaskContext,
+    ConnectError, Converter, ConverterDescriptor, ExactlyOnceSupport, PluginDescriptor, Predicate, PredicateDescriptor,
+    RecordMetadata, SinkConnector, SinkRecord, SinkTask, SourceConnector, SourceRecord, SourceTask, SourceTaskContext,
+    Transform, TransformDescriptor,
 };
+
+/// What a plugin declares, as [`declare_plugin!`](crate::declare_plugin) collects it.
+pub struct Declared {
+    /// Its connectors.
+    pub connectors: Vec<PluginDescriptor>,
+    /// Its transforms.
+    pub transforms: Vec<TransformDescriptor>,
+    /// Its predicates.
+    pub predicates: Vec<PredicateDescriptor>,
+    /// Its converters.
+    pub converters: Vec<ConverterDescriptor>,
+}
 
 /// Everything the plugin keeps between calls. Lives in a static for the life of the process
 /// (a host never unloads a plugin).
 pub(crate) struct State {
-    connectors: Vec<PluginDescriptor>,
+    declared: Declared,
     pub(crate) manifest: String,
     runtime: OnceLock<Result<tokio::runtime::Runtime, String>>,
     instances: Mutex<HashMap<Handle, Arc<tokio::sync::Mutex<Instance>>>>,
@@ -39,16 +53,29 @@ enum Instance {
     Sink(Box<dyn SinkConnector>),
     SourceTask(Box<dyn SourceTask>),
     SinkTask(Box<dyn SinkTask>),
+    Transform(Box<dyn Transform>),
+    Predicate(Box<dyn Predicate>),
+    Converter(Box<dyn Converter>),
 }
 
 static STATE: OnceLock<State> = OnceLock::new();
 
-/// The plugin's state, made on first use from the declared connectors.
-pub(crate) fn state(connectors: fn() -> Vec<PluginDescriptor>, _sdk_version: &'static str) -> &'static State {
+fn component(class: &str, aliases: &[&str], version: &str, doc: &str) -> ManifestComponent {
+    ManifestComponent {
+        class: class.to_owned(),
+        aliases: aliases.iter().map(|a| (*a).to_owned()).collect(),
+        version: version.to_owned(),
+        doc: doc.to_owned(),
+    }
+}
+
+/// The plugin's state, made on first use from what it declares.
+pub(crate) fn state(declared: fn() -> Declared, _sdk_version: &'static str) -> &'static State {
     STATE.get_or_init(|| {
-        let connectors = connectors();
+        let declared = declared();
         let manifest = Manifest {
-            connectors: connectors
+            connectors: declared
+                .connectors
                 .iter()
                 .map(|d| ManifestConnector {
                     class: d.class.to_owned(),
@@ -57,10 +84,13 @@ pub(crate) fn state(connectors: fn() -> Vec<PluginDescriptor>, _sdk_version: &'s
                     kind: d.factory.kind().to_owned(),
                 })
                 .collect(),
+            transforms: declared.transforms.iter().map(|d| component(d.class, d.aliases, d.version, d.doc)).collect(),
+            predicates: declared.predicates.iter().map(|d| component(d.class, d.aliases, d.version, d.doc)).collect(),
+            converters: declared.converters.iter().map(|d| component(d.class, d.aliases, d.version, d.doc)).collect(),
         };
         let manifest = serde_json::to_string(&manifest).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
         State {
-            connectors,
+            declared,
             manifest,
             runtime: OnceLock::new(),
             instances: Mutex::new(HashMap::new()),
@@ -137,6 +167,7 @@ async fn dispatch(state: &'static State, call: Call, host: Option<Host>) -> Call
     match call {
         Call::NewConnector { class } => {
             let descriptor = state
+                .declared
                 .connectors
                 .iter()
                 .find(|d| d.answers_to(&class))
@@ -263,6 +294,15 @@ async fn dispatch(state: &'static State, call: Call, host: Option<Host>) -> Call
             Instance::SinkTask(t) => unit(t.stop().await),
             _ => Err(wrong(task, "task")),
         },
+        call @ (Call::NewTransform { .. }
+        | Call::NewPredicate { .. }
+        | Call::NewConverter { .. }
+        | Call::ComponentConfigDef { .. }
+        | Call::Configure { .. }
+        | Call::Apply { .. }
+        | Call::Test { .. }
+        | Call::Encode { .. }
+        | Call::Decode { .. }) => components::dispatch(state, call).await,
         Call::Drop { handle } => {
             // Without waiting: a call still in progress on it (a poll the host stopped waiting
             // for) holds the last reference, and the instance is dropped, on this runtime,
