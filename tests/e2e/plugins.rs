@@ -1,8 +1,8 @@
 //! Connectors loaded at run time: the example plugin (connectors/example-plugin) built as a
 //! cdylib, copied into a plugin.path directory, created over REST and moving data through
-//! Kafka; a plugin built against another SDK version refused with both versions named; a
-//! panicking plugin task FAILED with the panic message while the other connectors keep
-//! RUNNING.
+//! Kafka, through the plugin's own transform, predicate and key converter too; a plugin built
+//! against another SDK version refused with both versions named; a panicking plugin task
+//! FAILED with the panic message while the other connectors keep RUNNING.
 //!
 //! The libraries are built here with `cargo build -p aqueduct-example-plugin --lib --examples`
 //! into the same target directory as the `aqueduct` binary under test (a nested cargo waits
@@ -17,6 +17,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::common::{read_lines, reqwest, unique, Worker};
+use crate::topics::{high_watermark, read_partition, text};
 
 /// `target/<profile>`, where the binary under test and the plugin libraries are.
 fn target_dir() -> PathBuf {
@@ -88,8 +89,15 @@ fn plugins_from_plugin_path_run_refuse_other_sdks_and_fail_alone_on_panic() {
         .expect("aqueduct plugins runs");
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "{stderr}");
-    for line in ["HttpPollSource\tsource\t0.1.0\t", "HttpPollSource\tsource\t2.0.0\t", "FileAppendSink\tsink\t0.1.0\t"]
-    {
+    for line in [
+        "HttpPollSource\tsource\t0.1.0\t",
+        "HttpPollSource\tsource\t2.0.0\t",
+        "FileAppendSink\tsink\t0.1.0\t",
+        "com.example.aqueduct.UppercaseField\ttransformation\t0.1.0\tUppercaseField\t",
+        "com.example.aqueduct.FieldEquals\tpredicate\t0.1.0\tFieldEquals\t",
+        "com.example.aqueduct.HexConverter\tconverter\t0.1.0\tHexConverter\t",
+        "org.apache.kafka.connect.transforms.RegexRouter\ttransformation\t",
+    ] {
         assert!(stdout.contains(line), "{line:?} not in:\n{stdout}");
     }
     let refused = stderr.lines().find(|l| l.contains("other_sdk")).unwrap_or_default();
@@ -118,6 +126,22 @@ fn plugins_from_plugin_path_run_refuse_other_sdks_and_fail_alone_on_panic() {
         .collect();
     assert_eq!(versions, ["0.1.0", "2.0.0"], "{listed}");
     assert!(listed.as_array().into_iter().flatten().any(|p| p["class"] == "FileAppendSink" && p["type"] == "sink"));
+    // With connectorsOnly=false, the plugin's transform, predicate and converter too, typed and
+    // versioned as Kafka Connect lists them.
+    let all_url = format!("{}/connector-plugins?connectorsOnly=false", worker.url);
+    let (_, all) = reqwest::blocking_get(&all_url).expect("plugins");
+    for (class, kind) in [
+        ("com.example.aqueduct.UppercaseField", "transformation"),
+        ("com.example.aqueduct.FieldEquals", "predicate"),
+        ("com.example.aqueduct.HexConverter", "converter"),
+        ("JsonConverter", "converter"),
+    ] {
+        let entry = all.as_array().into_iter().flatten().find(|p| p["class"] == class);
+        assert!(entry.is_some_and(|p| p["type"] == kind && p["version"].is_string()), "{class}: {all}");
+    }
+    let plugin_version =
+        all.as_array().into_iter().flatten().find(|p| p["class"] == "com.example.aqueduct.HexConverter");
+    assert_eq!(plugin_version.map(|p| p["version"].clone()), Some(json!("0.1.0")), "{all}");
 
     // The example connector configs of configs/example-plugin are valid for the loaded plugin.
     for file in ["cluster-health.json", "cluster-health-file.json"] {
@@ -176,6 +200,43 @@ fn plugins_from_plugin_path_run_refuse_other_sdks_and_fail_alone_on_panic() {
     };
     let lines = records(3, 3);
     assert!(lines.iter().all(|l| l["body"] == "{\"status\":\"green\"}" && l["status"] == 200), "{lines:?}");
+
+    // A source through the plugin's transform where the plugin's predicate matches, its keys
+    // written by the plugin's converter: the topic holds the upper-cased body and hex keys.
+    let shouting = format!("{topic}-upper");
+    let mut config = source(None);
+    for (key, value) in [
+        ("topic", shouting.as_str()),
+        ("key.converter", "com.example.aqueduct.HexConverter"),
+        ("transforms", "up"),
+        ("transforms.up.type", "UppercaseField"),
+        ("transforms.up.field", "body"),
+        ("transforms.up.predicate", "ok"),
+        ("predicates", "ok"),
+        ("predicates.ok.type", "com.example.aqueduct.FieldEquals"),
+        ("predicates.ok.field", "status"),
+        ("predicates.ok.value", "200"),
+    ] {
+        config[key] = json!(value);
+    }
+    put_connector(&worker, &shouting, config);
+    worker.wait_state(&shouting, "RUNNING");
+    worker.wait("three records through the plugin's transform", Duration::from_secs(60), || {
+        (high_watermark(&shouting) >= 3).then_some(())
+    });
+    // Deleted, so that the topic stops growing and can be read to its end.
+    let (code, body) = reqwest::send("DELETE", &format!("{}/connectors/{shouting}", worker.url), None).expect("delete");
+    assert!(code == 204 || code == 200, "{code} {body}");
+    let url_hex: String = url.bytes().map(|b| format!("{b:02x}")).collect();
+    let messages = read_partition(&shouting, false);
+    assert!(messages.len() >= 3, "{} records", messages.len());
+    for message in messages {
+        let value: Value = serde_json::from_str(&text(&message)).expect("a JSON value");
+        let payload = if value.get("payload").is_some() { &value["payload"] } else { &value };
+        assert_eq!(payload["body"], "{\"STATUS\":\"GREEN\"}", "the plugin's transform applied: {value}");
+        let key = String::from_utf8_lossy(rdkafka::Message::key(&message).unwrap_or_default()).into_owned();
+        assert_eq!(key, url_hex, "the key written by the plugin's converter");
+    }
 
     // A panicking task: FAILED with the panic message; the others keep RUNNING and data flows.
     let panicky = format!("{topic}-panic");
