@@ -3,12 +3,15 @@
 //! external system without a worker or Kafka.
 //!
 //! - [`MemoryOffsets`]: an [`OffsetReader`] that stores what a harness acknowledges;
-//! - [`RecordingSinkContext`]: a [`SinkTaskContext`] that records pauses, rewinds and commit
-//!   requests, with an optional [`RecordingReporter`] (as with `errors.tolerance=all`);
+//! - [`RecordingProgress`]: a [`ProgressReporter`] that keeps the progress a task reports;
+//! - [`RecordingSinkContext`]: a [`SinkTaskContext`] that records pauses, resumes, rewinds and
+//!   commit requests, with an optional [`RecordingReporter`] that tolerates reports (as with
+//!   `errors.tolerance=all`) or fails them (as with `errors.tolerance=none`);
 //! - [`QuietConnectorContext`]: a [`ConnectorContext`] that records reconfiguration requests
 //!   and raised errors;
 //! - [`SourceHarness`] and [`SinkHarness`]: a task through its lifecycle, as the runtime calls it;
-//! - [`SinkRecord::new`] builds records (in [`crate::record`]).
+//! - [`SinkRecord::new`] and [`SourceRecord::new`] build records (in [`crate::record`]);
+//!   [`consumed`] is the sink record a consumer would read for a source record.
 //!
 //! ```
 //! use aqueduct_sdk::testing::{MemoryOffsets, SourceHarness};
@@ -45,17 +48,22 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 
 use crate::connector::ConnectorContext;
-use crate::record::{OffsetMap, RecordMetadata, SinkRecord, SourceRecord, TopicPartition, TopicPartitionOffsets};
-use crate::task::{ErrantRecordReporter, OffsetReader, SinkTask, SinkTaskContext, SourceTask, SourceTaskContext};
+use crate::record::{
+    OffsetMap, RecordMetadata, SinkRecord, SourceRecord, TimestampType, TopicPartition, TopicPartitionOffsets,
+};
+use crate::task::{
+    ErrantRecordReporter, OffsetReader, ProgressReporter, SinkTask, SinkTaskContext, SourceTask, SourceTaskContext,
+};
 use crate::{ConnectError, Props, Result};
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// The kind and message of an error (its cause is not kept).
+/// The kind and text of an error: its message then its cause, as `Display` shows them (the
+/// cause itself is not kept).
 fn copy(error: &ConnectError) -> ConnectError {
-    ConnectError::new(error.kind(), error.message())
+    ConnectError::new(error.kind(), error.to_string())
 }
 
 fn partition_key(partition: &OffsetMap) -> String {
@@ -86,13 +94,59 @@ impl OffsetReader for MemoryOffsets {
     }
 }
 
-/// An [`ErrantRecordReporter`] that keeps what it is given.
+/// The sink record a consumer would read for `record` at `offset`: the same topic, key, value,
+/// schemas and headers, partition 0 when the record names none, and the record's timestamp as
+/// create time (no timestamp when it has none).
+pub fn consumed(record: &SourceRecord, offset: i64) -> SinkRecord {
+    SinkRecord {
+        topic: record.topic.clone(),
+        kafka_partition: record.kafka_partition.unwrap_or(0),
+        kafka_offset: offset,
+        key_schema: record.key_schema.clone(),
+        key: record.key.clone(),
+        value_schema: record.value_schema.clone(),
+        value: record.value.clone(),
+        timestamp: record.timestamp,
+        timestamp_type: if record.timestamp.is_some() { TimestampType::CreateTime } else { TimestampType::NoTimestamp },
+        headers: record.headers.clone(),
+    }
+}
+
+/// A [`ProgressReporter`] that keeps what a source task reports (give it to
+/// [`SourceTaskContext::with_progress`]).
+#[derive(Default)]
+pub struct RecordingProgress {
+    lines: Mutex<Vec<String>>,
+}
+
+impl RecordingProgress {
+    /// The progress reported so far, in order (a cleared progress, `None`, is not listed).
+    pub fn lines(&self) -> Vec<String> {
+        lock(&self.lines).clone()
+    }
+}
+
+impl ProgressReporter for RecordingProgress {
+    fn report(&self, progress: Option<String>) {
+        lock(&self.lines).extend(progress);
+    }
+}
+
+/// An [`ErrantRecordReporter`] that keeps what it is given. By default a report succeeds (the
+/// record is skipped, as with `errors.tolerance=all`); a [`failing`](Self::failing) reporter
+/// keeps the report and then fails it, as the runtime's does with `errors.tolerance=none`.
 #[derive(Default)]
 pub struct RecordingReporter {
     reported: Mutex<Vec<(SinkRecord, ConnectError)>>,
+    fail: bool,
 }
 
 impl RecordingReporter {
+    /// A reporter whose reports fail with the reported error's kind, naming the record and
+    /// carrying the error's text (`errors.tolerance=none`).
+    pub fn failing() -> Self {
+        RecordingReporter { fail: true, ..Self::default() }
+    }
     /// The records reported so far, with their errors.
     pub fn reported(&self) -> Vec<(SinkRecord, ConnectError)> {
         lock(&self.reported).iter().map(|(r, e)| (r.clone(), copy(e))).collect()
@@ -103,6 +157,11 @@ impl RecordingReporter {
 impl ErrantRecordReporter for RecordingReporter {
     async fn report(&self, record: &SinkRecord, error: &ConnectError) -> Result<()> {
         lock(&self.reported).push((record.clone(), copy(error)));
+        if self.fail {
+            let (topic, partition, offset) = (&record.topic, record.kafka_partition, record.kafka_offset);
+            let message = format!("record {topic}-{partition}@{offset} failed and errors.tolerance=none: {error}");
+            return Err(ConnectError::new(error.kind(), message));
+        }
         Ok(())
     }
 }
@@ -112,6 +171,8 @@ impl ErrantRecordReporter for RecordingReporter {
 pub struct RecordingSinkContext {
     assignment: Mutex<Vec<TopicPartition>>,
     paused: Mutex<Vec<TopicPartition>>,
+    pauses: Mutex<Vec<Vec<TopicPartition>>>,
+    resumes: Mutex<Vec<Vec<TopicPartition>>>,
     rewinds: Mutex<Vec<TopicPartitionOffsets>>,
     commit_requests: AtomicUsize,
     reporter: Option<Arc<RecordingReporter>>,
@@ -122,6 +183,10 @@ impl RecordingSinkContext {
     pub fn tolerant() -> Self {
         RecordingSinkContext { reporter: Some(Arc::default()), ..Self::default() }
     }
+    /// A context with `reporter` (e.g. [`RecordingReporter::failing`]).
+    pub fn with_reporter(reporter: RecordingReporter) -> Self {
+        RecordingSinkContext { reporter: Some(Arc::new(reporter)), ..Self::default() }
+    }
     /// Sets the partitions [`SinkTaskContext::assignment`] returns.
     pub fn set_assignment(&self, partitions: Vec<TopicPartition>) {
         *lock(&self.assignment) = partitions;
@@ -129,6 +194,14 @@ impl RecordingSinkContext {
     /// The partitions paused and not resumed.
     pub fn paused(&self) -> Vec<TopicPartition> {
         lock(&self.paused).clone()
+    }
+    /// The partitions of every `pause` call, in order.
+    pub fn pauses(&self) -> Vec<Vec<TopicPartition>> {
+        lock(&self.pauses).clone()
+    }
+    /// The partitions of every `resume` call, in order.
+    pub fn resumes(&self) -> Vec<Vec<TopicPartition>> {
+        lock(&self.resumes).clone()
     }
     /// Every rewind asked for, in order.
     pub fn rewinds(&self) -> Vec<TopicPartitionOffsets> {
@@ -149,6 +222,7 @@ impl SinkTaskContext for RecordingSinkContext {
         lock(&self.assignment).clone()
     }
     fn pause(&self, partitions: &[TopicPartition]) {
+        lock(&self.pauses).push(partitions.to_vec());
         let mut paused = lock(&self.paused);
         for tp in partitions {
             if !paused.contains(tp) {
@@ -157,6 +231,7 @@ impl SinkTaskContext for RecordingSinkContext {
         }
     }
     fn resume(&self, partitions: &[TopicPartition]) {
+        lock(&self.resumes).push(partitions.to_vec());
         lock(&self.paused).retain(|tp| !partitions.contains(tp));
     }
     fn rewind(&self, offsets: TopicPartitionOffsets) {
@@ -310,5 +385,71 @@ impl SinkHarness {
     /// Stops the task.
     pub async fn stop(mut self) -> Result<()> {
         self.task.stop().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{offset_map, ErrorKind, Value};
+
+    fn block_on<F: std::future::Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread().build().expect("runtime").block_on(future)
+    }
+
+    #[test]
+    fn a_failing_reporter_keeps_the_report_and_fails_it_with_its_kind() {
+        let context = RecordingSinkContext::with_reporter(RecordingReporter::failing());
+        let record = SinkRecord::new("t", 1, 7, None, Value::from("bad"));
+        let cause = std::io::Error::new(std::io::ErrorKind::InvalidData, "not a row");
+        let error = ConnectError::data("decoding").with_source(cause);
+        let reporter = context.errant_record_reporter().expect("a reporter");
+        let failed = block_on(reporter.report(&record, &error)).expect_err("errors.tolerance=none");
+        assert_eq!(failed.kind(), ErrorKind::Data);
+        assert_eq!(failed.message(), "record t-1@7 failed and errors.tolerance=none: decoding: not a row");
+        let reported = context.reported();
+        assert_eq!(reported.len(), 1);
+        assert_eq!(reported[0].0, record);
+        assert_eq!((reported[0].1.kind(), reported[0].1.message()), (ErrorKind::Data, "decoding: not a row"));
+        let tolerant = RecordingSinkContext::tolerant();
+        let reporter = tolerant.errant_record_reporter().expect("a reporter");
+        block_on(reporter.report(&record, &error)).expect("errors.tolerance=all");
+        assert_eq!(tolerant.reported().len(), 1);
+        assert!(RecordingSinkContext::default().errant_record_reporter().is_none());
+    }
+
+    #[test]
+    fn pauses_and_resumes_are_recorded_per_call() {
+        let context = RecordingSinkContext::default();
+        let (a, b) = (TopicPartition::new("t", 0), TopicPartition::new("t", 1));
+        context.pause(&[a.clone(), b.clone()]);
+        context.pause(std::slice::from_ref(&a));
+        context.resume(std::slice::from_ref(&a));
+        assert_eq!(context.paused(), vec![b.clone()]);
+        assert_eq!(context.pauses(), vec![vec![a.clone(), b], vec![a.clone()]]);
+        assert_eq!(context.resumes(), vec![vec![a]]);
+    }
+
+    #[test]
+    fn progress_lines_are_kept_in_order() {
+        let progress = Arc::new(RecordingProgress::default());
+        let context =
+            SourceTaskContext::new("c", 0, Arc::new(MemoryOffsets::default())).with_progress(progress.clone());
+        context.report_progress(Some("copying".into()));
+        context.report_progress(None);
+        context.report_progress(Some("streaming".into()));
+        assert_eq!(progress.lines(), vec!["copying".to_owned(), "streaming".to_owned()]);
+    }
+
+    #[test]
+    fn a_consumed_record_keeps_what_the_source_gave() {
+        let source =
+            SourceRecord::new(offset_map([("p", 1.into())]), offset_map([("o", 2.into())]), "t", Value::Int64(5))
+                .with_key(None, Value::from("k"));
+        let mut want = SinkRecord::new("t", 0, 9, None, Value::Int64(5)).with_key(None, Value::from("k"));
+        (want.timestamp, want.timestamp_type) = (None, TimestampType::NoTimestamp);
+        assert_eq!(consumed(&source, 9), want);
+        let stamped = consumed(&source.with_timestamp(1_000), 9);
+        assert_eq!((stamped.timestamp, stamped.timestamp_type), (Some(1_000), TimestampType::CreateTime));
     }
 }
