@@ -45,7 +45,12 @@ async fn main() -> anyhow::Result<()> {
         ("batch.size", "2000".into()),
     ]);
     let mut connector = aqueduct_connector_datagen::DatagenConnector::new();
-    aqueduct_sdk::Connector::start(&mut connector, Arc::new(NoContext), connector_props.clone()).await?;
+    aqueduct_sdk::Connector::start(
+        &mut connector,
+        Arc::new(aqueduct_sdk::testing::QuietConnectorContext::default()),
+        connector_props.clone(),
+    )
+    .await?;
     let task_props = aqueduct_sdk::Connector::task_configs(&connector, 1)?.remove(0);
     let config = ConnectorConfig::parse(&source_def(), &connector_props)?;
     let (control, control_rx) = tokio::sync::watch::channel(Target::Running);
@@ -125,11 +130,4 @@ async fn main() -> anyhow::Result<()> {
     println!("ratio aqueduct/bare: {:.2}", raw.as_secs_f64() / aqueduct.as_secs_f64());
     println!("peak RSS after the aqueduct run (before the baseline): {peak_rss}");
     Ok(())
-}
-
-struct NoContext;
-
-impl aqueduct_sdk::ConnectorContext for NoContext {
-    fn request_task_reconfiguration(&self) {}
-    fn raise_error(&self, _error: aqueduct_sdk::ConnectError) {}
 }

@@ -137,7 +137,12 @@ async fn worker_run(clients: &KafkaClients, n: i64, chain: TransformChain, label
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
     let mut connector = aqueduct_connector_datagen::DatagenConnector::new();
-    aqueduct_sdk::Connector::start(&mut connector, Arc::new(NoContext), connector_props.clone()).await?;
+    aqueduct_sdk::Connector::start(
+        &mut connector,
+        Arc::new(aqueduct_sdk::testing::QuietConnectorContext::default()),
+        connector_props.clone(),
+    )
+    .await?;
     let task_props = aqueduct_sdk::Connector::task_configs(&connector, 1)?.remove(0);
     let config = ConnectorConfig::parse(&source_def(), &connector_props)?;
     let (control, control_rx) = tokio::sync::watch::channel(Target::Running);
@@ -204,11 +209,4 @@ async fn main() -> anyhow::Result<()> {
     println!("  {} {:>8.0} records/s ({:.2} us/record)", CHAIN.join(" + "), rates[1], 1e6 / rates[1]);
     println!("  chain/plain rate: {:.2}", rates[1] / rates[0]);
     Ok(())
-}
-
-struct NoContext;
-
-impl aqueduct_sdk::ConnectorContext for NoContext {
-    fn request_task_reconfiguration(&self) {}
-    fn raise_error(&self, _error: aqueduct_sdk::ConnectError) {}
 }

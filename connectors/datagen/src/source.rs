@@ -220,21 +220,18 @@ impl DatagenTask {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
-    use aqueduct_sdk::{OffsetReader, Value};
+    use aqueduct_sdk::testing::{MemoryOffsets, QuietConnectorContext};
+    use aqueduct_sdk::Value;
 
     use super::*;
 
-    /// Offsets keyed by the task index of the partition.
-    #[derive(Default)]
-    struct FakeOffsets(BTreeMap<i64, i64>);
-
-    impl OffsetReader for FakeOffsets {
-        fn offset(&self, partition: &OffsetMap) -> Option<OffsetMap> {
-            let task = partition.get(TASK_FIELD)?.as_i64()?;
-            self.0.get(&task).map(|id| offset_map([(ID_FIELD, json!(id))]))
+    /// Offsets holding, for each (task index, id), that id as the task's stored offset.
+    fn stored(ids: &[(i64, serde_json::Value)]) -> MemoryOffsets {
+        let offsets = MemoryOffsets::default();
+        for (task, id) in ids {
+            offsets.set(&offset_map([(TASK_FIELD, json!(task))]), offset_map([(ID_FIELD, id.clone())]));
         }
+        offsets
     }
 
     fn props(pairs: &[(&str, &str)]) -> Props {
@@ -243,7 +240,7 @@ mod tests {
         props
     }
 
-    async fn started(props: Props, offsets: FakeOffsets) -> DatagenTask {
+    async fn started(props: Props, offsets: MemoryOffsets) -> DatagenTask {
         let mut task = DatagenTask::new();
         task.idle_wait = Duration::from_millis(20);
         task.start(SourceTaskContext::new("datagen", 0, Arc::new(offsets)), props).await.expect("start");
@@ -257,8 +254,8 @@ mod tests {
     #[tokio::test]
     async fn records_are_deterministic() {
         let p = props(&[("batch.size", "50")]);
-        let mut a = started(p.clone(), FakeOffsets::default()).await;
-        let mut b = started(p, FakeOffsets::default()).await;
+        let mut a = started(p.clone(), MemoryOffsets::default()).await;
+        let mut b = started(p, MemoryOffsets::default()).await;
         let (first_a, first_b) = (a.poll().await.expect("poll"), b.poll().await.expect("poll"));
         assert_eq!(first_a.len(), 50);
         assert_eq!(first_a, first_b);
@@ -275,11 +272,11 @@ mod tests {
 
     #[tokio::test]
     async fn resumes_after_the_stored_id() {
-        let mut task = started(props(&[("batch.size", "3")]), FakeOffsets(BTreeMap::from([(0, 4)]))).await;
+        let mut task = started(props(&[("batch.size", "3")]), stored(&[(0, json!(4))])).await;
         assert_eq!(ids(&task.poll().await.expect("poll")), [5, 6, 7]);
 
         let split = props(&[("task.id", "1"), ("task.count", "3"), ("iterations", "12")]);
-        let mut task = started(split, FakeOffsets(BTreeMap::from([(1, 4)]))).await;
+        let mut task = started(split, stored(&[(1, json!(4))])).await;
         assert_eq!(ids(&task.poll().await.expect("poll")), [7, 10]);
         assert!(task.poll().await.expect("poll").is_empty(), "exhausted");
 
@@ -291,19 +288,17 @@ mod tests {
     #[tokio::test]
     async fn tasks_split_the_ids_exactly_once() {
         let mut connector = DatagenConnector::new();
-        struct Ctx;
-        impl ConnectorContext for Ctx {
-            fn request_task_reconfiguration(&self) {}
-            fn raise_error(&self, _error: ConnectError) {}
-        }
-        connector.start(Arc::new(Ctx), props(&[("iterations", "10"), ("batch.size", "2")])).await.expect("start");
+        connector
+            .start(Arc::new(QuietConnectorContext::default()), props(&[("iterations", "10"), ("batch.size", "2")]))
+            .await
+            .expect("start");
         let configs = connector.task_configs(3).expect("task configs");
         assert_eq!(configs.len(), 3);
         let mut all = Vec::new();
         for (i, config) in configs.into_iter().enumerate() {
             assert_eq!(config.get(TASK_ID_CONFIG), Some(&i.to_string()));
             assert_eq!(config.get(TASK_COUNT_CONFIG).map(String::as_str), Some("3"));
-            let mut task = started(config, FakeOffsets::default()).await;
+            let mut task = started(config, MemoryOffsets::default()).await;
             loop {
                 let batch = task.poll().await.expect("poll");
                 if batch.is_empty() {
@@ -320,7 +315,7 @@ mod tests {
 
     #[tokio::test]
     async fn max_interval_emits_one_record_per_poll() {
-        let mut task = started(props(&[("max.interval", "30"), ("iterations", "2")]), FakeOffsets::default()).await;
+        let mut task = started(props(&[("max.interval", "30"), ("iterations", "2")]), MemoryOffsets::default()).await;
         let started_at = Instant::now();
         assert_eq!(ids(&task.poll().await.expect("poll")), [0]);
         let mut second = task.poll().await.expect("poll");
@@ -334,15 +329,9 @@ mod tests {
 
     #[tokio::test]
     async fn rejects_a_bad_stored_offset_and_polls_before_start() {
-        struct Bad;
-        impl OffsetReader for Bad {
-            fn offset(&self, _partition: &OffsetMap) -> Option<OffsetMap> {
-                Some(offset_map([(ID_FIELD, json!("x"))]))
-            }
-        }
         let mut task = DatagenTask::new();
         assert!(task.poll().await.is_err());
-        let ctx = SourceTaskContext::new("datagen", 0, Arc::new(Bad));
+        let ctx = SourceTaskContext::new("datagen", 0, Arc::new(stored(&[(0, json!("x"))])));
         assert!(task.start(ctx, props(&[])).await.is_err());
     }
 }

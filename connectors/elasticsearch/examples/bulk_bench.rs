@@ -18,30 +18,13 @@ use std::time::{Duration, Instant};
 
 use aqueduct_connector_elasticsearch::config::SinkConfig;
 use aqueduct_connector_elasticsearch::{bulk, ElasticsearchSinkTask};
-use aqueduct_sdk::{
-    ErrantRecordReporter, Props, SinkRecord, SinkTask, SinkTaskContext, TimestampType, TopicPartition,
-    TopicPartitionOffsets, Value,
-};
+use aqueduct_sdk::testing::RecordingSinkContext;
+use aqueduct_sdk::{Props, SinkRecord, SinkTask, TopicPartition, TopicPartitionOffsets, Value};
 use elasticsearch::http::headers::{HeaderMap, HeaderValue, CONTENT_TYPE};
 use elasticsearch::http::transport::Transport;
 use elasticsearch::http::Method;
 use elasticsearch::Elasticsearch;
 use serde_json::json;
-
-struct Context;
-
-impl SinkTaskContext for Context {
-    fn assignment(&self) -> Vec<TopicPartition> {
-        Vec::new()
-    }
-    fn pause(&self, _: &[TopicPartition]) {}
-    fn resume(&self, _: &[TopicPartition]) {}
-    fn rewind(&self, _: TopicPartitionOffsets) {}
-    fn request_commit(&self) {}
-    fn errant_record_reporter(&self) -> Option<Arc<dyn ErrantRecordReporter>> {
-        None
-    }
-}
 
 fn doc(i: usize) -> serde_json::Value {
     json!({"id": i, "name": format!("customer {i}"), "email": format!("c{i}@example.com"),
@@ -92,17 +75,9 @@ async fn main() {
 
     // Sink task.
     let records: Vec<SinkRecord> = (0..n)
-        .map(|i| SinkRecord {
-            topic: sink_index.clone(),
-            kafka_partition: 0,
-            kafka_offset: i as i64,
-            key_schema: None,
-            key: Value::String(i.to_string()),
-            value_schema: None,
-            value: Value::from_json(doc(i)),
-            timestamp: None,
-            timestamp_type: TimestampType::NoTimestamp,
-            headers: Vec::new(),
+        .map(|i| {
+            SinkRecord::new(&sink_index, 0, i as i64, None, Value::from_json(doc(i)))
+                .with_key(None, Value::String(i.to_string()))
         })
         .collect();
     let props: Props = [
@@ -124,7 +99,7 @@ async fn main() {
     }
     let encode = started.elapsed().as_secs_f64();
     let mut task = ElasticsearchSinkTask::new();
-    task.start(Arc::new(Context), props).await.expect("start");
+    task.start(Arc::new(RecordingSinkContext::default()), props).await.expect("start");
     let given = TopicPartitionOffsets::from([(TopicPartition::new(sink_index.clone(), 0), n as i64)]);
     let started = Instant::now();
     let mut records = records.into_iter();

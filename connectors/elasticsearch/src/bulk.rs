@@ -226,7 +226,7 @@ pub fn classify(op: &BulkOp, status: u16, error: Option<&Json>) -> Outcome {
 
 #[cfg(test)]
 mod tests {
-    use aqueduct_sdk::{Header, Props, TimestampType};
+    use aqueduct_sdk::{Header, Props};
 
     use super::*;
 
@@ -237,18 +237,11 @@ mod tests {
     }
 
     fn record(key: Value, value: serde_json::Value) -> SinkRecord {
-        SinkRecord {
-            topic: "Orders".into(),
-            kafka_partition: 1,
-            kafka_offset: 42,
-            key_schema: None,
-            key,
-            value_schema: None,
-            value: Value::from_json(value),
-            timestamp: Some(1_700_000_000_000),
-            timestamp_type: TimestampType::CreateTime,
-            headers: vec![Header { key: "v".into(), schema: None, value: Value::String("9".into()) }],
-        }
+        let mut record = SinkRecord::new("Orders", 1, 42, None, Value::from_json(value))
+            .with_key(None, key)
+            .with_timestamp(1_700_000_000_000);
+        record.headers = vec![Header { key: "v".into(), schema: None, value: Value::String("9".into()) }];
+        record
     }
 
     fn text(op: &BulkOp) -> String {

@@ -132,24 +132,13 @@ fn convert(value: &Value, schema: Option<&Schema>, compact: bool) -> Result<Json
 
 #[cfg(test)]
 mod tests {
-    use aqueduct_sdk::{Schema, Struct, TimestampType};
+    use aqueduct_sdk::{Schema, Struct};
     use serde_json::json;
 
     use super::*;
 
     fn record(key_schema: Option<aqueduct_sdk::SchemaRef>, key: Value) -> SinkRecord {
-        SinkRecord {
-            topic: "t".into(),
-            kafka_partition: 2,
-            kafka_offset: 7,
-            key_schema,
-            key,
-            value_schema: None,
-            value: Value::Null,
-            timestamp: None,
-            timestamp_type: TimestampType::NoTimestamp,
-            headers: Vec::new(),
-        }
+        SinkRecord::new("t", 2, 7, None, Value::Null).with_key(key_schema, key)
     }
 
     #[test]

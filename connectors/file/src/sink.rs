@@ -155,41 +155,20 @@ impl SinkTask for FileStreamSinkTask {
 
 #[cfg(test)]
 mod tests {
-    use aqueduct_sdk::{
-        logical, ErrantRecordReporter, Schema, Struct, TimestampType, TopicPartition, TopicPartitionOffsets, Value,
-    };
+    use aqueduct_sdk::testing::{QuietConnectorContext, RecordingSinkContext};
+    use aqueduct_sdk::{logical, Schema, Struct, TopicPartition, TopicPartitionOffsets, Value};
 
     use super::*;
 
     /// A sink context with one partition and no dead-letter reporter.
-    struct Ctx;
-
-    impl SinkTaskContext for Ctx {
-        fn assignment(&self) -> Vec<TopicPartition> {
-            vec![TopicPartition::new("in", 0)]
-        }
-        fn pause(&self, _partitions: &[TopicPartition]) {}
-        fn resume(&self, _partitions: &[TopicPartition]) {}
-        fn rewind(&self, _offsets: TopicPartitionOffsets) {}
-        fn request_commit(&self) {}
-        fn errant_record_reporter(&self) -> Option<Arc<dyn ErrantRecordReporter>> {
-            None
-        }
+    fn context() -> Arc<RecordingSinkContext> {
+        let context = RecordingSinkContext::default();
+        context.set_assignment(vec![TopicPartition::new("in", 0)]);
+        Arc::new(context)
     }
 
     fn record(offset: i64, value: Value) -> SinkRecord {
-        SinkRecord {
-            topic: "in".to_owned(),
-            kafka_partition: 0,
-            kafka_offset: offset,
-            key_schema: None,
-            key: Value::Null,
-            value_schema: None,
-            value,
-            timestamp: None,
-            timestamp_type: TimestampType::NoTimestamp,
-            headers: Vec::new(),
-        }
+        SinkRecord::new("in", 0, offset, None, value)
     }
 
     #[tokio::test]
@@ -199,7 +178,7 @@ mod tests {
         std::fs::write(&path, "existing\n").expect("write");
         let props = Props::from([("file".to_owned(), path.display().to_string())]);
         let mut task = FileStreamSinkTask::new();
-        task.start(Arc::new(Ctx), props).await.expect("start");
+        task.start(context(), props).await.expect("start");
 
         let schema = Schema::struct_builder().field("id", Schema::int64()).field("amount", logical::decimal(2).build());
         let schema = schema.build();
@@ -233,15 +212,10 @@ mod tests {
 
     #[tokio::test]
     async fn connector_runs_one_task_and_requires_a_file() {
-        struct ConnCtx;
-        impl ConnectorContext for ConnCtx {
-            fn request_task_reconfiguration(&self) {}
-            fn raise_error(&self, _error: ConnectError) {}
-        }
         let mut connector = FileStreamSinkConnector::new();
-        assert!(connector.start(Arc::new(ConnCtx), Props::new()).await.is_err());
+        assert!(connector.start(Arc::new(QuietConnectorContext::default()), Props::new()).await.is_err());
         let props = Props::from([("file".to_owned(), "/tmp/x".to_owned()), ("topics".to_owned(), "a".to_owned())]);
-        connector.start(Arc::new(ConnCtx), props.clone()).await.expect("start");
+        connector.start(Arc::new(QuietConnectorContext::default()), props.clone()).await.expect("start");
         assert_eq!(connector.task_configs(8).expect("configs"), vec![props]);
     }
 }

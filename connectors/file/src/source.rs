@@ -284,31 +284,11 @@ impl SourceTask for FileStreamSourceTask {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
     use std::io::Write as _;
-    use std::sync::Mutex;
 
-    use aqueduct_sdk::OffsetReader;
+    use aqueduct_sdk::testing::{MemoryOffsets, QuietConnectorContext};
 
     use super::*;
-
-    /// An offset store holding whatever the test put in it.
-    #[derive(Default)]
-    struct FakeOffsets(Mutex<HashMap<String, OffsetMap>>);
-
-    impl FakeOffsets {
-        fn with(partition: &OffsetMap, offset: OffsetMap) -> Arc<Self> {
-            let store = FakeOffsets::default();
-            store.0.lock().expect("lock").insert(json!(partition).to_string(), offset);
-            Arc::new(store)
-        }
-    }
-
-    impl OffsetReader for FakeOffsets {
-        fn offset(&self, partition: &OffsetMap) -> Option<OffsetMap> {
-            self.0.lock().expect("lock").get(&json!(partition).to_string()).cloned()
-        }
-    }
 
     fn props(file: &std::path::Path, batch: usize) -> Props {
         Props::from([
@@ -318,7 +298,7 @@ mod tests {
         ])
     }
 
-    async fn started(file: &std::path::Path, batch: usize, offsets: Arc<FakeOffsets>) -> FileStreamSourceTask {
+    async fn started(file: &std::path::Path, batch: usize, offsets: Arc<MemoryOffsets>) -> FileStreamSourceTask {
         let mut task = FileStreamSourceTask::new();
         task.idle_wait = Duration::from_millis(200);
         task.start(SourceTaskContext::new("file-source", 0, offsets), props(file, batch)).await.expect("start");
@@ -345,7 +325,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("in.txt");
         append(&path, "alpha\nbeta\r\ngamma\n");
-        let mut task = started(&path, 2, Arc::new(FakeOffsets::default())).await;
+        let mut task = started(&path, 2, Arc::new(MemoryOffsets::default())).await;
 
         let first = task.poll().await.expect("poll");
         assert_eq!(lines_and_positions(&first), [("alpha".to_owned(), 6), ("beta".to_owned(), 12)]);
@@ -375,7 +355,9 @@ mod tests {
         // Restarting from a stored offset gives exactly the remaining lines.
         let partition = first[0].source_partition.clone();
         let stored = offset_map([(POSITION_FIELD, json!(12))]);
-        let mut task = started(&path, 100, FakeOffsets::with(&partition, stored)).await;
+        let offsets = Arc::new(MemoryOffsets::default());
+        offsets.set(&partition, stored);
+        let mut task = started(&path, 100, offsets).await;
         let rest = task.poll().await.expect("poll");
         assert_eq!(
             lines_and_positions(&rest),
@@ -389,7 +371,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("in.txt");
         append(&path, "a\rb\r\nc\nd\r");
-        let mut task = started(&path, 100, Arc::new(FakeOffsets::default())).await;
+        let mut task = started(&path, 100, Arc::new(MemoryOffsets::default())).await;
         let first = task.poll().await.expect("poll");
         assert_eq!(lines_and_positions(&first), [("a".to_owned(), 2), ("b".to_owned(), 5), ("c".to_owned(), 7)]);
         // "d\r" may still become "d\r\n": it waits for the next byte.
@@ -405,7 +387,7 @@ mod tests {
     async fn waits_for_a_missing_file() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("later.txt");
-        let mut task = started(&path, 10, Arc::new(FakeOffsets::default())).await;
+        let mut task = started(&path, 10, Arc::new(MemoryOffsets::default())).await;
         assert!(task.poll().await.expect("a missing file is not an error").is_empty());
         append(&path, "one\n");
         assert_eq!(lines_and_positions(&task.poll().await.expect("poll")), [("one".to_owned(), 4)]);
@@ -416,7 +398,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("in.txt");
         let partition = offset_map([(FILENAME_FIELD, json!(path.display().to_string()))]);
-        let offsets = FakeOffsets::with(&partition, offset_map([(POSITION_FIELD, json!("x"))]));
+        let offsets = Arc::new(MemoryOffsets::default());
+        offsets.set(&partition, offset_map([(POSITION_FIELD, json!("x"))]));
         let mut task = FileStreamSourceTask::new();
         let ctx = SourceTaskContext::new("file-source", 0, offsets);
         assert!(task.start(ctx, props(&path, 10)).await.is_err());
@@ -431,7 +414,7 @@ mod tests {
             data.push_str(&format!("line number {i}\n"));
         }
         append(&path, &data);
-        let mut task = started(&path, 2000, Arc::new(FakeOffsets::default())).await;
+        let mut task = started(&path, 2000, Arc::new(MemoryOffsets::default())).await;
         let started_at = std::time::Instant::now();
         let mut count = 0;
         let mut last = 0;
@@ -453,16 +436,11 @@ mod tests {
     async fn connector_runs_one_task() {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut connector = FileStreamSourceConnector::new();
-        struct Ctx;
-        impl ConnectorContext for Ctx {
-            fn request_task_reconfiguration(&self) {}
-            fn raise_error(&self, _error: ConnectError) {}
-        }
         let props = props(&dir.path().join("x"), 5);
-        connector.start(Arc::new(Ctx), props.clone()).await.expect("start");
+        connector.start(Arc::new(QuietConnectorContext::default()), props.clone()).await.expect("start");
         assert_eq!(connector.task_configs(4).expect("configs"), vec![props]);
         let bad = Props::from([("topic".to_owned(), "t".to_owned())]);
-        assert!(connector.start(Arc::new(Ctx), bad.clone()).await.is_err());
+        assert!(connector.start(Arc::new(QuietConnectorContext::default()), bad.clone()).await.is_err());
         assert!(connector.validate(&bad).iter().any(|v| v.name == "file" && !v.errors.is_empty()));
     }
 }

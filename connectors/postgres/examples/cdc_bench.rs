@@ -17,7 +17,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aqueduct_connector_postgres::cdc::PLUGIN;
-use aqueduct_sdk::{ConnectorFactory, OffsetMap, OffsetReader, Props, SourceTaskContext};
+use aqueduct_sdk::testing::MemoryOffsets;
+use aqueduct_sdk::{ConnectorFactory, Props, SourceTaskContext};
 use pgwire_replication::{Lsn, ReplicationClient, ReplicationConfig, ReplicationEvent};
 use tokio_postgres::NoTls;
 
@@ -134,13 +135,6 @@ async fn raw(end: u64) {
     report("raw pgoutput client (no decoding)", inserts, started.elapsed());
 }
 
-struct NoOffsets;
-impl OffsetReader for NoOffsets {
-    fn offset(&self, _: &OffsetMap) -> Option<OffsetMap> {
-        None
-    }
-}
-
 /// The connector: every change becomes a Debezium record.
 async fn connector(rows: u64) {
     let pg = pg();
@@ -165,7 +159,7 @@ async fn connector(rows: u64) {
     let ConnectorFactory::Source(factory) = PLUGIN.factory else { unreachable!("a source") };
     let mut task = factory().create_task();
     let started = Instant::now();
-    task.start(SourceTaskContext::new("bench", 0, Arc::new(NoOffsets)), props).await.expect("start");
+    task.start(SourceTaskContext::new("bench", 0, Arc::new(MemoryOffsets::default())), props).await.expect("start");
     let mut events = 0u64;
     let mut bytes = 0usize;
     while events < rows {

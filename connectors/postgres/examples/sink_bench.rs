@@ -7,38 +7,17 @@
 //! `BENCH_PUT_BATCH` (records per `put`, default 500 like the runtime's batches),
 //! `BENCH_BATCH_SIZE` (the sink's `batch.size`, default 3000).
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 use aqueduct_connector_postgres::sink::PostgresSinkTask;
+use aqueduct_sdk::testing::RecordingSinkContext;
 use aqueduct_sdk::{
-    logical, ConnectError, ErrantRecordReporter, Props, Schema, SchemaRef, SchemaType, SinkRecord, SinkTask,
-    SinkTaskContext, Struct, TimestampType, TopicPartition, TopicPartitionOffsets, Value,
+    logical, ConnectError, Props, Schema, SchemaRef, SchemaType, SinkRecord, SinkTask, Struct, TopicPartitionOffsets,
+    Value,
 };
 use futures::SinkExt;
 use tokio_postgres::NoTls;
-
-/// Remembers commit requests, as the runtime does.
-#[derive(Default)]
-struct Ctx {
-    commit_requested: AtomicBool,
-}
-
-impl SinkTaskContext for Ctx {
-    fn assignment(&self) -> Vec<TopicPartition> {
-        Vec::new()
-    }
-    fn pause(&self, _: &[TopicPartition]) {}
-    fn resume(&self, _: &[TopicPartition]) {}
-    fn rewind(&self, _: TopicPartitionOffsets) {}
-    fn request_commit(&self) {
-        self.commit_requested.store(true, Ordering::Relaxed);
-    }
-    fn errant_record_reporter(&self) -> Option<Arc<dyn ErrantRecordReporter>> {
-        None
-    }
-}
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -72,18 +51,7 @@ fn records(topic: &str, n: usize) -> Result<Vec<SinkRecord>, ConnectError> {
                 .put("at", at)?
                 .put("active", active)?
                 .put("score", score)?;
-            Ok(SinkRecord {
-                topic: topic.to_owned(),
-                kafka_partition: 0,
-                kafka_offset: i,
-                key_schema: None,
-                key: Value::Null,
-                value_schema: Some(schema.clone()),
-                value: Value::Struct(value),
-                timestamp: None,
-                timestamp_type: TimestampType::NoTimestamp,
-                headers: Vec::new(),
-            })
+            Ok(SinkRecord::new(topic, 0, i, Some(schema.clone()), Value::Struct(value)))
         })
         .collect()
 }
@@ -98,7 +66,7 @@ async fn sink(url: &str, mode: &str, records: Vec<SinkRecord>, per_put: usize) -
         props.insert("pk.mode".into(), "record_value".into());
         props.insert("pk.fields".into(), "id".into());
     }
-    let ctx = Arc::new(Ctx::default());
+    let ctx = Arc::new(RecordingSinkContext::default());
     let mut task = PostgresSinkTask::new();
     task.start(ctx.clone(), props).await?;
     let n = records.len();
@@ -109,13 +77,14 @@ async fn sink(url: &str, mode: &str, records: Vec<SinkRecord>, per_put: usize) -
     }
     // Like the runtime: `put` each batch, `pre_commit` when the task asks and at the end.
     let mut offsets = TopicPartitionOffsets::new();
-    let started = Instant::now();
+    let (started, mut commit_requests) = (Instant::now(), 0);
     for batch in batches {
         if let Some(last) = batch.last() {
             offsets.insert(last.topic_partition(), last.kafka_offset + 1);
         }
         task.put(batch).await?;
-        if ctx.commit_requested.swap(false, Ordering::Relaxed) {
+        if ctx.commit_requests() > commit_requests {
+            commit_requests = ctx.commit_requests();
             task.pre_commit(&offsets).await?;
         }
     }

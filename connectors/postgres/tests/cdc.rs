@@ -8,15 +8,13 @@
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aqueduct_connector_postgres::cdc::PLUGIN;
-use aqueduct_sdk::serde_json::{self, json};
-use aqueduct_sdk::{
-    logical, ErrorKind, OffsetMap, OffsetReader, Props, RecordMetadata, SourceRecord, SourceTask, SourceTaskContext,
-    Value,
-};
+use aqueduct_sdk::serde_json::json;
+use aqueduct_sdk::testing::{MemoryOffsets, RecordingProgress};
+use aqueduct_sdk::{logical, ErrorKind, Props, RecordMetadata, SourceRecord, SourceTask, SourceTaskContext, Value};
 use tokio::sync::Semaphore;
 use tokio_postgres::NoTls;
 
@@ -34,29 +32,6 @@ async fn connect() -> tokio_postgres::Client {
         .unwrap_or_else(|e| panic!("no PostgreSQL at {} ({e}); run scripts/services.sh up postgres", url()));
     tokio::spawn(conn);
     client
-}
-
-/// The offset store the runtime would keep: offsets of acknowledged records.
-#[derive(Default)]
-struct MemOffsets(Mutex<HashMap<String, OffsetMap>>, Mutex<Vec<String>>);
-
-impl aqueduct_sdk::ProgressReporter for MemOffsets {
-    fn report(&self, progress: Option<String>) {
-        self.1.lock().expect("lock").extend(progress);
-    }
-}
-
-impl OffsetReader for MemOffsets {
-    fn offset(&self, partition: &OffsetMap) -> Option<OffsetMap> {
-        self.0.lock().expect("lock").get(&serde_json::to_string(partition).expect("json")).cloned()
-    }
-}
-
-impl MemOffsets {
-    fn store(&self, record: &SourceRecord) {
-        let key = serde_json::to_string(&record.source_partition).expect("json");
-        self.0.lock().expect("lock").insert(key, record.source_offset.clone());
-    }
 }
 
 /// One test's names and server objects.
@@ -186,9 +161,18 @@ fn new_task() -> Box<dyn SourceTask> {
     PLUGIN.factory.new_source().expect("PostgresCdcSource is a source").create_task()
 }
 
-async fn start(props: Props, offsets: &Arc<MemOffsets>) -> aqueduct_sdk::Result<Box<dyn SourceTask>> {
+async fn start(props: Props, offsets: &Arc<MemoryOffsets>) -> aqueduct_sdk::Result<Box<dyn SourceTask>> {
+    start_reporting(props, offsets, Arc::default()).await
+}
+
+/// [`start`], the task's progress reported to `progress`.
+async fn start_reporting(
+    props: Props,
+    offsets: &Arc<MemoryOffsets>,
+    progress: Arc<RecordingProgress>,
+) -> aqueduct_sdk::Result<Box<dyn SourceTask>> {
     let mut task = new_task();
-    let context = SourceTaskContext::new("cdc-test", 0, offsets.clone()).with_progress(offsets.clone());
+    let context = SourceTaskContext::new("cdc-test", 0, offsets.clone()).with_progress(progress);
     task.start(context, props).await?;
     Ok(task)
 }
@@ -226,7 +210,7 @@ async fn poll_once(task: &mut Box<dyn SourceTask>, records: &mut Vec<SourceRecor
 }
 
 /// What the runtime does once Kafka acknowledged `records` and the offsets were flushed.
-async fn acknowledge(task: &mut Box<dyn SourceTask>, offsets: &MemOffsets, records: &[SourceRecord]) {
+async fn acknowledge(task: &mut Box<dyn SourceTask>, offsets: &MemoryOffsets, records: &[SourceRecord]) {
     for (i, r) in records.iter().enumerate() {
         let meta = RecordMetadata { topic: r.topic.clone(), partition: 0, offset: i as i64 };
         task.commit_record(r, &meta).await.expect("commit_record");
@@ -279,16 +263,16 @@ async fn snapshot_then_stream_loses_and_doubles_nothing_under_concurrent_inserts
         })
     };
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let offsets = Arc::new(MemOffsets::default());
-    let mut task =
-        start(f.props(&[("snapshot.fetch.size", "700"), ("max.batch.size", "1000")]), &offsets).await.expect("start");
+    let (offsets, progress) = (Arc::new(MemoryOffsets::default()), Arc::new(RecordingProgress::default()));
+    let props = f.props(&[("snapshot.fetch.size", "700"), ("max.batch.size", "1000")]);
+    let mut task = start_reporting(props, &offsets, progress.clone()).await.expect("start");
     let mut records = Vec::new();
     poll_until(&mut task, &mut records, Duration::from_secs(120), |rs| {
         rs.iter().any(|r| source_str(r, "snapshot") == Some("last"))
     })
     .await;
     let during = inserted.load(Ordering::Relaxed);
-    let progress = offsets.1.lock().expect("lock").clone();
+    let progress = progress.lines();
     assert!(progress.iter().any(|p| p.contains("snapshot of") && p.contains("completed")), "progress: {progress:?}");
     // Keep writing a little into the stream phase, then stop.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -328,7 +312,7 @@ async fn insert_update_delete_truncate_make_debezium_envelopes() {
     let f = Fixture::new("crud").await;
     let t = format!("{}.users", f.name);
     f.sql(&format!("CREATE TABLE {t} (id int PRIMARY KEY, email text NOT NULL, age int)")).await;
-    let offsets = Arc::new(MemOffsets::default());
+    let offsets = Arc::new(MemoryOffsets::default());
     let mut task = start(f.props(&[("snapshot.mode", "no_data")]), &offsets).await.expect("start");
     let mut records = Vec::new();
     poll_once(&mut task, &mut records).await;
@@ -417,7 +401,7 @@ async fn common_types_map_like_debezium_in_snapshot_and_stream() {
         '2024-01-02 03:04:05.5', '2024-01-02', '12:34:56.789', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
         '{\"a\": [1, 2]}', '\\x00ff', '{1,2,NULL}', '{\"a b\",c}', 0.1, '1 day 2 hours', B'1'";
     f.sql(&format!("INSERT INTO {t} VALUES (1, {row})")).await;
-    let offsets = Arc::new(MemOffsets::default());
+    let offsets = Arc::new(MemoryOffsets::default());
     let mut task = start(f.props(&[]), &offsets).await.expect("start");
     let mut records = Vec::new();
     poll_until(&mut task, &mut records, Duration::from_secs(20), |rs| !rs.is_empty()).await;
@@ -477,7 +461,7 @@ async fn schema_changes_and_unchanged_toast_values() {
     let f = Fixture::new("ddl").await;
     let t = format!("{}.docs", f.name);
     f.sql(&format!("CREATE TABLE {t} (id int PRIMARY KEY, body text, n int)")).await;
-    let offsets = Arc::new(MemOffsets::default());
+    let offsets = Arc::new(MemoryOffsets::default());
     let mut task = start(f.props(&[("snapshot.mode", "never")]), &offsets).await.expect("start");
     let mut records = Vec::new();
     poll_once(&mut task, &mut records).await;
@@ -515,7 +499,7 @@ async fn restart_resumes_from_the_stored_offset_mid_transaction_without_loss_or_
     let f = Fixture::new("resume").await;
     let t = format!("{}.events", f.name);
     f.sql(&format!("CREATE TABLE {t} (id int PRIMARY KEY)")).await;
-    let offsets = Arc::new(MemOffsets::default());
+    let offsets = Arc::new(MemoryOffsets::default());
     let props = f.props(&[("snapshot.mode", "never"), ("max.batch.size", "100")]);
     let mut task = start(props.clone(), &offsets).await.expect("start");
     let mut records = Vec::new();
@@ -550,7 +534,7 @@ async fn only_commit_advances_the_confirmed_flush_lsn() {
     let f = Fixture::new("flush").await;
     let t = format!("{}.t", f.name);
     f.sql(&format!("CREATE TABLE {t} (id int PRIMARY KEY)")).await;
-    let offsets = Arc::new(MemOffsets::default());
+    let offsets = Arc::new(MemoryOffsets::default());
     let mut task = start(f.props(&[("snapshot.mode", "never")]), &offsets).await.expect("start");
     let mut records = Vec::new();
     poll_once(&mut task, &mut records).await;
@@ -594,7 +578,7 @@ async fn heartbeats_advance_the_slot_while_captured_tables_are_idle() {
         n = f.name
     ))
     .await;
-    let offsets = Arc::new(MemOffsets::default());
+    let offsets = Arc::new(MemoryOffsets::default());
     let props = f.props(&[
         ("snapshot.mode", "never"),
         ("publication.autocreate.mode", "all_tables"),
@@ -634,7 +618,7 @@ async fn reconnects_after_the_server_drops_the_stream() {
     let f = Fixture::new("reconn").await;
     let t = format!("{}.t", f.name);
     f.sql(&format!("CREATE TABLE {t} (id int PRIMARY KEY)")).await;
-    let offsets = Arc::new(MemOffsets::default());
+    let offsets = Arc::new(MemoryOffsets::default());
     let mut task =
         start(f.props(&[("snapshot.mode", "never"), ("max.batch.size", "50")]), &offsets).await.expect("start");
     let mut records = Vec::new();
@@ -658,7 +642,7 @@ async fn reconnects_after_the_server_drops_the_stream() {
 async fn bad_settings_fail_the_task_with_a_clear_error() {
     let f = Fixture::new("bad").await;
     f.sql(&format!("CREATE TABLE {}.t (id int PRIMARY KEY)", f.name)).await;
-    let offsets = Arc::new(MemOffsets::default());
+    let offsets = Arc::new(MemoryOffsets::default());
     let fail = |props: Props| {
         let offsets = offsets.clone();
         async move {
@@ -724,7 +708,7 @@ async fn an_interrupted_snapshot_resumes_after_the_last_stored_key_and_converges
     let t = format!("{}.t", f.name);
     f.sql(&format!("CREATE TABLE {t} (id int PRIMARY KEY, v int NOT NULL)")).await;
     f.sql(&format!("INSERT INTO {t} SELECT g, 0 FROM generate_series(1, 3000) g")).await;
-    let offsets = Arc::new(MemOffsets::default());
+    let offsets = Arc::new(MemoryOffsets::default());
     let props = f.props(&[("snapshot.fetch.size", "250"), ("max.batch.size", "250")]);
     let mut task = start(props.clone(), &offsets).await.expect("start");
     let mut first = Vec::new();
@@ -769,7 +753,7 @@ async fn initial_only_snapshots_without_a_slot_and_stops() {
     let f = Fixture::new("only").await;
     let t = format!("{}.t", f.name);
     f.sql(&format!("CREATE TABLE {t} (id int PRIMARY KEY); INSERT INTO {t} SELECT generate_series(1, 10)")).await;
-    let offsets = Arc::new(MemOffsets::default());
+    let offsets = Arc::new(MemoryOffsets::default());
     let mut task = start(f.props(&[("snapshot.mode", "initial_only")]), &offsets).await.expect("start");
     let mut records = Vec::new();
     poll_until(&mut task, &mut records, Duration::from_secs(20), |rs| rs.len() >= 10).await;

@@ -3,13 +3,13 @@
 //! Every test uses its own tables, so they run in parallel.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use aqueduct_connector_postgres::sink::{PostgresSinkConnector, PostgresSinkTask, PLUGIN};
+use aqueduct_sdk::testing::{QuietConnectorContext, RecordingSinkContext};
 use aqueduct_sdk::{
-    async_trait, ConnectError, Connector, ConnectorContext, ErrantRecordReporter, ErrorKind, Props, Schema, SchemaRef,
-    SchemaType, SinkRecord, SinkTask, SinkTaskContext, Struct, TimestampType, TopicPartition, TopicPartitionOffsets,
-    Value,
+    Connector, ErrorKind, Props, Schema, SchemaRef, SchemaType, SinkRecord, SinkTask, Struct, TopicPartition,
+    TopicPartitionOffsets, Value,
 };
 use tokio_postgres::{Client, NoTls};
 
@@ -46,41 +46,20 @@ fn strs(rows: &[&[Option<&str>]]) -> Vec<Vec<Option<String>>> {
     rows.iter().map(|r| r.iter().map(|c| c.map(str::to_owned)).collect()).collect()
 }
 
-/// Records what a task asks of the runtime; reports errant records when `tolerate` is set.
-#[derive(Default)]
-struct Ctx {
-    rewinds: Mutex<Vec<TopicPartitionOffsets>>,
-    commit_requests: AtomicUsize,
-    reported: Arc<Mutex<Vec<(i64, String)>>>,
-    tolerate: bool,
-}
-
-struct Reporter(Arc<Mutex<Vec<(i64, String)>>>);
-
-#[async_trait]
-impl ErrantRecordReporter for Reporter {
-    async fn report(&self, record: &SinkRecord, error: &ConnectError) -> aqueduct_sdk::Result<()> {
-        assert_eq!(error.kind(), ErrorKind::Data, "only data errors are reported: {error:?}");
-        self.0.lock().expect("lock").push((record.kafka_offset, error.trace()));
-        Ok(())
+/// The offsets and error texts of the records reported to `context`'s errant-record reporter;
+/// only data errors are reported.
+fn reported(context: &RecordingSinkContext) -> Vec<(i64, String)> {
+    let reported = context.reported();
+    for (record, error) in &reported {
+        assert_eq!(
+            error.kind(),
+            ErrorKind::Data,
+            "only data errors are reported: {}@{}: {error:?}",
+            record.topic,
+            record.kafka_offset
+        );
     }
-}
-
-impl SinkTaskContext for Ctx {
-    fn assignment(&self) -> Vec<TopicPartition> {
-        Vec::new()
-    }
-    fn pause(&self, _: &[TopicPartition]) {}
-    fn resume(&self, _: &[TopicPartition]) {}
-    fn rewind(&self, offsets: TopicPartitionOffsets) {
-        self.rewinds.lock().expect("lock").push(offsets);
-    }
-    fn request_commit(&self) {
-        self.commit_requests.fetch_add(1, Ordering::Relaxed);
-    }
-    fn errant_record_reporter(&self) -> Option<Arc<dyn ErrantRecordReporter>> {
-        self.tolerate.then(|| Arc::new(Reporter(self.reported.clone())) as Arc<dyn ErrantRecordReporter>)
-    }
+    reported.into_iter().map(|(record, error)| (record.kafka_offset, error.to_string())).collect()
 }
 
 fn props(pairs: &[(&str, &str)]) -> Props {
@@ -90,25 +69,14 @@ fn props(pairs: &[(&str, &str)]) -> Props {
     p
 }
 
-async fn task(ctx: &Arc<Ctx>, pairs: &[(&str, &str)]) -> PostgresSinkTask {
+async fn task(ctx: &Arc<RecordingSinkContext>, pairs: &[(&str, &str)]) -> PostgresSinkTask {
     let mut task = PostgresSinkTask::new();
     task.start(ctx.clone(), props(pairs)).await.expect("start");
     task
 }
 
 fn record(topic: &str, offset: i64, key: (Option<SchemaRef>, Value), value: (Option<SchemaRef>, Value)) -> SinkRecord {
-    SinkRecord {
-        topic: topic.to_owned(),
-        kafka_partition: 0,
-        kafka_offset: offset,
-        key_schema: key.0,
-        key: key.1,
-        value_schema: value.0,
-        value: value.1,
-        timestamp: None,
-        timestamp_type: TimestampType::NoTimestamp,
-        headers: Vec::new(),
-    }
+    SinkRecord::new(topic, 0, offset, value.0, value.1).with_key(key.0, key.1)
 }
 
 fn user_schema() -> SchemaRef {
@@ -184,15 +152,10 @@ async fn the_connector_answers_to_jdbc_class_names_and_validates_like_confluent(
     let errors: Vec<&String> = validation.iter().flat_map(|v| &v.errors).collect();
     assert_eq!(errors.len(), 1, "{validation:?}");
     assert!(errors[0].contains("Primary key mode must be 'record_key' when delete support is enabled"));
-    struct Quiet;
-    impl ConnectorContext for Quiet {
-        fn request_task_reconfiguration(&self) {}
-        fn raise_error(&self, _: ConnectError) {}
-    }
     let mut connector = PostgresSinkConnector::default();
-    assert!(connector.start(Arc::new(Quiet), bad).await.is_err());
+    assert!(connector.start(Arc::new(QuietConnectorContext::default()), bad).await.is_err());
     let good = props(&[("topics", "a,b")]);
-    connector.start(Arc::new(Quiet), good.clone()).await.expect("start");
+    connector.start(Arc::new(QuietConnectorContext::default()), good.clone()).await.expect("start");
     assert_eq!(connector.task_configs(3).expect("configs"), vec![good.clone(), good.clone(), good]);
 }
 

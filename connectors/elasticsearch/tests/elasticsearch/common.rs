@@ -1,6 +1,6 @@
-//! Shared helpers: the server, unique index names, a sink task context that records what the
-//! task asked, a dead-letter reporter that keeps reports, and a TCP relay to the server that
-//! can be cut (a real network failure in front of the real server).
+//! Shared helpers: the server, unique index names, tasks started on a recording context
+//! (`aqueduct_sdk::testing`), and a TCP relay to the server that can be cut (a real network
+//! failure in front of the real server).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
@@ -8,10 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aqueduct_connector_elasticsearch::ElasticsearchSinkTask;
-use aqueduct_sdk::{
-    async_trait, ConnectError, ErrantRecordReporter, Props, SinkRecord, SinkTask, SinkTaskContext, TimestampType,
-    TopicPartition, TopicPartitionOffsets, Value,
-};
+pub use aqueduct_sdk::testing::RecordingSinkContext;
+use aqueduct_sdk::{Props, SinkRecord, SinkTask, TopicPartition, TopicPartitionOffsets, Value};
 use elasticsearch::http::headers::HeaderMap;
 use elasticsearch::http::Method;
 use elasticsearch::Elasticsearch;
@@ -38,82 +36,25 @@ pub fn props(pairs: &[(&str, &str)]) -> Props {
 
 /// A schemaless record.
 pub fn record(topic: &str, partition: i32, offset: i64, key: Value, value: Json) -> SinkRecord {
-    SinkRecord {
-        topic: topic.to_owned(),
-        kafka_partition: partition,
-        kafka_offset: offset,
-        key_schema: None,
-        key,
-        value_schema: None,
-        value: Value::from_json(value),
-        timestamp: Some(1_700_000_000_000 + offset),
-        timestamp_type: TimestampType::CreateTime,
-        headers: Vec::new(),
-    }
+    SinkRecord::new(topic, partition, offset, None, Value::from_json(value))
+        .with_key(None, key)
+        .with_timestamp(1_700_000_000_000 + offset)
 }
 
-/// What the task asked of its context, and the reports it made.
-#[derive(Default)]
-pub struct Context {
-    pub assignment: Mutex<Vec<TopicPartition>>,
-    pub paused: Mutex<Vec<Vec<TopicPartition>>>,
-    pub resumed: Mutex<Vec<Vec<TopicPartition>>>,
-    pub reports: Mutex<Vec<(SinkRecord, String)>>,
-    /// `errors.tolerance=all`: reports succeed; else they fail as the runtime's do.
-    pub tolerate: AtomicBool,
-}
-
-impl Context {
-    pub fn new(assignment: &[TopicPartition], tolerate: bool) -> Arc<Context> {
-        let c = Context::default();
-        *c.assignment.lock().expect("lock") = assignment.to_vec();
-        c.tolerate.store(tolerate, Ordering::SeqCst);
-        Arc::new(c)
-    }
-    pub fn reports(&self) -> Vec<(SinkRecord, String)> {
-        self.reports.lock().expect("lock").clone()
-    }
-}
-
-pub struct Reporter(pub Arc<Context>);
-
-#[async_trait]
-impl ErrantRecordReporter for Reporter {
-    async fn report(&self, record: &SinkRecord, error: &ConnectError) -> aqueduct_sdk::Result<()> {
-        if !self.0.tolerate.load(Ordering::SeqCst) {
-            return Err(ConnectError::new(error.kind(), "errors.tolerance=none"));
-        }
-        self.0.reports.lock().expect("lock").push((record.clone(), error.to_string()));
-        Ok(())
-    }
-}
-
-pub struct ContextHandle(pub Arc<Context>);
-
-impl SinkTaskContext for ContextHandle {
-    fn assignment(&self) -> Vec<TopicPartition> {
-        self.0.assignment.lock().expect("lock").clone()
-    }
-    fn pause(&self, partitions: &[TopicPartition]) {
-        self.0.paused.lock().expect("lock").push(partitions.to_vec());
-    }
-    fn resume(&self, partitions: &[TopicPartition]) {
-        self.0.resumed.lock().expect("lock").push(partitions.to_vec());
-    }
-    fn rewind(&self, _offsets: TopicPartitionOffsets) {}
-    fn request_commit(&self) {}
-    fn errant_record_reporter(&self) -> Option<Arc<dyn ErrantRecordReporter>> {
-        Some(Arc::new(Reporter(self.0.clone())))
-    }
+/// A context assigned `assignment`, with a reporter that keeps reports (`errors.tolerance=all`).
+pub fn context(assignment: &[TopicPartition]) -> Arc<RecordingSinkContext> {
+    let context = RecordingSinkContext::tolerant();
+    context.set_assignment(assignment.to_vec());
+    Arc::new(context)
 }
 
 /// A started task writing to `url` with `pairs` (plus connection.url unless given).
-pub async fn task(url: &str, pairs: &[(&str, &str)], context: &Arc<Context>) -> ElasticsearchSinkTask {
+pub async fn task(url: &str, pairs: &[(&str, &str)], context: &Arc<RecordingSinkContext>) -> ElasticsearchSinkTask {
     let mut p = props(pairs);
     p.entry("connection.url".into()).or_insert_with(|| url.to_owned());
     p.entry("name".into()).or_insert_with(|| "es-test".into());
     let mut t = ElasticsearchSinkTask::new();
-    t.start(Arc::new(ContextHandle(context.clone())), p).await.expect("start");
+    t.start(context.clone(), p).await.expect("start");
     t
 }
 

@@ -18,7 +18,7 @@ use crate::common::*;
 async fn upserts_and_tombstones_converge_in_order() {
     let relay = Relay::with_delay(Duration::from_millis(30)).await;
     let topic = unique("es-upsert");
-    let ctx = Context::new(&[], true);
+    let ctx = context(&[]);
     let mut task = task(
         &relay.url,
         &[
@@ -74,7 +74,7 @@ async fn malformed_documents_follow_the_behavior() {
         .await;
         assert_eq!(status, 200, "{body}");
         let tp = TopicPartition::new(index.clone(), 0);
-        let ctx = Context::new(std::slice::from_ref(&tp), true);
+        let ctx = context(std::slice::from_ref(&tp));
         let mut task =
             task(&url(), &[("behavior.on.malformed.documents", behavior), ("schema.ignore", "true")], &ctx).await;
         let records = vec![
@@ -88,10 +88,10 @@ async fn malformed_documents_follow_the_behavior() {
             wait_committable(&mut task, &given, &given, Duration::from_secs(30)).await;
             let docs = documents(&index).await;
             assert_eq!(docs.keys().cloned().collect::<Vec<_>>(), vec!["a", "c"]);
-            let reports = ctx.reports();
+            let reports = ctx.reported();
             assert_eq!(reports.len(), 1, "{reports:?}");
             assert_eq!(reports[0].0.kafka_offset, 1);
-            assert!(reports[0].1.contains("mapper_parsing_exception"), "{}", reports[0].1);
+            assert!(reports[0].1.to_string().contains("mapper_parsing_exception"), "{}", reports[0].1);
         } else {
             let mut failed = None;
             for _ in 0..300 {
@@ -107,7 +107,7 @@ async fn malformed_documents_follow_the_behavior() {
             let e = failed.expect("the task fails");
             assert!(e.to_string().contains("mapper_parsing_exception"), "{e}");
             assert!(task.put(vec![record(&index, 0, 3, "d".into(), json!({"n": 4}))]).await.is_err());
-            assert_eq!(ctx.reports().len(), 1, "dead-lettered before failing");
+            assert_eq!(ctx.reported().len(), 1, "dead-lettered before failing");
         }
         task.stop().await.expect("stop");
         delete_index(&index).await;
@@ -121,7 +121,7 @@ async fn offsets_only_for_acknowledged_writes_across_an_outage() {
     let relay = Relay::start().await;
     let topic = unique("es-outage");
     let tp = TopicPartition::new(topic.clone(), 0);
-    let ctx = Context::new(std::slice::from_ref(&tp), true);
+    let ctx = context(std::slice::from_ref(&tp));
     let mut task = task(
         &relay.url,
         &[
@@ -146,11 +146,11 @@ async fn offsets_only_for_acknowledged_writes_across_an_outage() {
         assert_eq!(c[&tp], 10, "nothing after the outage began is committable");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(ctx.paused.lock().expect("lock").len(), 1, "30 buffered > max.buffered.records=25: paused");
-    assert!(ctx.resumed.lock().expect("lock").is_empty());
+    assert_eq!(ctx.pauses().len(), 1, "30 buffered > max.buffered.records=25: paused");
+    assert!(ctx.resumes().is_empty());
     relay.restore();
     wait_committable(&mut task, &given, &given, Duration::from_secs(60)).await;
-    assert_eq!(ctx.resumed.lock().expect("lock").len(), 1, "resumed once the buffer drained");
+    assert_eq!(ctx.resumes().len(), 1, "resumed once the buffer drained");
     assert_eq!(documents(&topic).await.len(), 40);
     task.stop().await.expect("stop");
     delete_index(&topic).await;
@@ -161,7 +161,7 @@ async fn offsets_only_for_acknowledged_writes_across_an_outage() {
 async fn exhausted_retries_fail_the_task() {
     let relay = Relay::start().await;
     let topic = unique("es-retries");
-    let ctx = Context::new(&[], true);
+    let ctx = context(&[]);
     let mut task =
         task(&relay.url, &[("key.ignore", "true"), ("max.retries", "2"), ("retry.backoff.ms", "10")], &ctx).await;
     task.put(vec![record(&topic, 0, 0, Value::Null, json!({"i": 0}))]).await.expect("index created");
@@ -191,7 +191,7 @@ async fn exhausted_retries_fail_the_task() {
 async fn in_flight_bulks_are_bounded() {
     let relay = Relay::start().await;
     let topic = unique("es-inflight");
-    let ctx = Context::new(&[], true);
+    let ctx = context(&[]);
     let mut task = task(
         &relay.url,
         &[("key.ignore", "true"), ("batch.size", "5"), ("max.in.flight.requests", "2"), ("linger.ms", "0")],
@@ -214,7 +214,7 @@ async fn in_flight_bulks_are_bounded() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn versioned_replays_keep_the_newest_document() {
     let topic = unique("es-versions");
-    let ctx = Context::new(&[], true);
+    let ctx = context(&[]);
     let mut task = task(&url(), &[("behavior.on.null.values", "delete")], &ctx).await;
     let records = vec![
         record(&topic, 0, 0, Value::Int64(1), json!({"v": "old"})),
@@ -230,7 +230,7 @@ async fn versioned_replays_keep_the_newest_document() {
     task.flush(&given).await.expect("replay written");
     let docs = documents(&topic).await;
     assert_eq!(docs, BTreeMap::from([("1".to_owned(), json!({"v": "new"}))]), "doc 2 stays deleted, doc 1 new");
-    assert!(ctx.reports().is_empty());
+    assert!(ctx.reported().is_empty());
     task.stop().await.expect("stop");
     delete_index(&topic).await;
 }
@@ -249,7 +249,7 @@ async fn indices_get_mappings_from_schemas() {
     let mut r = record(&topic, 0, 0, "k".into(), Json::Null);
     r.value_schema = Some(schema);
     r.value = Value::Struct(value);
-    let ctx = Context::new(&[], true);
+    let ctx = context(&[]);
     let mut task = task(&url(), &[], &ctx).await;
     let given = TopicPartitionOffsets::from([(r.topic_partition(), 1)]);
     task.put(vec![r]).await.expect("put");
@@ -270,7 +270,7 @@ async fn indices_get_mappings_from_schemas() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_records_are_reported_then_dropped_or_fatal() {
     let topic = unique("es-invalid");
-    let ctx = Context::new(&[], true);
+    let ctx = context(&[]);
     let mut task = task(&url(), &[("drop.invalid.message", "true")], &ctx).await;
     let records = vec![
         record(&topic, 0, 0, Value::Null, json!({"a": 1})), // no key for the id
@@ -279,7 +279,7 @@ async fn invalid_records_are_reported_then_dropped_or_fatal() {
     let given = next_offsets(&records);
     task.put(records.clone()).await.expect("dropped");
     wait_committable(&mut task, &given, &given, Duration::from_secs(30)).await;
-    assert_eq!(ctx.reports().len(), 1);
+    assert_eq!(ctx.reported().len(), 1);
     task.stop().await.expect("stop");
     let mut strict = crate::common::task(&url(), &[], &ctx).await;
     assert!(strict.put(records).await.is_err(), "drop.invalid.message=false fails");
@@ -293,7 +293,7 @@ async fn invalid_records_are_reported_then_dropped_or_fatal() {
 async fn close_drops_queued_writes_and_keeps_the_rest() {
     let topic = unique("es-close");
     let (a, b) = (TopicPartition::new(topic.clone(), 0), TopicPartition::new(topic.clone(), 1));
-    let ctx = Context::new(&[a.clone(), b.clone()], true);
+    let ctx = context(&[a.clone(), b.clone()]);
     let mut task =
         task(&url(), &[("key.ignore", "true"), ("linger.ms", "3000"), ("flush.timeout.ms", "60000")], &ctx).await;
     let records: Vec<_> =
@@ -327,7 +327,7 @@ async fn data_streams_are_created_through_the_data_stream_api() {
     )
     .await;
     assert_eq!(status, 200, "{body}");
-    let ctx = Context::new(&[], true);
+    let ctx = context(&[]);
     let mut task =
         task(&url(), &[("data.stream.type", "logs"), ("data.stream.dataset", "app"), ("max.retries", "0")], &ctx).await;
     let err =

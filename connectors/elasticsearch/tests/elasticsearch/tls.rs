@@ -106,7 +106,7 @@ async fn tls_trusts_the_configured_ca_and_checks_host_names() {
     let port = tls_relay(&dir).await;
     let ca = dir.join("ca.pem").display().to_string();
     let topic = unique("es-tls");
-    let ctx = Context::new(&[], true);
+    let ctx = context(&[]);
     let base = [("key.ignore", "true"), ("max.retries", "0"), ("elastic.security.protocol", "SSL")];
     let with = |extra: &[(&'static str, String)]| {
         let mut p: Vec<(&'static str, String)> = base.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();

@@ -302,7 +302,7 @@ fn debezium_mongo(record: &SinkRecord) -> Result<Vec<WriteOp>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aqueduct_sdk::{Props, TimestampType};
+    use aqueduct_sdk::Props;
 
     fn config(pairs: &[(&str, &str)]) -> SinkConfig {
         let mut props: Props = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
@@ -311,18 +311,7 @@ mod tests {
     }
 
     fn record(key: serde_json::Value, value: serde_json::Value) -> SinkRecord {
-        SinkRecord {
-            topic: "t".into(),
-            kafka_partition: 0,
-            kafka_offset: 7,
-            key_schema: None,
-            key: Value::from_json(key),
-            value_schema: None,
-            value: Value::from_json(value),
-            timestamp: None,
-            timestamp_type: TimestampType::NoTimestamp,
-            headers: Vec::new(),
-        }
+        SinkRecord::new("t", 0, 7, None, Value::from_json(value)).with_key(None, Value::from_json(key))
     }
 
     #[test]

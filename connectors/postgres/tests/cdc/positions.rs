@@ -5,7 +5,7 @@
 use super::*;
 
 /// Runs a task until the slot confirmed the offset of one acknowledged change, then stops it.
-async fn store_an_offset(f: &Fixture, props: &Props, offsets: &Arc<MemOffsets>, t: &str) {
+async fn store_an_offset(f: &Fixture, props: &Props, offsets: &Arc<MemoryOffsets>, t: &str) {
     let mut task = start(props.clone(), offsets).await.expect("start");
     let mut records = Vec::new();
     poll_once(&mut task, &mut records).await;
@@ -26,7 +26,7 @@ async fn a_stored_offset_behind_the_slot_fails_the_task_unless_overridden() {
     let f = Fixture::new("behind").await;
     let t = format!("{}.t", f.name);
     f.sql(&format!("CREATE TABLE {t} (id int PRIMARY KEY)")).await;
-    let offsets = Arc::new(MemOffsets::default());
+    let offsets = Arc::new(MemoryOffsets::default());
     let props = f.props(&[("snapshot.mode", "never")]);
     store_an_offset(&f, &props, &offsets, &t).await;
     // While the connector is down, changes happen and someone moves the slot past them.
@@ -85,7 +85,7 @@ async fn an_interrupted_snapshot_does_not_read_finished_tables_again_whatever_th
         ("snapshot.fetch.size", "100"),
         ("max.batch.size", "100"),
     ]);
-    let offsets = Arc::new(MemOffsets::default());
+    let offsets = Arc::new(MemoryOffsets::default());
     let mut task = start(props.clone(), &offsets).await.expect("start");
     let mut first = Vec::new();
     poll_until(&mut task, &mut first, Duration::from_secs(30), |rs| {

@@ -7,12 +7,12 @@ async fn exactly_once_rewinds_to_offsets_stored_with_the_rows() {
     let topic = unique("eos");
     let offsets_table = unique("offsets");
     let settings = [("auto.create", "true"), ("offsets.storage.table", offsets_table.as_str()), ("name", "eos-sink")];
-    let ctx = Arc::new(Ctx::default());
+    let ctx = Arc::new(RecordingSinkContext::default());
     let mut task = task(&ctx, &settings).await;
     let p0 = TopicPartition::new(&topic, 0);
     let p1 = TopicPartition::new(&topic, 1);
     task.open(&[p0.clone(), p1.clone()]).await.expect("open");
-    assert!(ctx.rewinds.lock().expect("lock").is_empty(), "nothing stored yet");
+    assert!(ctx.rewinds().is_empty(), "nothing stored yet");
     let mut in_p1 = record(&topic, 40, no_key(), user(9, "p1"));
     in_p1.kafka_partition = 1;
     write(&mut task, (0..5).map(|i| record(&topic, i, no_key(), user(i, "x"))).chain([in_p1]).collect())
@@ -20,10 +20,10 @@ async fn exactly_once_rewinds_to_offsets_stored_with_the_rows() {
         .expect("put");
     // The runtime never commits consumer offsets: the task is killed and restarted.
     drop(task);
-    let ctx = Arc::new(Ctx::default());
+    let ctx = Arc::new(RecordingSinkContext::default());
     let mut task = self::task(&ctx, &settings).await;
     task.open(&[p0.clone(), p1.clone()]).await.expect("open");
-    let rewinds = ctx.rewinds.lock().expect("lock").clone();
+    let rewinds = ctx.rewinds();
     assert_eq!(rewinds, vec![TopicPartitionOffsets::from([(p0, 5), (p1, 41)])]);
     // Records the consumer still delivers from before the rewound position are not written twice.
     write(&mut task, (3..7).map(|i| record(&topic, i, no_key(), user(i, "x"))).collect()).await.expect("put");
@@ -51,7 +51,7 @@ async fn a_lost_connection_is_retriable_and_the_task_reconnects() {
     let topic = unique("reconnect");
     let app = unique("app");
     let url = format!("{}?application_name={app}", url());
-    let ctx = Arc::new(Ctx::default());
+    let ctx = Arc::new(RecordingSinkContext::default());
     let mut task = task(&ctx, &[("connection.url", url.as_str()), ("auto.create", "true"), ("batch.size", "2")]).await;
     write(&mut task, vec![record(&topic, 0, no_key(), user(1, "a"))]).await.expect("put");
     let client = db().await;
@@ -87,12 +87,12 @@ async fn count(client: &Client, table: &str) -> i64 {
 #[tokio::test]
 async fn put_buffers_until_batch_size_or_pre_commit() {
     let topic = unique("buffered");
-    let ctx = Arc::new(Ctx::default());
+    let ctx = Arc::new(RecordingSinkContext::default());
     let mut task = task(&ctx, &[("auto.create", "true"), ("batch.size", "3")]).await;
     let client = db().await;
     task.put((0..2).map(|i| record(&topic, i, no_key(), user(i, "x"))).collect()).await.expect("put");
     assert_eq!(count(&client, &topic).await, 0, "buffered");
-    assert!(ctx.commit_requests.load(Ordering::Relaxed) > 0, "a small put asks for an early commit");
+    assert!(ctx.commit_requests() > 0, "a small put asks for an early commit");
     task.put((2..4).map(|i| record(&topic, i, no_key(), user(i, "x"))).collect()).await.expect("put");
     assert_eq!(count(&client, &topic).await, 4, "batch.size reached: written by put");
     task.put(vec![record(&topic, 4, no_key(), user(4, "x"))]).await.expect("put");

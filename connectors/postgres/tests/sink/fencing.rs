@@ -20,7 +20,7 @@ async fn a_stale_task_cannot_move_offsets_back_nor_commit_its_rows() {
     let settings =
         [("auto.create", "true"), ("offsets.storage.table", offsets_table.as_str()), ("name", "zombie-sink")];
     let p0 = TopicPartition::new(&topic, 0);
-    let ctx = Arc::new(Ctx::default());
+    let ctx = Arc::new(RecordingSinkContext::default());
     let mut old = task(&ctx, &settings).await;
     old.open(std::slice::from_ref(&p0)).await.expect("open");
     write(&mut old, (0..5).map(|i| record(&topic, i, no_key(), user(i, "old"))).collect()).await.expect("put");
@@ -137,7 +137,7 @@ async fn an_in_doubt_commit_is_resolved_from_the_offsets_table() {
         ("offsets.storage.table", offsets_table.as_str()),
         ("name", "in-doubt-sink"),
     ];
-    let ctx = Arc::new(Ctx::default());
+    let ctx = Arc::new(RecordingSinkContext::default());
     let mut task = task(&ctx, &settings).await;
     let p0 = TopicPartition::new(&topic, 0);
     task.open(std::slice::from_ref(&p0)).await.expect("open");

@@ -40,7 +40,7 @@ async fn upsert_pairs(key_type: &str, mode: &str, pairs: &[(&str, &str)]) -> (St
                 .expect("seed");
         }
     }
-    let ctx = Arc::new(Ctx::default());
+    let ctx = Arc::new(RecordingSinkContext::default());
     let mut task = task(&ctx, &[("insert.mode", mode), ("pk.mode", "record_key")]).await;
     let records =
         pairs.iter().enumerate().map(|(i, (id, name))| record(&topic, i as i64, text_key(id), text_row(id, name)));

@@ -7,7 +7,7 @@ use serde_json::json;
 #[tokio::test]
 async fn upserts_keep_the_last_image_and_tombstones_delete() {
     let topic = unique("users");
-    let ctx = Arc::new(Ctx::default());
+    let ctx = Arc::new(RecordingSinkContext::default());
     let mut task = task(&ctx, UPSERT).await;
     write(
         &mut task,
@@ -42,7 +42,7 @@ async fn upserts_keep_the_last_image_and_tombstones_delete() {
 #[tokio::test]
 async fn auto_create_then_auto_evolve_adds_nullable_columns() {
     let topic = unique("evolve");
-    let ctx = Arc::new(Ctx::default());
+    let ctx = Arc::new(RecordingSinkContext::default());
     let mut task = task(
         &ctx,
         &[("auto.create", "true"), ("auto.evolve", "true"), ("pk.mode", "record_value"), ("pk.fields", "id")],
@@ -93,7 +93,7 @@ async fn auto_create_then_auto_evolve_adds_nullable_columns() {
 #[tokio::test]
 async fn pk_mode_kafka_uses_coordinates() {
     let topic = unique("kafka_pk");
-    let ctx = Arc::new(Ctx::default());
+    let ctx = Arc::new(RecordingSinkContext::default());
     let mut task = task(&ctx, &[("auto.create", "true"), ("insert.mode", "upsert"), ("pk.mode", "kafka")]).await;
     let batch = vec![record(&topic, 7, no_key(), user(1, "a")), record(&topic, 8, no_key(), user(1, "b"))];
     write(&mut task, batch.clone()).await.expect("put");
@@ -114,7 +114,7 @@ async fn pk_mode_kafka_uses_coordinates() {
 #[tokio::test]
 async fn pk_mode_record_key_with_a_primitive_key() {
     let topic = unique("prim_key");
-    let ctx = Arc::new(Ctx::default());
+    let ctx = Arc::new(RecordingSinkContext::default());
     let mut task = task(
         &ctx,
         &[("auto.create", "true"), ("insert.mode", "upsert"), ("pk.mode", "record_key"), ("pk.fields", "k")],
@@ -146,7 +146,7 @@ async fn pk_mode_record_key_with_a_primitive_key() {
 #[tokio::test]
 async fn pk_mode_none_inserts_and_record_value_upserts() {
     let topic = unique("plain");
-    let ctx = Arc::new(Ctx::default());
+    let ctx = Arc::new(RecordingSinkContext::default());
     let mut task = task(&ctx, &[("auto.create", "true")]).await;
     write(&mut task, vec![record(&topic, 0, no_key(), user(1, "a")), record(&topic, 1, no_key(), user(1, "a"))])
         .await
@@ -177,7 +177,7 @@ async fn insert_mode_update_changes_existing_rows_only() {
         .batch_execute(&format!("CREATE TABLE \"{table}\" (id BIGINT PRIMARY KEY, name TEXT); INSERT INTO \"{table}\" VALUES (1, 'old'), (2, 'keep')"))
         .await
         .expect("create");
-    let ctx = Arc::new(Ctx::default());
+    let ctx = Arc::new(RecordingSinkContext::default());
     let mut task = task(&ctx, &[("insert.mode", "update"), ("pk.mode", "record_key")]).await;
     write(&mut task, vec![record(&table, 0, key(1), user(1, "new")), record(&table, 1, key(3), user(3, "absent"))])
         .await
@@ -199,7 +199,7 @@ async fn debezium_envelopes_are_applied() {
         (Some(schema.clone()), envelope(&schema, op, before, after, source.clone(), 0).expect("envelope"))
     };
     let row = |id: i64, name: &str| user(id, name).1;
-    let ctx = Arc::new(Ctx::default());
+    let ctx = Arc::new(RecordingSinkContext::default());
     let mut task = task(
         &ctx,
         &[
@@ -249,7 +249,7 @@ async fn a_mongodb_update_without_a_full_document_writes_nothing() {
     // MongoDB's change stream looks the full document up when it reads the event; a document
     // deleted since then gives an update with no image, and its delete follows.
     let topic = unique("nofull");
-    let ctx = Arc::new(Ctx::default());
+    let ctx = Arc::new(RecordingSinkContext::default());
     let settings =
         [("auto.create", "true"), ("insert.mode", "upsert"), ("pk.mode", "record_key"), ("delete.enabled", "true")];
     let mut task = task(&ctx, &settings).await;
@@ -276,7 +276,7 @@ async fn a_mongodb_update_without_a_full_document_writes_nothing() {
 #[tokio::test]
 async fn schemaless_maps_infer_column_types() {
     let topic = unique("schemaless");
-    let ctx = Arc::new(Ctx::default());
+    let ctx = Arc::new(RecordingSinkContext::default());
     let mut task = task(
         &ctx,
         &[("auto.create", "true"), ("insert.mode", "upsert"), ("pk.mode", "record_value"), ("pk.fields", "id")],

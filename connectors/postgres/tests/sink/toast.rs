@@ -76,7 +76,7 @@ async fn unavailable_toast_placeholders_leave_stored_values_alone() {
     let topic = unique("toast");
     create_docs_table(&topic).await;
     let events = Events::new();
-    let ctx = Arc::new(Ctx::default());
+    let ctx = Arc::new(RecordingSinkContext::default());
     let mut task =
         task(&ctx, &[("insert.mode", "upsert"), ("pk.mode", "record_key"), ("delete.enabled", "true")]).await;
     let full = |id: i64, n: i32| doc(id, n, Some("big body"), Some(b"blob"), Some(r#"{"a": 1}"#), Some(&["x", "y"]));
@@ -121,7 +121,7 @@ async fn insert_and_update_modes_leave_out_unavailable_columns_and_the_placehold
     let topic = unique("toast_modes");
     create_docs_table(&topic).await;
     let events = Events::new();
-    let ctx = Arc::new(Ctx::default());
+    let ctx = Arc::new(RecordingSinkContext::default());
     // insert mode (COPY): the unavailable columns of a new row stay NULL.
     let mut task = task(&ctx, &[]).await;
     write(&mut task, vec![record(&topic, 0, no_key(), (None, doc(1, 0, None, Some(b"d"), None, None)))])

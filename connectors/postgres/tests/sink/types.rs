@@ -55,7 +55,7 @@ async fn every_type_round_trips() {
         .and_then(|s| s.put("obj", Value::Struct(obj)))
         .and_then(|s| s.put("dict", Value::Map(vec![(Value::from("k"), Value::Int64(1))])))
         .expect("fields");
-    let ctx = Arc::new(Ctx::default());
+    let ctx = Arc::new(RecordingSinkContext::default());
     let mut task = task(&ctx, &[("auto.create", "true")]).await;
     write(&mut task, vec![record(&topic, 0, no_key(), (Some(schema), Value::Struct(row)))]).await.expect("put");
     let client = db().await;
@@ -138,7 +138,7 @@ async fn debezium_semantic_types_round_trip() {
         .and_then(|s| s.put("price", Value::Bytes(logical::decimal_bytes(123_456))))
         .and_then(|s| s.put("ratio", Value::Struct(ratio.expect("ratio"))))
         .expect("fields");
-    let ctx = Arc::new(Ctx::default());
+    let ctx = Arc::new(RecordingSinkContext::default());
     let mut task = task(&ctx, &[("auto.create", "true")]).await;
     write(&mut task, vec![record(&topic, 0, no_key(), (Some(schema), Value::Struct(row)))]).await.expect("put");
     let client = db().await;
@@ -190,7 +190,7 @@ async fn strings_are_cast_to_existing_column_types() {
         "CREATE TYPE \"{table}_mood\" AS ENUM ('ok', 'sad'); CREATE TABLE \"{table}\" (id UUID PRIMARY KEY, at TIMESTAMPTZ, doc JSONB, \
          amount NUMERIC(10,2), n INTEGER, mood \"{table}_mood\", tags TEXT[])"
     )).await.expect("create");
-    let ctx = Arc::new(Ctx::default());
+    let ctx = Arc::new(RecordingSinkContext::default());
     let mut task = task(&ctx, &[("insert.mode", "upsert"), ("pk.mode", "record_value"), ("pk.fields", "id")]).await;
     let v = json!({"id": "4e2b3a7c-0f5d-4a8e-9c1b-2d3e4f5a6b7c", "at": "2024-05-06T07:08:09.5+02:00", "doc": "{\"a\": [1, 2]}",
         "amount": "12.345", "n": "17", "mood": "sad", "tags": ["x"]});

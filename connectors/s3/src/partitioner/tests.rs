@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use aqueduct_sdk::{Props, Schema, SchemaType, Struct, TimestampType};
+use aqueduct_sdk::{Props, Schema, SchemaType, Struct};
 
 use super::*;
 
@@ -10,18 +10,9 @@ fn config(pairs: &[(&str, &str)]) -> Config {
 }
 
 fn record(value: Value, timestamp: Option<i64>) -> SinkRecord {
-    SinkRecord {
-        topic: "orders".into(),
-        kafka_partition: 2,
-        kafka_offset: 7,
-        key_schema: None,
-        key: Value::Null,
-        value_schema: None,
-        value,
-        timestamp,
-        timestamp_type: TimestampType::CreateTime,
-        headers: Vec::new(),
-    }
+    let mut record = SinkRecord::new("orders", 2, 7, None, value);
+    record.timestamp = timestamp;
+    record
 }
 
 fn order(region: &str, created: i64) -> Value {
