@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use aqueduct_connector_mongodb::extjson::{document_to_string, JsonFormat};
 use aqueduct_sdk::serde_json::json;
-use aqueduct_sdk::{offset_map, SinkRecord, SinkTask, SourceTask, TimestampType, Value};
+use aqueduct_sdk::{offset_map, SinkRecord, SinkTask, SourceTask, Value};
 use mongodb::bson::{doc, Bson, DateTime, Document};
 
 use crate::common::*;
@@ -58,7 +58,7 @@ async fn bench_source_and_sink_throughput() {
     let configs = task_configs(props(&[("connection.uri", &uri()), ("database", &db), ("collection", "c")]), 1)
         .await
         .expect("configs");
-    let offsets = Arc::new(MemOffsets::default());
+    let offsets = Arc::new(MemoryOffsets::default());
     let partition = offset_map([("ns", json!(format!("mongodb://127.0.0.1:27017/{db}.c")))]);
     offsets.set(&partition, offset_map([("_id", json!(document_to_string(&token_doc, JsonFormat::Relaxed)))]));
     let started = Instant::now();
@@ -86,17 +86,8 @@ async fn bench_source_and_sink_throughput() {
     let plain: Vec<SinkRecord> = docs
         .iter()
         .enumerate()
-        .map(|(i, d)| SinkRecord {
-            topic: "plain".into(),
-            kafka_partition: 0,
-            kafka_offset: i as i64,
-            key_schema: None,
-            key: Value::Null,
-            value_schema: None,
-            value: Value::String(document_to_string(d, JsonFormat::Strict)),
-            timestamp: None,
-            timestamp_type: TimestampType::CreateTime,
-            headers: Vec::new(),
+        .map(|(i, d)| {
+            SinkRecord::new("plain", 0, i as i64, None, Value::String(document_to_string(d, JsonFormat::Strict)))
         })
         .collect();
     let sink_props = props(&[("connection.uri", &uri()), ("database", &format!("{db}_out"))]);
@@ -122,7 +113,7 @@ async fn bench_source_and_sink_throughput() {
     );
     cdc_props.insert("collection".into(), "cdc".into());
     let (mut cdc, _) = sink_task(cdc_props, None).await;
-    let events: Vec<SinkRecord> = records.iter().enumerate().map(|(i, r)| to_sink(r, i as i64)).collect();
+    let events: Vec<SinkRecord> = records.iter().enumerate().map(|(i, r)| consumed(r, i as i64)).collect();
     let started = Instant::now();
     for chunk in events.chunks(500) {
         cdc.put(chunk.to_vec()).await.expect("put");

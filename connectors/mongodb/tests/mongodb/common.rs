@@ -1,16 +1,16 @@
-//! Shared helpers: the server URL, unique databases, in-memory offsets and sink contexts.
+//! Shared helpers: the server URL, unique databases, source and sink tasks started on
+//! `aqueduct_sdk::testing`'s offsets and contexts.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aqueduct_connector_mongodb::extjson::{document_to_string, JsonFormat};
 use aqueduct_connector_mongodb::{MongoSinkTask, MongoSourceConnector, MongoSourceTask};
+pub use aqueduct_sdk::testing::{consumed, MemoryOffsets};
+use aqueduct_sdk::testing::{QuietConnectorContext, RecordingProgress, RecordingReporter, RecordingSinkContext};
 use aqueduct_sdk::{
-    async_trait, ConnectError, Connector, ConnectorContext, ErrantRecordReporter, OffsetMap, OffsetReader, Props,
-    RecordMetadata, SinkRecord, SinkTask, SinkTaskContext, SourceRecord, SourceTask, SourceTaskContext, TimestampType,
-    TopicPartition, TopicPartitionOffsets,
+    ConnectError, Connector, Props, RecordMetadata, SinkTask, SourceRecord, SourceTask, SourceTaskContext,
 };
 use futures::TryStreamExt;
 use mongodb::bson::{doc, Document};
@@ -39,60 +39,18 @@ pub fn props(pairs: &[(&str, &str)]) -> Props {
     pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
 }
 
-/// Source offsets kept in memory, keyed by partition.
-#[derive(Default)]
-pub struct MemOffsets(Mutex<HashMap<String, OffsetMap>>, Mutex<Vec<String>>);
-
-impl aqueduct_sdk::ProgressReporter for MemOffsets {
-    fn report(&self, progress: Option<String>) {
-        self.1.lock().expect("lock").extend(progress);
-    }
-}
-
-impl MemOffsets {
-    /// Every progress line the tasks reported.
-    pub fn progress(&self) -> Vec<String> {
-        self.1.lock().expect("lock").clone()
-    }
-}
-
-impl MemOffsets {
-    /// Stores the offset of every record (as the runtime would after Kafka acknowledged them).
-    pub fn commit(&self, records: &[SourceRecord]) {
-        let mut map = self.0.lock().expect("lock");
-        for r in records {
-            map.insert(serde_json::to_string(&r.source_partition).expect("json"), r.source_offset.clone());
-        }
-    }
-    /// Sets the offset of one partition.
-    pub fn set(&self, partition: &OffsetMap, offset: OffsetMap) {
-        self.0.lock().expect("lock").insert(serde_json::to_string(partition).expect("json"), offset);
-    }
-}
-
-impl OffsetReader for MemOffsets {
-    fn offset(&self, partition: &OffsetMap) -> Option<OffsetMap> {
-        self.0.lock().expect("lock").get(&serde_json::to_string(partition).expect("json")).cloned()
-    }
-}
-
-struct NoopConnectorContext;
-impl ConnectorContext for NoopConnectorContext {
-    fn request_task_reconfiguration(&self) {}
-    fn raise_error(&self, _error: ConnectError) {}
-}
-
 /// Starts the connector with `props` and returns its task configurations.
 pub async fn task_configs(props: Props, max_tasks: usize) -> aqueduct_sdk::Result<Vec<Props>> {
     let mut connector = MongoSourceConnector::new();
-    connector.start(Arc::new(NoopConnectorContext), props).await?;
+    connector.start(Arc::new(QuietConnectorContext::default()), props).await?;
     connector.task_configs(max_tasks)
 }
 
-/// A started source task and the offsets it reads.
+/// A started source task, the offsets it reads and the progress it reported.
 pub struct TestSource {
     task: MongoSourceTask,
-    offsets: Arc<MemOffsets>,
+    offsets: Arc<MemoryOffsets>,
+    progress: Arc<RecordingProgress>,
 }
 
 impl std::ops::Deref for TestSource {
@@ -117,16 +75,23 @@ impl TestSource {
         let (markers, records): (Vec<_>, Vec<_>) = records
             .into_iter()
             .partition(|r| r.source_offset.contains_key("copy") && r.source_offset.contains_key("HEARTBEAT"));
-        self.offsets.commit(&markers);
+        markers.iter().for_each(|m| self.offsets.store(m));
         Ok(records)
+    }
+
+    /// Every progress line the task reported.
+    pub fn progress(&self) -> Vec<String> {
+        self.progress.lines()
     }
 }
 
 /// A started source task.
-pub async fn source_task(props: Props, offsets: Arc<MemOffsets>) -> aqueduct_sdk::Result<TestSource> {
+pub async fn source_task(props: Props, offsets: Arc<MemoryOffsets>) -> aqueduct_sdk::Result<TestSource> {
     let mut task = MongoSourceTask::new();
-    task.start(SourceTaskContext::new("test-source", 0, offsets.clone()).with_progress(offsets.clone()), props).await?;
-    Ok(TestSource { task, offsets })
+    let progress = Arc::new(RecordingProgress::default());
+    task.start(SourceTaskContext::new("test-source", 0, offsets.clone()).with_progress(progress.clone()), props)
+        .await?;
+    Ok(TestSource { task, offsets, progress })
 }
 
 /// Polls until `n` records arrived (or fails after `timeout`).
@@ -167,12 +132,12 @@ pub async fn poll_until(
 
 /// What the runtime does once Kafka acknowledged `records`: `commit_record` for each, then
 /// their offsets stored.
-pub async fn acknowledge(task: &mut MongoSourceTask, offsets: &MemOffsets, records: &[SourceRecord]) {
+pub async fn acknowledge(task: &mut MongoSourceTask, offsets: &MemoryOffsets, records: &[SourceRecord]) {
     for (i, r) in records.iter().enumerate() {
         let metadata = RecordMetadata { topic: r.topic.clone(), partition: 0, offset: i as i64 };
         task.commit_record(r, &metadata).await.expect("commit_record");
     }
-    offsets.commit(records);
+    records.iter().for_each(|r| offsets.store(r));
     task.commit().await.expect("commit");
 }
 
@@ -187,69 +152,17 @@ pub async fn poll_error(task: &mut MongoSourceTask, timeout: Duration) -> Connec
     }
 }
 
-/// What Kafka would hand a sink for a source record (same key, value and schemas).
-pub fn to_sink(record: &SourceRecord, offset: i64) -> SinkRecord {
-    SinkRecord {
-        topic: record.topic.clone(),
-        kafka_partition: 0,
-        kafka_offset: offset,
-        key_schema: record.key_schema.clone(),
-        key: record.key.clone(),
-        value_schema: record.value_schema.clone(),
-        value: record.value.clone(),
-        timestamp: None,
-        timestamp_type: TimestampType::NoTimestamp,
-        headers: Vec::new(),
-    }
-}
-
-/// Records the reporter saw.
-#[derive(Default)]
-pub struct Reported(pub Mutex<Vec<(i64, String)>>);
-
-struct Reporter {
-    tolerate: bool,
-    seen: Arc<Reported>,
-}
-
-#[async_trait]
-impl ErrantRecordReporter for Reporter {
-    async fn report(&self, record: &SinkRecord, error: &ConnectError) -> aqueduct_sdk::Result<()> {
-        self.seen.0.lock().expect("lock").push((record.kafka_offset, error.to_string()));
-        if self.tolerate {
-            Ok(())
-        } else {
-            Err(ConnectError::data(error.to_string()))
-        }
-    }
-}
-
-/// A sink context; `reporter`: None for no reporter, Some(tolerate) for one.
-pub struct TestSinkContext {
-    reporter: Option<Arc<dyn ErrantRecordReporter>>,
-}
-
-impl SinkTaskContext for TestSinkContext {
-    fn assignment(&self) -> Vec<TopicPartition> {
-        Vec::new()
-    }
-    fn pause(&self, _partitions: &[TopicPartition]) {}
-    fn resume(&self, _partitions: &[TopicPartition]) {}
-    fn rewind(&self, _offsets: TopicPartitionOffsets) {}
-    fn request_commit(&self) {}
-    fn errant_record_reporter(&self) -> Option<Arc<dyn ErrantRecordReporter>> {
-        self.reporter.clone()
-    }
-}
-
-/// A started sink task, with the records its reporter saw.
-pub async fn sink_task(props: Props, reporter: Option<bool>) -> (MongoSinkTask, Arc<Reported>) {
-    let seen = Arc::new(Reported::default());
-    let reporter: Option<Arc<dyn ErrantRecordReporter>> =
-        reporter.map(|tolerate| Arc::new(Reporter { tolerate, seen: seen.clone() }) as Arc<dyn ErrantRecordReporter>);
+/// A started sink task and its context; `reporter`: None for no errant-record reporter,
+/// Some(tolerate) for one that tolerates (`errors.tolerance=all`) or fails each report.
+pub async fn sink_task(props: Props, reporter: Option<bool>) -> (MongoSinkTask, Arc<RecordingSinkContext>) {
+    let context = Arc::new(match reporter {
+        None => RecordingSinkContext::default(),
+        Some(true) => RecordingSinkContext::tolerant(),
+        Some(false) => RecordingSinkContext::with_reporter(RecordingReporter::failing()),
+    });
     let mut task = MongoSinkTask::new();
-    task.start(Arc::new(TestSinkContext { reporter }), props).await.expect("sink start");
-    (task, seen)
+    task.start(context.clone(), props).await.expect("sink start");
+    (task, context)
 }
 
 /// Every document of a collection as canonical Extended JSON, sorted by `_id`.

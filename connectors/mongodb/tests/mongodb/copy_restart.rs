@@ -48,7 +48,7 @@ async fn a_finished_copy_is_not_repeated_and_the_deletes_after_it_arrive() {
     let db = unique("copied");
     let coll = client.database(&db).collection::<Document>("c");
     coll.insert_many((0..50).map(|i| doc! {"_id": i, "v": i})).await.expect("insert");
-    let offsets = Arc::new(MemOffsets::default());
+    let offsets = Arc::new(MemoryOffsets::default());
     let mut task = source_task(copy_config(&db).await, offsets.clone()).await.expect("start");
     let copied = poll_n(&mut task, 50, Duration::from_secs(30)).await;
     assert!(copied.iter().all(is_copy), "the copy");
@@ -74,7 +74,7 @@ async fn an_interrupted_copy_copies_again_then_streams_from_the_first_resume_poi
     let db = unique("halfcopied");
     let coll = client.database(&db).collection::<Document>("c");
     coll.insert_many((0..300).map(|i| doc! {"_id": i, "v": i})).await.expect("insert");
-    let offsets = Arc::new(MemOffsets::default());
+    let offsets = Arc::new(MemoryOffsets::default());
     let mut task = source_task(copy_config(&db).await, offsets.clone()).await.expect("start");
     let first = poll_n(&mut task, 20, Duration::from_secs(30)).await;
     assert!(first.iter().all(is_copy), "copying");
@@ -97,7 +97,7 @@ async fn a_copy_killed_before_any_copied_offset_was_stored_still_streams_the_del
     let db = unique("unstoredcopy");
     let coll = client.database(&db).collection::<Document>("c");
     coll.insert_many((0..300).map(|i| doc! {"_id": i, "v": i})).await.expect("insert");
-    let offsets = Arc::new(MemOffsets::default());
+    let offsets = Arc::new(MemoryOffsets::default());
     let mut task = source_task(copy_config(&db).await, offsets.clone()).await.expect("start");
     // A sink may have written these already; none of their offsets is stored (kill -9).
     let first = poll_n(&mut task, 20, Duration::from_secs(30)).await;

@@ -33,7 +33,7 @@ async fn heartbeats_store_the_resume_token_when_no_event_is_emitted() {
     filtered.push(("pipeline", r#"[{"$match": {"fullDocument.keep": true}}]"#));
     filtered.push(("heartbeat.interval.ms", "300"));
     let configs = task_configs(props(&filtered), 1).await.expect("configs");
-    let offsets = Arc::new(MemOffsets::default());
+    let offsets = Arc::new(MemoryOffsets::default());
     let mut task = source_task(configs[0].clone(), offsets.clone()).await.expect("start");
 
     let (first, _) = poll_until(&mut task, Duration::from_secs(20), |r| !r.is_empty()).await;
@@ -83,7 +83,7 @@ async fn a_reconnect_after_an_outage_resumes_from_where_the_stream_was_opened() 
         ("startup.mode.copy.existing.queue.size", "1"),
     ]);
     let configs = task_configs(config, 1).await.expect("configs");
-    let mut task = source_task(configs[0].clone(), Arc::new(MemOffsets::default())).await.expect("start");
+    let mut task = source_task(configs[0].clone(), Arc::new(MemoryOffsets::default())).await.expect("start");
     tokio::time::sleep(Duration::from_millis(1500)).await; // the stream is open (latest), no event yet
     server.kill();
     // The reader fails, queues its error, fails again and waits for poll to take the first one.
@@ -105,7 +105,7 @@ async fn an_invalidated_stream_reopens_after_the_invalidate_event() {
     let config =
         props(&[("connection.uri", &uri()), ("database", &db), ("collection", "c"), ("poll.await.time.ms", "200")]);
     let configs = task_configs(config, 1).await.expect("configs");
-    let offsets = Arc::new(MemOffsets::default());
+    let offsets = Arc::new(MemoryOffsets::default());
     let mut task = source_task(configs[0].clone(), offsets.clone()).await.expect("start");
     tokio::time::sleep(Duration::from_millis(500)).await;
     let coll = client.database(&db).collection::<Document>("c");

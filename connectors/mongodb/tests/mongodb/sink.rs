@@ -1,25 +1,14 @@
 //! The sink: default strategies, CDC handlers, rejected writes and an unreachable server.
 
 use aqueduct_sdk::debezium::{self, Op};
-use aqueduct_sdk::{logical, ErrorKind, Schema, SinkRecord, SinkTask, Struct, TimestampType, Value};
+use aqueduct_sdk::{logical, ErrorKind, Schema, SinkRecord, SinkTask, Struct, Value};
 use mongodb::bson::{doc, DateTime, Document};
 use serde_json::json;
 
 use crate::common::*;
 
 fn record(offset: i64, key: serde_json::Value, value: serde_json::Value) -> SinkRecord {
-    SinkRecord {
-        topic: "events".into(),
-        kafka_partition: 0,
-        kafka_offset: offset,
-        key_schema: None,
-        key: Value::from_json(key),
-        value_schema: None,
-        value: Value::from_json(value),
-        timestamp: None,
-        timestamp_type: TimestampType::NoTimestamp,
-        headers: Vec::new(),
-    }
+    SinkRecord::new("events", 0, offset, None, Value::from_json(value)).with_key(None, Value::from_json(key))
 }
 
 async fn docs(db: &str, coll: &str) -> Vec<Document> {
@@ -72,10 +61,11 @@ async fn insert_one_duplicates_are_data_errors_for_the_errant_record_reporter() 
         ]
     };
     // errors.tolerance=all: the duplicate is reported, the rest written.
-    let (mut task, seen) = sink_task(config.clone(), Some(true)).await;
+    let (mut task, context) = sink_task(config.clone(), Some(true)).await;
     task.put(batch(10)).await.expect("tolerated");
     assert_eq!(docs(&db, "c").await.len(), 2);
-    let reported = seen.0.lock().expect("lock").clone();
+    let reported: Vec<(i64, String)> =
+        context.reported().iter().map(|(r, e)| (r.kafka_offset, e.to_string())).collect();
     assert_eq!(reported.len(), 1);
     assert_eq!(reported[0].0, 11);
     assert!(reported[0].1.contains("duplicate key") && reported[0].1.contains(&format!("{db}.c")), "{reported:?}");
@@ -136,18 +126,9 @@ async fn debezium_envelopes_from_postgres_upsert_and_delete_by_key() {
         let src = Value::Struct(Struct::new(source.clone()).put("table", "users").expect("source"));
         let (before, after) = if op == Op::Delete { (Some(image), None) } else { (None, Some(image)) };
         let value = debezium::envelope(&envelope, op, before, after, src, 0).expect("envelope");
-        SinkRecord {
-            topic: "pg.public.users".into(),
-            kafka_partition: 0,
-            kafka_offset: offset,
-            key_schema: Some(key_schema.clone()),
-            key: Value::Struct(Struct::new(key_schema.clone()).put("id", id).expect("key")),
-            value_schema: Some(envelope.clone()),
-            value,
-            timestamp: None,
-            timestamp_type: TimestampType::CreateTime,
-            headers: Vec::new(),
-        }
+        let key = Value::Struct(Struct::new(key_schema.clone()).put("id", id).expect("key"));
+        SinkRecord::new("pg.public.users", 0, offset, Some(envelope.clone()), value)
+            .with_key(Some(key_schema.clone()), key)
     };
     let mut tombstone = make(4, Op::Create, 2, "x");
     tombstone.value = Value::Null;

@@ -75,7 +75,7 @@ async fn churn(client: &Client, db: &str, coll: &str, base: i32) {
 async fn drain(
     tasks: &mut [TestSource],
     sink: &mut impl SinkTask,
-    offsets: &MemOffsets,
+    offsets: &MemoryOffsets,
     seen: &mut Vec<aqueduct_sdk::SourceRecord>,
 ) {
     let mut quiet_rounds = 0;
@@ -92,11 +92,11 @@ async fn drain(
                 .iter()
                 .map(|r| {
                     n += 1;
-                    to_sink(r, n)
+                    consumed(r, n)
                 })
                 .collect();
             sink.put(batch).await.expect("sink put");
-            offsets.commit(&records);
+            records.iter().for_each(|r| offsets.store(r));
             seen.extend(records);
         }
         quiet_rounds = if any { 0 } else { quiet_rounds + 1 };
@@ -125,7 +125,7 @@ async fn copy_existing_then_streams_every_change_of_two_collections() {
     .await
     .expect("task configs");
     assert_eq!(configs.len(), 2, "one task per collection");
-    let offsets = Arc::new(MemOffsets::default());
+    let offsets = Arc::new(MemoryOffsets::default());
     let mut tasks = Vec::new();
     for config in configs {
         tasks.push(source_task(config, offsets.clone()).await.expect("start"));
@@ -144,9 +144,9 @@ async fn copy_existing_then_streams_every_change_of_two_collections() {
     for task in tasks.iter_mut() {
         let first = poll_n(task, 1, Duration::from_secs(20)).await;
         assert!(first[0].source_offset.contains_key("copy"), "the copy started");
-        let batch = first.iter().enumerate().map(|(i, r)| to_sink(r, -1 - i as i64)).collect();
+        let batch = first.iter().enumerate().map(|(i, r)| consumed(r, -1 - i as i64)).collect();
         sink.put(batch).await.expect("sink put");
-        offsets.commit(&first);
+        first.iter().for_each(|r| offsets.store(r));
         seen.extend(first);
     }
     churn(&client, &src, "a", 2000).await;
@@ -175,7 +175,7 @@ async fn copy_existing_then_streams_every_change_of_two_collections() {
     assert!(copies >= 500, "every pre-existing document was copied ({copies})");
     let unmarked = seen.iter().filter(copied).filter(|r| !r.source_offset.contains_key("copy")).count();
     assert_eq!(unmarked, 2, "only the last copied record of each collection has an offset without copy");
-    let progress = offsets.progress();
+    let progress: Vec<String> = tasks.iter().flat_map(TestSource::progress).collect();
     assert!(progress.iter().any(|p| p.starts_with("copied existing documents of")), "progress: {progress:?}");
     let ops: BTreeSet<String> = seen
         .iter()
@@ -200,7 +200,7 @@ async fn resumes_after_the_stored_resume_token() {
     let config =
         props(&[("connection.uri", &uri()), ("database", &db), ("collection", "c"), ("poll.await.time.ms", "200")]);
     let configs = task_configs(config, 1).await.expect("configs");
-    let offsets = Arc::new(MemOffsets::default());
+    let offsets = Arc::new(MemoryOffsets::default());
     let mut task = source_task(configs[0].clone(), offsets.clone()).await.expect("start");
     tokio::time::sleep(Duration::from_millis(500)).await; // the stream is open: startup.mode=latest
     let coll = client.database(&db).collection::<Document>("c");
@@ -210,7 +210,7 @@ async fn resumes_after_the_stored_resume_token() {
     let token = offset["_id"].as_str().expect("the resume token as JSON text");
     assert!(token.contains("_data"), "{token}");
     assert_eq!(first[0].source_partition, offset_map([("ns", json!(format!("mongodb://127.0.0.1:27017/{db}.c")))]));
-    offsets.commit(&first);
+    first.iter().for_each(|r| offsets.store(r));
     task.stop().await.expect("stop");
     coll.insert_many((3..5).map(|i| doc! {"_id": i})).await.expect("insert");
     let mut task = source_task(configs[0].clone(), offsets.clone()).await.expect("restart");
@@ -241,7 +241,7 @@ async fn debezium_alias_emits_envelopes_with_rows() {
         ("poll.await.time.ms", "200"),
     ]);
     let configs = task_configs(config, 1).await.expect("configs");
-    let mut task = source_task(configs[0].clone(), Arc::new(MemOffsets::default())).await.expect("start");
+    let mut task = source_task(configs[0].clone(), Arc::new(MemoryOffsets::default())).await.expect("start");
     let snapshot = poll_n(&mut task, 1, Duration::from_secs(20)).await;
     let r = &snapshot[0];
     assert_eq!(r.topic, format!("server1.{db}.people"));
@@ -281,7 +281,7 @@ async fn a_lost_resume_token_names_the_recovery_setting() {
     let db = unique("lost");
     let config = props(&[("connection.uri", &uri()), ("database", &db), ("collection", "c")]);
     let configs = task_configs(config, 1).await.expect("configs");
-    let offsets = Arc::new(MemOffsets::default());
+    let offsets = Arc::new(MemoryOffsets::default());
     let partition = offset_map([("ns", json!(format!("mongodb://127.0.0.1:27017/{db}.c")))]);
     offsets.set(&partition, offset_map([("_id", json!(r#"{"_data": "8263A0000000012B022C0100296E5A1004"}"#))]));
     let mut task = source_task(configs[0].clone(), offsets).await.expect("start");
@@ -302,7 +302,7 @@ async fn bad_pipelines_and_unreachable_servers_are_clear_errors() {
 
     let config =
         props(&[("connection.uri", &uri()), ("database", &db), ("collection", "c"), ("pipeline", r#"[{"$nope": 1}]"#)]);
-    let mut task = source_task(config, Arc::new(MemOffsets::default())).await.expect("start");
+    let mut task = source_task(config, Arc::new(MemoryOffsets::default())).await.expect("start");
     let err = poll_error(&mut task, Duration::from_secs(20)).await;
     assert_eq!(err.kind(), ErrorKind::Config, "{err:?}");
     assert!(err.to_string().contains("pipeline"), "{err}");
@@ -312,7 +312,7 @@ async fn bad_pipelines_and_unreachable_servers_are_clear_errors() {
     let config = props(&[("connection.uri", unreachable), ("database", &db), ("collection", "c")]);
     let configs = task_configs(config, 1).await.expect("configs need no server");
     let mut task =
-        source_task(configs[0].clone(), Arc::new(MemOffsets::default())).await.expect("start needs no server");
+        source_task(configs[0].clone(), Arc::new(MemoryOffsets::default())).await.expect("start needs no server");
     let err = poll_error(&mut task, Duration::from_secs(20)).await;
     assert!(err.is_retriable(), "{err:?}");
     assert!(err.to_string().contains(&format!("{db}.c")), "{err}");
