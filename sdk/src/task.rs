@@ -173,8 +173,9 @@ pub trait SinkTask: Send {
     /// Starts the task.
     async fn start(&mut self, context: Arc<dyn SinkTaskContext>, props: Props) -> Result<()>;
 
-    /// Writes (or buffers) records.
-    async fn put(&mut self, records: Vec<SinkRecord>) -> Result<()>;
+    /// Writes (or buffers) records. The batch is lent: the runtime keeps it to give it again
+    /// after a retriable error, so a task that buffers records clones those it keeps.
+    async fn put(&mut self, records: &[SinkRecord]) -> Result<()>;
 
     /// Makes everything given to `put` durable.
     async fn flush(&mut self, offsets: &TopicPartitionOffsets) -> Result<()> {

@@ -360,7 +360,8 @@ impl SinkHarness {
     }
 
     /// Gives records to `put`; on success their positions count as put.
-    pub async fn put(&mut self, records: Vec<SinkRecord>) -> Result<()> {
+    pub async fn put(&mut self, records: impl AsRef<[SinkRecord]>) -> Result<()> {
+        let records = records.as_ref();
         let positions: Vec<(TopicPartition, i64)> =
             records.iter().map(|r| (r.topic_partition(), r.kafka_offset + 1)).collect();
         self.task.put(records).await?;

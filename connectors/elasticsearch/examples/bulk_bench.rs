@@ -108,7 +108,7 @@ async fn main() {
         if chunk.is_empty() {
             break;
         }
-        task.put(chunk).await.expect("put");
+        task.put(&chunk).await.expect("put");
         // As the runtime: commit checks between puts cost a lock, nothing more.
         let _ = task.pre_commit(&given).await.expect("pre_commit");
     }

@@ -120,19 +120,20 @@ impl SinkTask for ElasticsearchSinkTask {
         Ok(())
     }
 
-    async fn put(&mut self, records: Vec<SinkRecord>) -> Result<()> {
+    async fn put(&mut self, records: &[SinkRecord]) -> Result<()> {
         if let Some(e) = self.parts()?.2.failure() {
             return Err(e);
         }
-        self.ensure_indices(&records).await?;
+        self.ensure_indices(records).await?;
         let (config, _, _) = self.parts()?;
         let mut writes = Vec::with_capacity(records.len());
         for record in records {
             let index = config.index_name(&record.topic);
-            match bulk::build(&config, &record, &index) {
-                Ok(Some(op)) => writes.push(Write::new(op, record)),
+            match bulk::build(&config, record, &index) {
+                // The record is kept (shared) for the dead-letter queue until its write is answered.
+                Ok(Some(op)) => writes.push(Write::new(op, record.clone())),
                 Ok(None) => {} // an ignored tombstone: nothing outstanding
-                Err(why) => self.invalid(&config, &record, why).await?,
+                Err(why) => self.invalid(&config, record, why).await?,
             }
         }
         self.parts()?.2.enqueue(writes);

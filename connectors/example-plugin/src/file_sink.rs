@@ -71,13 +71,13 @@ impl SinkTask for FileAppendTask {
         Ok(())
     }
 
-    async fn put(&mut self, records: Vec<SinkRecord>) -> Result<()> {
+    async fn put(&mut self, records: &[SinkRecord]) -> Result<()> {
         if self.panic && !records.is_empty() {
             panic!("FileAppendSink was told to panic (panic.on.put=true)");
         }
         let file = self.file.as_mut().ok_or_else(|| ConnectError::fatal("put before start"))?;
         let mut lines = String::new();
-        for record in &records {
+        for record in records {
             // A tombstone has no value to append: reported as errant when there is a
             // reporter (the dead-letter queue), else skipped.
             if record.value.is_null() {

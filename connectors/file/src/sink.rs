@@ -113,13 +113,13 @@ impl SinkTask for FileStreamSinkTask {
         Ok(())
     }
 
-    async fn put(&mut self, records: Vec<SinkRecord>) -> Result<()> {
+    async fn put(&mut self, records: &[SinkRecord]) -> Result<()> {
         if records.is_empty() {
             return Ok(());
         }
         let mut buf = std::mem::take(&mut self.buf);
         buf.clear();
-        for record in &records {
+        for record in records {
             buf.push_str(&render_value(&record.value, record.value_schema.as_deref()));
             buf.push('\n');
         }
@@ -195,7 +195,7 @@ mod tests {
             record(3, Value::Boolean(false)),
             structured,
         ];
-        task.put(records).await.expect("put");
+        task.put(&records).await.expect("put");
 
         let offsets = TopicPartitionOffsets::from([(TopicPartition::new("in", 0), 5)]);
         let committed = task.pre_commit(&offsets).await.expect("pre_commit");
@@ -203,11 +203,11 @@ mod tests {
         let text = std::fs::read_to_string(&path).expect("read back");
         assert_eq!(text, "existing\nhello\n42\nnull\nfalse\n{\"id\":7,\"amount\":12.34}\n");
 
-        task.put(vec![record(5, Value::from("last"))]).await.expect("put");
+        task.put(&[record(5, Value::from("last"))]).await.expect("put");
         task.stop().await.expect("stop");
         let text = std::fs::read_to_string(&path).expect("read back");
         assert!(text.ends_with("}\nlast\n"), "{text}");
-        assert!(task.put(vec![record(6, Value::from("late"))]).await.is_err(), "stopped");
+        assert!(task.put(&[record(6, Value::from("late"))]).await.is_err(), "stopped");
     }
 
     #[tokio::test]

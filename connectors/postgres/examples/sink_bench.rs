@@ -82,7 +82,7 @@ async fn sink(url: &str, mode: &str, records: Vec<SinkRecord>, per_put: usize) -
         if let Some(last) = batch.last() {
             offsets.insert(last.topic_partition(), last.kafka_offset + 1);
         }
-        task.put(batch).await?;
+        task.put(&batch).await?;
         if ctx.commit_requests() > commit_requests {
             commit_requests = ctx.commit_requests();
             task.pre_commit(&offsets).await?;

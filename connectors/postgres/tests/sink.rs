@@ -112,7 +112,7 @@ async fn write(task: &mut PostgresSinkTask, records: Vec<SinkRecord>) -> aqueduc
     for r in &records {
         offsets.insert(r.topic_partition(), r.kafka_offset + 1);
     }
-    task.put(records).await?;
+    task.put(&records).await?;
     let durable = task.pre_commit(&offsets).await?;
     assert_eq!(durable, offsets, "pre_commit returns what it made durable");
     Ok(durable)

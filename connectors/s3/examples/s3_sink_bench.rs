@@ -67,7 +67,7 @@ async fn run(endpoint: &str, format_class: &str, records: &[SinkRecord]) {
     task.start(Arc::new(RecordingSinkContext::default()), props.clone()).await.unwrap_or_else(|e| panic!("start: {e}"));
     let started = Instant::now();
     for batch in records.chunks(500) {
-        task.put(batch.to_vec()).await.unwrap_or_else(|e| panic!("put: {e}"));
+        task.put(batch).await.unwrap_or_else(|e| panic!("put: {e}"));
     }
     let sink_secs = started.elapsed().as_secs_f64();
 

@@ -62,11 +62,11 @@ impl SinkTask for Keep {
     async fn start(&mut self, _: Arc<dyn SinkTaskContext>, _: Props) -> Result<()> {
         Ok(())
     }
-    async fn put(&mut self, records: Vec<SinkRecord>) -> Result<()> {
+    async fn put(&mut self, records: &[SinkRecord]) -> Result<()> {
         if self.fail && !records.is_empty() {
             return Err(ConnectError::fatal("the sink is broken"));
         }
-        self.seen.lock().expect("lock").extend(records.into_iter().map(|r| r.value));
+        self.seen.lock().expect("lock").extend(records.iter().map(|r| r.value.clone()));
         Ok(())
     }
     async fn pre_commit(&mut self, offsets: &TopicPartitionOffsets) -> Result<TopicPartitionOffsets> {

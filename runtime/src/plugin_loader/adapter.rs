@@ -194,7 +194,7 @@ impl SinkTask for PluginSinkTask {
         remote.call(Call::SinkStart { task: remote.handle, props }, Some(Arc::new(host))).await.map(|_| ())
     }
 
-    async fn put(&mut self, records: Vec<SinkRecord>) -> Result<()> {
+    async fn put(&mut self, records: &[SinkRecord]) -> Result<()> {
         let records = records.iter().map(WireSinkRecord::from).collect();
         unit(&self.remote, |task| Call::Put { task, records }).await
     }

@@ -176,7 +176,7 @@ async fn a_sink_task_writes_and_reports_what_is_durable() {
     task.start(context, props(&[("file", &file.to_string_lossy())])).await.expect("the task starts");
     task.open(&[TopicPartition::new("t", 0)]).await.expect("open");
     let record = sink_record;
-    task.put(vec![record(0, Value::from("a")), record(1, Value::Float64(1.5))]).await.expect("put");
+    task.put(&[record(0, Value::from("a")), record(1, Value::Float64(1.5))]).await.expect("put");
     let offsets = TopicPartitionOffsets::from([(TopicPartition::new("t", 0), 2)]);
     assert_eq!(task.pre_commit(&offsets).await.expect("pre_commit"), offsets);
     assert_eq!(std::fs::read_to_string(&file).expect("written"), "\"a\"\n1.5\n");
@@ -227,7 +227,7 @@ async fn a_panic_in_a_plugin_sink_task_is_an_error_with_its_message() {
     let context = Arc::new(SinkContext(Mutex::new(Vec::new())));
     task.start(context, props(&[("file", &file), ("panic.on.put", "true")])).await.expect("the task starts");
     let record = sink_record(0, Value::from("a"));
-    let err = task.put(vec![record]).await.expect_err("put panics");
+    let err = task.put(&[record]).await.expect_err("put panics");
     assert!(err.message().contains("plugin panicked: FileAppendSink was told to panic"), "{err}");
 }
 
@@ -312,7 +312,7 @@ async fn a_plugin_sink_reports_errant_records_through_the_hosts_reporter() {
     let context = Arc::new(ReportingContext(reported.clone()));
     task.start(context, props(&[("file", &file.display().to_string())])).await.expect("the task starts");
     let records = vec![sink_record(0, Value::from("a")), sink_record(1, Value::Null), sink_record(2, Value::from("b"))];
-    task.put(records).await.expect("put");
+    task.put(&records).await.expect("put");
     // The report ran on the host's runtime and was done before put returned.
     assert_eq!(*reported.0.lock().expect("unpoisoned"), vec![(1, "a tombstone has no value to append".to_owned())]);
     task.pre_commit(&TopicPartitionOffsets::new()).await.expect("pre_commit");

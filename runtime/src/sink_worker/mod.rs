@@ -358,7 +358,7 @@ impl SinkWorker {
         if !r.batch.is_empty() {
             let result = {
                 let mut shared = lock(&self.shared);
-                self.handle.block_on(shared.task.put(r.batch.clone()))
+                self.handle.block_on(shared.task.put(&r.batch))
             };
             match result {
                 Ok(()) => {}

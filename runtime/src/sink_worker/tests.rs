@@ -92,7 +92,7 @@ impl SinkTask for HalfDurable {
     async fn start(&mut self, _: Arc<dyn SinkTaskContext>, _: Props) -> Result<()> {
         Ok(())
     }
-    async fn put(&mut self, records: Vec<SinkRecord>) -> Result<()> {
+    async fn put(&mut self, records: &[SinkRecord]) -> Result<()> {
         self.put.fetch_add(records.len() as i64, Ordering::SeqCst);
         Ok(())
     }
@@ -163,7 +163,7 @@ impl SinkTask for Scripted {
         self.log("close".into());
         Ok(())
     }
-    async fn put(&mut self, records: Vec<SinkRecord>) -> Result<()> {
+    async fn put(&mut self, records: &[SinkRecord]) -> Result<()> {
         if Instant::now() < self.fail_until {
             self.log("put failed".into());
             return Err(ConnectError::retriable("the sink is down"));

@@ -50,7 +50,7 @@ async fn upserts_and_tombstones_converge_in_order() {
     }
     let given = next_offsets(&records);
     for chunk in records.chunks(50) {
-        task.put(chunk.to_vec()).await.expect("put");
+        task.put(chunk).await.expect("put");
     }
     wait_committable(&mut task, &given, &given, Duration::from_secs(60)).await;
     let docs = documents(&topic.to_lowercase()).await;
@@ -83,7 +83,7 @@ async fn malformed_documents_follow_the_behavior() {
             record(&index, 0, 2, "c".into(), json!({"n": 3})),
         ];
         let given = next_offsets(&records);
-        task.put(records).await.expect("put");
+        task.put(&records).await.expect("put");
         if behavior == "warn" {
             wait_committable(&mut task, &given, &given, Duration::from_secs(30)).await;
             let docs = documents(&index).await;
@@ -106,7 +106,7 @@ async fn malformed_documents_follow_the_behavior() {
             }
             let e = failed.expect("the task fails");
             assert!(e.to_string().contains("mapper_parsing_exception"), "{e}");
-            assert!(task.put(vec![record(&index, 0, 3, "d".into(), json!({"n": 4}))]).await.is_err());
+            assert!(task.put(&[record(&index, 0, 3, "d".into(), json!({"n": 4}))]).await.is_err());
             assert_eq!(ctx.reported().len(), 1, "dead-lettered before failing");
         }
         task.stop().await.expect("stop");
@@ -135,11 +135,11 @@ async fn offsets_only_for_acknowledged_writes_across_an_outage() {
     )
     .await;
     let first: Vec<_> = (0..10).map(|i| record(&topic, 0, i, Value::Null, json!({"i": i}))).collect();
-    task.put(first.clone()).await.expect("put");
+    task.put(&first).await.expect("put");
     wait_committable(&mut task, &next_offsets(&first), &next_offsets(&first), Duration::from_secs(30)).await;
     relay.cut();
     let second: Vec<_> = (10..40).map(|i| record(&topic, 0, i, Value::Null, json!({"i": i}))).collect();
-    task.put(second.clone()).await.expect("put while down");
+    task.put(&second).await.expect("put while down");
     let given = next_offsets(&second);
     for _ in 0..20 {
         let c = task.pre_commit(&given).await.expect("pre_commit");
@@ -164,10 +164,10 @@ async fn exhausted_retries_fail_the_task() {
     let ctx = context(&[]);
     let mut task =
         task(&relay.url, &[("key.ignore", "true"), ("max.retries", "2"), ("retry.backoff.ms", "10")], &ctx).await;
-    task.put(vec![record(&topic, 0, 0, Value::Null, json!({"i": 0}))]).await.expect("index created");
+    task.put(&[record(&topic, 0, 0, Value::Null, json!({"i": 0}))]).await.expect("index created");
     relay.cut();
     let records = vec![record(&topic, 0, 1, Value::Null, json!({"i": 1}))];
-    task.put(records.clone()).await.expect("queued");
+    task.put(&records).await.expect("queued");
     let mut error = None;
     for _ in 0..200 {
         match task.pre_commit(&next_offsets(&records)).await {
@@ -200,7 +200,7 @@ async fn in_flight_bulks_are_bounded() {
     .await;
     let records: Vec<_> = (0..2000).map(|i| record(&topic, 0, i, Value::Null, json!({"i": i}))).collect();
     let given = next_offsets(&records);
-    task.put(records).await.expect("put");
+    task.put(&records).await.expect("put");
     wait_committable(&mut task, &given, &given, Duration::from_secs(120)).await;
     let max = relay.max_waiting.load(std::sync::atomic::Ordering::SeqCst);
     assert!((1..=2).contains(&max), "{max} bulks awaiting a response at once");
@@ -224,9 +224,9 @@ async fn versioned_replays_keep_the_newest_document() {
         record(&topic, 0, 4, Value::Int64(3), Json::Null),
     ];
     let given = next_offsets(&records);
-    task.put(records.clone()).await.expect("put");
+    task.put(&records).await.expect("put");
     wait_committable(&mut task, &given, &given, Duration::from_secs(30)).await;
-    task.put(records[..3].to_vec()).await.expect("replay");
+    task.put(&records[..3]).await.expect("replay");
     task.flush(&given).await.expect("replay written");
     let docs = documents(&topic).await;
     assert_eq!(docs, BTreeMap::from([("1".to_owned(), json!({"v": "new"}))]), "doc 2 stays deleted, doc 1 new");
@@ -252,7 +252,7 @@ async fn indices_get_mappings_from_schemas() {
     let ctx = context(&[]);
     let mut task = task(&url(), &[], &ctx).await;
     let given = TopicPartitionOffsets::from([(r.topic_partition(), 1)]);
-    task.put(vec![r]).await.expect("put");
+    task.put(&[r]).await.expect("put");
     wait_committable(&mut task, &given, &given, Duration::from_secs(30)).await;
     let index = topic.to_lowercase();
     let (_, mapping) = call(Method::Get, &format!("/{index}/_mapping"), None).await;
@@ -277,12 +277,12 @@ async fn invalid_records_are_reported_then_dropped_or_fatal() {
         record(&topic, 0, 1, "k".into(), json!({"a": 2})),
     ];
     let given = next_offsets(&records);
-    task.put(records.clone()).await.expect("dropped");
+    task.put(&records).await.expect("dropped");
     wait_committable(&mut task, &given, &given, Duration::from_secs(30)).await;
     assert_eq!(ctx.reported().len(), 1);
     task.stop().await.expect("stop");
     let mut strict = crate::common::task(&url(), &[], &ctx).await;
-    assert!(strict.put(records).await.is_err(), "drop.invalid.message=false fails");
+    assert!(strict.put(&records).await.is_err(), "drop.invalid.message=false fails");
     strict.stop().await.expect("stop");
     delete_index(&topic).await;
 }
@@ -299,7 +299,7 @@ async fn close_drops_queued_writes_and_keeps_the_rest() {
     let records: Vec<_> =
         (0..10).map(|i| record(&topic, (i % 2) as i32, i / 2, Value::Null, json!({"i": i}))).collect();
     let given = next_offsets(&records);
-    task.put(records).await.expect("put");
+    task.put(&records).await.expect("put");
     let started = std::time::Instant::now();
     task.close(std::slice::from_ref(&a)).await.expect("close");
     assert!(started.elapsed() < Duration::from_secs(2), "close waited {:?} for queued writes", started.elapsed());
@@ -331,7 +331,7 @@ async fn data_streams_are_created_through_the_data_stream_api() {
     let mut task =
         task(&url(), &[("data.stream.type", "logs"), ("data.stream.dataset", "app"), ("max.retries", "0")], &ctx).await;
     let err =
-        task.put(vec![record(&topic, 0, 0, "k".into(), json!({"m": 1}))]).await.expect_err("osmem has no data streams");
+        task.put(&[record(&topic, 0, 0, "k".into(), json!({"m": 1}))]).await.expect_err("osmem has no data streams");
     let stream = format!("logs-app-{topic}");
     assert!(err.to_string().contains(&format!("creating data stream {stream}")), "{err}");
     assert!(err.to_string().contains("data streams are not supported"), "{err}");

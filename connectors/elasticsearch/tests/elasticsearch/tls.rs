@@ -131,27 +131,27 @@ async fn tls_trusts_the_configured_ca_and_checks_host_names() {
     let mut t = start(with(&pem), localhost.clone()).await;
     let records = vec![record(&topic, 0, 0, Value::Null, json!({"tls": true}))];
     let given = next_offsets(&records);
-    t.put(records.clone()).await.expect("put over TLS");
+    t.put(&records).await.expect("put over TLS");
     wait_committable(&mut t, &given, &given, Duration::from_secs(30)).await;
     t.stop().await.expect("stop");
     assert_eq!(documents(&topic).await.len(), 1);
 
     // System roots only: the certificate is refused.
     let mut t = start(with(&[]), localhost).await;
-    assert!(t.put(records.clone()).await.is_err(), "an unknown CA is refused");
+    assert!(t.put(&records).await.is_err(), "an unknown CA is refused");
     t.stop().await.expect("stop");
 
     // The name does not match (127.0.0.1 is not in the certificate): refused, unless
     // ssl.endpoint.identification.algorithm is empty.
     let mut t = start(with(&pem), by_ip.clone()).await;
-    assert!(t.put(records.clone()).await.is_err(), "a host name mismatch is refused");
+    assert!(t.put(&records).await.is_err(), "a host name mismatch is refused");
     t.stop().await.expect("stop");
     let mut no_check = pem.to_vec();
     no_check.push(("elastic.https.ssl.endpoint.identification.algorithm", String::new()));
     let mut t = start(with(&no_check), by_ip).await;
     let more = vec![record(&topic, 0, 1, Value::Null, json!({"tls": false}))];
     let given = next_offsets(&more);
-    t.put(more).await.expect("host name check off");
+    t.put(&more).await.expect("host name check off");
     wait_committable(&mut t, &given, &given, Duration::from_secs(30)).await;
     t.stop().await.expect("stop");
     assert_eq!(documents(&topic).await.len(), 2);

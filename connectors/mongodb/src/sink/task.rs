@@ -132,13 +132,13 @@ impl SinkTask for MongoSinkTask {
         Ok(())
     }
 
-    async fn put(&mut self, records: Vec<SinkRecord>) -> Result<()> {
+    async fn put(&mut self, records: &[SinkRecord]) -> Result<()> {
         let (Some(config), Some(client)) = (self.config.clone(), self.client.clone()) else {
             return Err(ConnectError::fatal("the sink task is not started"));
         };
         let db = client.database(&config.database);
         let mut by_collection: BTreeMap<&str, Vec<&SinkRecord>> = BTreeMap::new();
-        for record in &records {
+        for record in records {
             let coll = if config.collection.is_empty() { record.topic.as_str() } else { config.collection.as_str() };
             by_collection.entry(coll).or_default().push(record);
         }

@@ -94,7 +94,7 @@ async fn bench_source_and_sink_throughput() {
     let (mut sink, _) = sink_task(sink_props.clone(), None).await;
     let started = Instant::now();
     for chunk in plain.chunks(500) {
-        sink.put(chunk.to_vec()).await.expect("put");
+        sink.put(chunk).await.expect("put");
     }
     let sink_secs = started.elapsed().as_secs_f64();
     let mut insert_props = sink_props.clone();
@@ -103,7 +103,7 @@ async fn bench_source_and_sink_throughput() {
     let (mut inserter, _) = sink_task(insert_props, None).await;
     let started = Instant::now();
     for chunk in plain.chunks(500) {
-        inserter.put(chunk.to_vec()).await.expect("put");
+        inserter.put(chunk).await.expect("put");
     }
     let insert_secs = started.elapsed().as_secs_f64();
     let mut cdc_props = sink_props;
@@ -116,7 +116,7 @@ async fn bench_source_and_sink_throughput() {
     let events: Vec<SinkRecord> = records.iter().enumerate().map(|(i, r)| consumed(r, i as i64)).collect();
     let started = Instant::now();
     for chunk in events.chunks(500) {
-        cdc.put(chunk.to_vec()).await.expect("put");
+        cdc.put(chunk).await.expect("put");
     }
     let cdc_secs = started.elapsed().as_secs_f64();
     let count = |c: &str| {

@@ -33,8 +33,8 @@ async fn default_strategies_upsert_by_id_and_replays_are_harmless() {
         record(2, json!(null), json!({"_id": 1, "name": "a2"})),
         record(3, json!(null), json!({"name": "no id"})),
     ];
-    task.put(batch.clone()).await.expect("put");
-    task.put(batch).await.expect("the same batch again (runtime retry)");
+    task.put(&batch).await.expect("put");
+    task.put(&batch).await.expect("the same batch again (runtime retry)");
     let got = docs(&db, "c").await;
     assert_eq!(got.len(), 4, "{got:?}: the document without _id gets a new ObjectId per delivery");
     assert_eq!(got[0], doc! {"_id": 1, "name": "a2"});
@@ -62,7 +62,7 @@ async fn insert_one_duplicates_are_data_errors_for_the_errant_record_reporter() 
     };
     // errors.tolerance=all: the duplicate is reported, the rest written.
     let (mut task, context) = sink_task(config.clone(), Some(true)).await;
-    task.put(batch(10)).await.expect("tolerated");
+    task.put(&batch(10)).await.expect("tolerated");
     assert_eq!(docs(&db, "c").await.len(), 2);
     let reported: Vec<(i64, String)> =
         context.reported().iter().map(|(r, e)| (r.kafka_offset, e.to_string())).collect();
@@ -71,14 +71,14 @@ async fn insert_one_duplicates_are_data_errors_for_the_errant_record_reporter() 
     assert!(reported[0].1.contains("duplicate key") && reported[0].1.contains(&format!("{db}.c")), "{reported:?}");
     // errors.tolerance=none: the put fails; ordered writes after the failing one are not made.
     let (mut task, _) = sink_task(config.clone(), Some(false)).await;
-    let err = task.put(batch(20)).await.expect_err("fails");
+    let err = task.put(&batch(20)).await.expect_err("fails");
     assert_eq!(err.kind(), ErrorKind::Data, "{err}");
     assert!(err.to_string().contains("duplicate key"), "{err}");
     let ids: Vec<i64> = docs(&db, "c").await.iter().filter_map(|d| d.get_i32("_id").ok().map(i64::from)).collect();
     assert_eq!(ids, vec![10, 12, 20], "nothing after the failed record");
     // No reporter at all: the put fails with the data error.
     let (mut task, _) = sink_task(config, None).await;
-    let err = task.put(vec![record(30, json!(null), json!("not json"))]).await.expect_err("bad value");
+    let err = task.put(&[record(30, json!(null), json!("not json"))]).await.expect_err("bad value");
     assert_eq!(err.kind(), ErrorKind::Data);
     assert!(err.to_string().contains("events-0@30"), "{err}");
 }
@@ -133,7 +133,7 @@ async fn debezium_envelopes_from_postgres_upsert_and_delete_by_key() {
     let mut tombstone = make(4, Op::Create, 2, "x");
     tombstone.value = Value::Null;
     tombstone.value_schema = None;
-    task.put(vec![
+    task.put(&[
         make(0, Op::Read, 1, "a@x"),
         make(1, Op::Create, 2, "b@x"),
         make(2, Op::Update, 1, "a2@x"),
@@ -165,10 +165,10 @@ async fn tombstones_delete_when_asked_and_unreachable_servers_are_retriable() {
         None,
     )
     .await;
-    task.put(vec![record(0, json!({"_id": "k"}), json!({"v": 1})), record(1, json!({"_id": "j"}), json!({"v": 2}))])
+    task.put(&[record(0, json!({"_id": "k"}), json!({"v": 1})), record(1, json!({"_id": "j"}), json!({"v": 2}))])
         .await
         .expect("put");
-    task.put(vec![record(2, json!({"_id": "k"}), json!(null))]).await.expect("delete");
+    task.put(&[record(2, json!({"_id": "k"}), json!(null))]).await.expect("delete");
     assert_eq!(docs(&db, "c").await, vec![doc! {"_id": "j", "v": 2}]);
 
     let unreachable = "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=300&connectTimeoutMS=300";
@@ -182,7 +182,7 @@ async fn tombstones_delete_when_asked_and_unreachable_servers_are_retriable() {
         None,
     )
     .await;
-    let err = task.put(vec![record(0, json!(null), json!({"_id": 1}))]).await.expect_err("no server");
+    let err = task.put(&[record(0, json!(null), json!({"_id": 1}))]).await.expect_err("no server");
     assert!(err.is_retriable(), "{err:?}");
     assert!(err.to_string().contains(&format!("{db}.c")), "{err}");
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aqueduct_connector_mongodb::extjson::regex;
-use aqueduct_sdk::{offset_map, ErrorKind, SinkTask, SourceTask, Value};
+use aqueduct_sdk::{offset_map, ErrorKind, SinkRecord, SinkTask, SourceTask, Value};
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::spec::BinarySubtype;
 use mongodb::bson::{doc, Binary, Bson, DateTime, Decimal128, Document, Timestamp};
@@ -88,14 +88,14 @@ async fn drain(
                 continue;
             }
             any = true;
-            let batch = records
+            let batch: Vec<SinkRecord> = records
                 .iter()
                 .map(|r| {
                     n += 1;
                     consumed(r, n)
                 })
                 .collect();
-            sink.put(batch).await.expect("sink put");
+            sink.put(&batch).await.expect("sink put");
             records.iter().for_each(|r| offsets.store(r));
             seen.extend(records);
         }
@@ -144,8 +144,8 @@ async fn copy_existing_then_streams_every_change_of_two_collections() {
     for task in tasks.iter_mut() {
         let first = poll_n(task, 1, Duration::from_secs(20)).await;
         assert!(first[0].source_offset.contains_key("copy"), "the copy started");
-        let batch = first.iter().enumerate().map(|(i, r)| consumed(r, -1 - i as i64)).collect();
-        sink.put(batch).await.expect("sink put");
+        let batch: Vec<SinkRecord> = first.iter().enumerate().map(|(i, r)| consumed(r, -1 - i as i64)).collect();
+        sink.put(&batch).await.expect("sink put");
         first.iter().for_each(|r| offsets.store(r));
         seen.extend(first);
     }

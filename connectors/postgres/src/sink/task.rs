@@ -105,14 +105,15 @@ impl SinkTask for PostgresSinkTask {
         Ok(())
     }
 
-    async fn put(&mut self, records: Vec<SinkRecord>) -> Result<()> {
+    async fn put(&mut self, records: &[SinkRecord]) -> Result<()> {
         if records.is_empty() {
             return Ok(());
         }
         let running = self.running()?;
         let given = records.len();
         let before = running.pending.len();
-        running.pending.extend(records);
+        // Buffered until batch.size records are pending: the one copy this sink keeps.
+        running.pending.extend_from_slice(records);
         if running.pending.len() >= running.config.batch_size {
             if let Err(e) = running.flush_pending().await {
                 // The runtime gives this batch again after a retriable error: forget it.

@@ -58,7 +58,7 @@ async fn a_lost_connection_is_retriable_and_the_task_reconnects() {
 
     // Lost while flushing in pre_commit: the runtime skips that commit and asks again later.
     kill_backend(&client, &app).await;
-    task.put(vec![record(&topic, 1, no_key(), user(2, "b"))]).await.expect("buffered");
+    task.put(&[record(&topic, 1, no_key(), user(2, "b"))]).await.expect("buffered");
     let offsets = TopicPartitionOffsets::from([(TopicPartition::new(&topic, 0), 2)]);
     let err = task.pre_commit(&offsets).await.expect_err("connection lost");
     assert!(err.is_retriable(), "{err:?}");
@@ -67,9 +67,9 @@ async fn a_lost_connection_is_retriable_and_the_task_reconnects() {
     // Lost while writing in put (batch.size reached): the runtime gives the same batch again.
     kill_backend(&client, &app).await;
     let batch = vec![record(&topic, 2, no_key(), user(3, "c")), record(&topic, 3, no_key(), user(4, "d"))];
-    let err = task.put(batch.clone()).await.expect_err("connection lost");
+    let err = task.put(&batch).await.expect_err("connection lost");
     assert!(err.is_retriable(), "{err:?}");
-    task.put(batch).await.expect("the retried batch is written after reconnecting");
+    task.put(&batch).await.expect("the retried batch is written after reconnecting");
     let got = rows(&client, &format!("SELECT string_agg(id::text, ',' ORDER BY id) FROM \"{topic}\"")).await;
     assert_eq!(got, strs(&[&[Some("1,2,3,4")]]), "each record exactly once");
 }
@@ -90,17 +90,17 @@ async fn put_buffers_until_batch_size_or_pre_commit() {
     let ctx = Arc::new(RecordingSinkContext::default());
     let mut task = task(&ctx, &[("auto.create", "true"), ("batch.size", "3")]).await;
     let client = db().await;
-    task.put((0..2).map(|i| record(&topic, i, no_key(), user(i, "x"))).collect()).await.expect("put");
+    task.put(&(0..2).map(|i| record(&topic, i, no_key(), user(i, "x"))).collect::<Vec<_>>()).await.expect("put");
     assert_eq!(count(&client, &topic).await, 0, "buffered");
     assert!(ctx.commit_requests() > 0, "a small put asks for an early commit");
-    task.put((2..4).map(|i| record(&topic, i, no_key(), user(i, "x"))).collect()).await.expect("put");
+    task.put(&(2..4).map(|i| record(&topic, i, no_key(), user(i, "x"))).collect::<Vec<_>>()).await.expect("put");
     assert_eq!(count(&client, &topic).await, 4, "batch.size reached: written by put");
-    task.put(vec![record(&topic, 4, no_key(), user(4, "x"))]).await.expect("put");
+    task.put(&[record(&topic, 4, no_key(), user(4, "x"))]).await.expect("put");
     assert_eq!(count(&client, &topic).await, 4);
     let p0 = TopicPartition::new(&topic, 0);
     task.pre_commit(&TopicPartitionOffsets::from([(p0.clone(), 5)])).await.expect("pre_commit");
     assert_eq!(count(&client, &topic).await, 5, "pre_commit writes the rest");
-    task.put(vec![record(&topic, 5, no_key(), user(5, "x"))]).await.expect("put");
+    task.put(&[record(&topic, 5, no_key(), user(5, "x"))]).await.expect("put");
     task.close(std::slice::from_ref(&p0)).await.expect("close drops the partition's buffer");
     task.pre_commit(&TopicPartitionOffsets::new()).await.expect("pre_commit");
     assert_eq!(count(&client, &topic).await, 5);

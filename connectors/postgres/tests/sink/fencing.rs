@@ -147,7 +147,7 @@ async fn an_in_doubt_commit_is_resolved_from_the_offsets_table() {
 
     // The connection is lost after the server got the COMMIT: it happened, the task cannot know.
     proxy.arm(true);
-    task.put((3..6).map(|i| record(&topic, i, no_key(), user(i, "x"))).collect()).await.expect("buffered");
+    task.put(&(3..6).map(|i| record(&topic, i, no_key(), user(i, "x"))).collect::<Vec<_>>()).await.expect("buffered");
     let offsets = TopicPartitionOffsets::from([(p0.clone(), 6)]);
     let err = task.pre_commit(&offsets).await.expect_err("connection lost while committing");
     assert!(err.is_retriable(), "{err:?}");
@@ -162,7 +162,7 @@ async fn an_in_doubt_commit_is_resolved_from_the_offsets_table() {
 
     // Lost before the server got the COMMIT: nothing happened, the retry writes it all.
     proxy.arm(false);
-    task.put((6..9).map(|i| record(&topic, i, no_key(), user(i, "x"))).collect()).await.expect("buffered");
+    task.put(&(6..9).map(|i| record(&topic, i, no_key(), user(i, "x"))).collect::<Vec<_>>()).await.expect("buffered");
     let offsets = TopicPartitionOffsets::from([(p0.clone(), 9)]);
     let err = task.pre_commit(&offsets).await.expect_err("connection lost before committing");
     assert!(err.is_retriable(), "{err:?}");

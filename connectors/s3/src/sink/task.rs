@@ -97,9 +97,9 @@ impl SinkTask for S3SinkTask {
         Ok(())
     }
 
-    async fn put(&mut self, records: Vec<SinkRecord>) -> Result<()> {
+    async fn put(&mut self, records: &[SinkRecord]) -> Result<()> {
         let running = self.running()?;
-        for record in &records {
+        for record in records {
             running.take(record).await?;
         }
         let touched: std::collections::BTreeSet<TopicPartition> =

@@ -40,13 +40,13 @@ async fn a_store_restarted_mid_upload_loses_nothing() {
     );
     let mut task = S3SinkTask::new();
     task.start(Arc::new(RecordingSinkContext::default()), props).await.expect("start");
-    task.put((0..40).map(blob).collect()).await.expect("first object");
+    task.put(&(0..40).map(blob).collect::<Vec<_>>()).await.expect("first object");
     // 30 records (6 MB): the first part of the second object is up.
-    task.put((40..70).map(blob).collect()).await.expect("parts of the second object");
+    task.put(&(40..70).map(blob).collect::<Vec<_>>()).await.expect("parts of the second object");
 
     services("down");
     let batch: Vec<SinkRecord> = (70..85).map(blob).collect();
-    let err = task.put(batch.clone()).await.expect_err("the store is away");
+    let err = task.put(&batch).await.expect_err("the store is away");
     assert!(err.is_retriable(), "{err:?}");
     let offsets = TopicPartitionOffsets::from([(TopicPartition::new("big", 0), 85)]);
     let durable = task.pre_commit(&offsets).await;
@@ -58,7 +58,7 @@ async fn a_store_restarted_mid_upload_loses_nothing() {
 
     services("up");
     // The runtime gives the failed batch again after its backoff.
-    task.put(batch).await.expect("the same batch, once the store is back");
+    task.put(&batch).await.expect("the same batch, once the store is back");
     let durable = task.pre_commit(&offsets).await.expect("pre_commit");
     assert_eq!(durable, TopicPartitionOffsets::from([(TopicPartition::new("big", 0), 80)]));
     let objects = keys_at(S3FS, &bucket, "").await;

@@ -34,7 +34,7 @@ async fn objects_hold_flush_size_records_and_offsets_commit_only_past_them() {
     let mut task = started(sink_props(&bucket, &[]), Arc::default()).await;
     let mut records = batch("orders", 0, 0..7);
     records.extend(batch("orders", 1, 0..5));
-    task.put(records.clone()).await.expect("put");
+    task.put(&records).await.expect("put");
     let durable = task.pre_commit(&next_offsets(&records)).await.expect("pre_commit");
     assert_eq!(
         durable,
@@ -60,9 +60,9 @@ async fn objects_hold_flush_size_records_and_offsets_commit_only_past_them() {
 async fn a_redelivered_batch_writes_nothing_twice() {
     let bucket = bucket("redeliver").await;
     let mut task = started(sink_props(&bucket, &[]), Arc::default()).await;
-    task.put(batch("t", 0, 0..5)).await.expect("put");
-    task.put(batch("t", 0, 0..5)).await.expect("put again, as after a retriable failure");
-    task.put(batch("t", 0, 5..9)).await.expect("put");
+    task.put(&batch("t", 0, 0..5)).await.expect("put");
+    task.put(&batch("t", 0, 0..5)).await.expect("put again, as after a retriable failure");
+    task.put(&batch("t", 0, 5..9)).await.expect("put");
     let objects = keys(&bucket, "").await;
     assert_eq!(objects.len(), 3, "{objects:?}");
     let mut all = Vec::new();
@@ -77,7 +77,7 @@ async fn a_redelivered_batch_writes_nothing_twice() {
 async fn a_task_consuming_again_from_the_committed_offset_rewrites_the_same_objects() {
     let bucket = bucket("replay").await;
     let mut first = started(sink_props(&bucket, &[("flush.size", "4")]), Arc::default()).await;
-    first.put(batch("t", 0, 0..10)).await.expect("put");
+    first.put(&batch("t", 0, 0..10)).await.expect("put");
     let before = keys(&bucket, "").await;
     let mut bytes = Vec::new();
     for key in &before {
@@ -87,7 +87,7 @@ async fn a_task_consuming_again_from_the_committed_offset_rewrites_the_same_obje
     // consumes again from offset 4.
     drop(first);
     let mut second = started(sink_props(&bucket, &[("flush.size", "4")]), Arc::default()).await;
-    second.put(batch("t", 0, 4..12)).await.expect("put");
+    second.put(&batch("t", 0, 4..12)).await.expect("put");
     let after = keys(&bucket, "").await;
     assert_eq!(
         after,
@@ -120,7 +120,7 @@ async fn a_schema_change_starts_a_new_object() {
         record("t", 0, offset, Some(Arc::clone(schema)), Value::Struct(s))
     };
     let records = vec![row(&v1, 0), row(&v1, 1), row(&v2, 2), row(&v2, 3)];
-    task.put(records.clone()).await.expect("put");
+    task.put(&records).await.expect("put");
     assert_eq!(
         task.pre_commit(&next_offsets(&records)).await.expect("pre_commit"),
         TopicPartitionOffsets::from([(TopicPartition::new("t", 0), 2)])
@@ -135,7 +135,7 @@ async fn rotate_interval_spans_record_time() {
     // Record timestamps are one second apart; each object spans less than 2.5 s of them.
     let mut task =
         started(sink_props(&bucket, &[("flush.size", "100"), ("rotate.interval.ms", "2500")]), Arc::default()).await;
-    task.put(batch("t", 0, 0..8)).await.expect("put");
+    task.put(&batch("t", 0, 0..8)).await.expect("put");
     assert_eq!(
         keys(&bucket, "").await,
         ["topics/t/partition=0/t+0+0000000000.json", "topics/t/partition=0/t+0+0000000003.json"]
@@ -150,7 +150,7 @@ async fn a_scheduled_rotation_flushes_a_quiet_partitions_tail() {
         sink_props(&bucket, &[("flush.size", "100"), ("rotate.schedule.interval.ms", "1000"), ("timezone", "UTC")]);
     let mut task = started(props, Arc::default()).await;
     let records = batch("t", 0, 0..2);
-    task.put(records.clone()).await.expect("put");
+    task.put(&records).await.expect("put");
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let durable = task.pre_commit(&next_offsets(&records)).await.expect("pre_commit");
     assert_eq!(durable, TopicPartitionOffsets::from([(TopicPartition::new("t", 0), 2)]));
@@ -177,7 +177,7 @@ async fn field_and_time_partitioners_write_the_documented_paths() {
         Arc::default(),
     )
     .await;
-    field.put(vec![row(0, "eu", 0), row(1, "us", 0), row(2, "eu", 0)]).await.expect("put");
+    field.put(&[row(0, "eu", 0), row(1, "us", 0), row(2, "eu", 0)]).await.expect("put");
     assert_eq!(
         keys(&bucket, "by-field/").await,
         ["by-field/orders/region=eu/orders+1+0000000000.json", "by-field/orders/region=us/orders+1+0000000001.json"]
@@ -202,7 +202,7 @@ async fn field_and_time_partitioners_write_the_documented_paths() {
     )
     .await;
     // 2024-03-05T07:59:59.999Z, then 08:00:00.000Z
-    time.put(vec![row(0, "eu", 1_709_625_599_999), row(1, "eu", 1_709_625_600_000), row(2, "eu", 1_709_625_600_001)])
+    time.put(&[row(0, "eu", 1_709_625_599_999), row(1, "eu", 1_709_625_600_000), row(2, "eu", 1_709_625_600_001)])
         .await
         .expect("put");
     assert_eq!(
@@ -224,19 +224,19 @@ async fn tombstones_follow_behavior_on_null_values_and_errors_tolerance() {
     )
     .await;
     let records = vec![numbered("t", 0, 0), tombstone(1), numbered("t", 0, 2), numbered("t", 0, 3)];
-    ignoring.put(records.clone()).await.expect("put");
+    ignoring.put(&records).await.expect("put");
     assert_eq!(
         lines(&bucket, "ignore/t/partition=0/t+0+0000000000.json").await,
         [r#"{"n":0}"#, r#"{"n":2}"#, r#"{"n":3}"#]
     );
 
     let mut failing = started(sink_props(&bucket, &[("topics.dir", "fail")]), Arc::default()).await;
-    let err = failing.put(records.clone()).await.expect_err("a tombstone fails the task");
+    let err = failing.put(&records).await.expect_err("a tombstone fails the task");
     assert!(err.to_string().contains("behavior.on.null.values"), "{err}");
 
     let context = Arc::new(RecordingSinkContext::tolerant());
     let mut reporting = started(sink_props(&bucket, &[("topics.dir", "dlq")]), Arc::clone(&context)).await;
-    reporting.put(records).await.expect("put");
+    reporting.put(&records).await.expect("put");
     assert_eq!(context.reported().iter().map(|(r, _)| r.kafka_offset).collect::<Vec<_>>(), [1]);
     assert_eq!(lines(&bucket, "dlq/t/partition=0/t+0+0000000000.json").await.len(), 3);
 }
@@ -260,12 +260,12 @@ async fn a_large_object_streams_in_parts_and_appears_only_when_complete() {
         sink_props(&bucket, &[("flush.size", "60"), ("s3.part.size", "5242880"), ("format.class", "ByteArrayFormat")]);
     let mut task = started(props, Arc::default()).await;
     let blob = |o: i64| record("big", 0, o, None, Value::Bytes(vec![b'a' + (o % 26) as u8; 200 * 1024]));
-    task.put((0..40).map(blob).collect()).await.expect("put");
+    task.put(&(0..40).map(blob).collect::<Vec<_>>()).await.expect("put");
     // 8 MB written: one 5 MiB part is up, the object is not visible yet.
     let uploads = client(&endpoint()).list_multipart_uploads().bucket(&bucket).send().await.expect("list uploads");
     assert_eq!(uploads.uploads().len(), 1, "a multipart upload is in progress");
     assert!(keys(&bucket, "").await.is_empty(), "no object before it is complete");
-    task.put((40..60).map(blob).collect()).await.expect("put");
+    task.put(&(40..60).map(blob).collect::<Vec<_>>()).await.expect("put");
     let key = "topics/big/partition=0/big+0+0000000000.bin";
     let bytes = get(&bucket, key).await;
     assert_eq!(bytes.len(), 60 * (200 * 1024 + 1));

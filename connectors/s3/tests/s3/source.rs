@@ -48,7 +48,7 @@ async fn write_objects(bucket: &str) {
     for partition in 0..2 {
         records.extend((0..9).map(|o| numbered("orders", partition, o)));
     }
-    sink.put(records).await.expect("put");
+    sink.put(&records).await.expect("put");
 }
 
 fn n(record: &SourceRecord) -> i64 {
@@ -100,7 +100,7 @@ async fn a_restarted_task_resumes_after_the_stored_record_and_sees_new_objects()
     // A new object appears: the running task picks it up at its next listing.
     let mut sink = S3SinkTask::new();
     sink.start(Arc::new(RecordingSinkContext::default()), sink_props(&bucket, &[])).await.expect("sink");
-    sink.put((9..12).map(|o| numbered("orders", 1, o)).collect()).await.expect("put");
+    sink.put(&(9..12).map(|o| numbered("orders", 1, o)).collect::<Vec<_>>()).await.expect("put");
     tokio::time::sleep(std::time::Duration::from_millis(150)).await;
     let new = drain(&mut second, &offsets, 3).await;
     assert_eq!(new.iter().map(n).collect::<Vec<_>>(), [9, 10, 11]);

@@ -266,7 +266,7 @@ async fn dispatch(state: &'static State, call: Call, host: Option<Host>) -> Call
         Call::Put { task, records } => {
             let records = records.into_iter().map(SinkRecord::try_from).collect::<Result<Vec<_>, _>>().map_err(err)?;
             match &mut *lock(state, task).await? {
-                Instance::SinkTask(t) => unit(t.put(records).await),
+                Instance::SinkTask(t) => unit(t.put(&records).await),
                 _ => Err(wrong(task, "sink task")),
             }
         }
