@@ -5,7 +5,7 @@
 
 use aqueduct_sdk::plugin::protocol::{Call, Reply};
 use aqueduct_sdk::plugin::wire::{
-    bytes_in, bytes_out, config_def_in, optional_schema_in, optional_schema_out, WireConnectRecord, WireValue,
+    bytes_in, bytes_out, config_def_in, schema_in, schema_out, WireConnectRecord, WireValue,
 };
 use aqueduct_sdk::{
     ConfigDef, ConnectError, ConnectRecord, Converter, Predicate, Props, Result, SchemaRef, Transform, Value,
@@ -136,7 +136,7 @@ impl Converter for PluginConverter {
         self.0.configure(props, is_key)
     }
     fn encode(&self, topic: &str, schema: Option<&SchemaRef>, value: &Value) -> Result<Option<Vec<u8>>> {
-        let (topic, schema, value) = (topic.to_owned(), optional_schema_out(schema), WireValue::from(value));
+        let (topic, schema, value) = (topic.to_owned(), schema_out(schema), WireValue::from(value));
         match self.0.call(|converter| Call::Encode { converter, topic, schema, value })? {
             Reply::Bytes(bytes) => bytes_in(bytes),
             other => Err(unexpected(&other)),
@@ -145,7 +145,7 @@ impl Converter for PluginConverter {
     fn decode(&self, topic: &str, bytes: Option<&[u8]>) -> Result<(Option<SchemaRef>, Value)> {
         let (topic, bytes) = (topic.to_owned(), bytes_out(bytes));
         match self.0.call(|converter| Call::Decode { converter, topic, bytes })? {
-            Reply::SchemaAndValue(schema, value) => Ok((optional_schema_in(schema)?, Value::try_from(value)?)),
+            Reply::SchemaAndValue(schema, value) => Ok((schema_in(schema)?, Value::try_from(value)?)),
             other => Err(unexpected(&other)),
         }
     }

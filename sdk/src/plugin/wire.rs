@@ -160,11 +160,13 @@ impl TryFrom<WireSchema> for SchemaRef {
     }
 }
 
-fn schema_out(s: &Option<SchemaRef>) -> Option<WireSchema> {
-    s.as_deref().map(WireSchema::from)
+/// A schema out (none stays none).
+pub fn schema_out(s: Option<&SchemaRef>) -> Option<WireSchema> {
+    s.map(|s| WireSchema::from(s.as_ref()))
 }
 
-fn schema_in(s: Option<WireSchema>) -> Result<Option<SchemaRef>, ConnectError> {
+/// A schema in (none stays none).
+pub fn schema_in(s: Option<WireSchema>) -> Result<Option<SchemaRef>, ConnectError> {
     s.map(SchemaRef::try_from).transpose()
 }
 
@@ -180,7 +182,11 @@ pub struct WireHeader {
 fn headers_out(headers: &[Header]) -> Vec<WireHeader> {
     headers
         .iter()
-        .map(|h| WireHeader { key: h.key.clone(), schema: schema_out(&h.schema), value: WireValue::from(&h.value) })
+        .map(|h| WireHeader {
+            key: h.key.clone(),
+            schema: schema_out(h.schema.as_ref()),
+            value: WireValue::from(&h.value),
+        })
         .collect()
 }
 
@@ -214,9 +220,9 @@ impl From<&SourceRecord> for WireSourceRecord {
             source_offset: r.source_offset.clone(),
             topic: r.topic.clone(),
             kafka_partition: r.kafka_partition,
-            key_schema: schema_out(&r.key_schema),
+            key_schema: schema_out(r.key_schema.as_ref()),
             key: WireValue::from(&r.key),
-            value_schema: schema_out(&r.value_schema),
+            value_schema: schema_out(r.value_schema.as_ref()),
             value: WireValue::from(&r.value),
             timestamp: r.timestamp,
             headers: headers_out(&r.headers),
@@ -265,9 +271,9 @@ impl From<&SinkRecord> for WireSinkRecord {
             topic: r.topic.clone(),
             kafka_partition: r.kafka_partition,
             kafka_offset: r.kafka_offset,
-            key_schema: schema_out(&r.key_schema),
+            key_schema: schema_out(r.key_schema.as_ref()),
             key: WireValue::from(&r.key),
-            value_schema: schema_out(&r.value_schema),
+            value_schema: schema_out(r.value_schema.as_ref()),
             value: WireValue::from(&r.value),
             timestamp: r.timestamp,
             timestamp_type: match r.timestamp_type {
@@ -533,7 +539,7 @@ impl From<WireKeyValidation> for KeyValidation {
 
 #[path = "wire_record.rs"]
 mod record;
-pub use record::{bytes_in, bytes_out, optional_schema_in, optional_schema_out, WireConnectRecord};
+pub use record::{bytes_in, bytes_out, WireConnectRecord};
 
 #[cfg(test)]
 #[path = "wire_tests.rs"]

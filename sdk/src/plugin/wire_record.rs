@@ -28,9 +28,9 @@ impl From<&ConnectRecord> for WireConnectRecord {
         WireConnectRecord {
             topic: r.topic.clone(),
             kafka_partition: r.kafka_partition,
-            key_schema: schema_out(&r.key_schema),
+            key_schema: schema_out(r.key_schema.as_ref()),
             key: WireValue::from(&r.key),
-            value_schema: schema_out(&r.value_schema),
+            value_schema: schema_out(r.value_schema.as_ref()),
             value: WireValue::from(&r.value),
             timestamp: r.timestamp,
             headers: headers_out(&r.headers),
@@ -68,16 +68,6 @@ pub fn bytes_in(bytes: Option<String>) -> Result<Option<Vec<u8>>, ConnectError> 
                 .map_err(|e| ConnectError::fatal(format!("plugin wire: bytes: {e}")))
         })
         .transpose()
-}
-
-/// A schema out, for a converter's `encode`.
-pub fn optional_schema_out(schema: Option<&crate::SchemaRef>) -> Option<WireSchema> {
-    schema.map(|s| WireSchema::from(s.as_ref()))
-}
-
-/// A schema in, from a converter's `decode`.
-pub fn optional_schema_in(schema: Option<WireSchema>) -> Result<Option<crate::SchemaRef>, ConnectError> {
-    schema_in(schema)
 }
 
 #[cfg(test)]

@@ -6,9 +6,7 @@
 
 use super::{err, fatal, lock, unit, wrong, Instance, State};
 use crate::plugin::protocol::{Call, CallResult, Reply};
-use crate::plugin::wire::{
-    bytes_in, bytes_out, config_def_out, optional_schema_in, optional_schema_out, WireConnectRecord, WireValue,
-};
+use crate::plugin::wire::{bytes_in, bytes_out, config_def_out, schema_in, schema_out, WireConnectRecord, WireValue};
 use crate::{ConnectRecord, Value};
 
 /// Runs one of the calls above (the caller passes no other).
@@ -63,7 +61,7 @@ pub(super) async fn dispatch(state: &'static State, call: Call) -> CallResult {
             }
         }
         Call::Encode { converter, topic, schema, value } => {
-            let schema = optional_schema_in(schema).map_err(err)?;
+            let schema = schema_in(schema).map_err(err)?;
             let value = Value::try_from(value).map_err(err)?;
             match &*lock(state, converter).await? {
                 Instance::Converter(c) => match c.encode(&topic, schema.as_ref(), &value) {
@@ -78,7 +76,7 @@ pub(super) async fn dispatch(state: &'static State, call: Call) -> CallResult {
             match &*lock(state, converter).await? {
                 Instance::Converter(c) => match c.decode(&topic, bytes.as_deref()) {
                     Ok((schema, value)) => {
-                        Ok(Reply::SchemaAndValue(optional_schema_out(schema.as_ref()), WireValue::from(&value)))
+                        Ok(Reply::SchemaAndValue(schema_out(schema.as_ref()), WireValue::from(&value)))
                     }
                     Err(e) => Err(err(e)),
                 },
