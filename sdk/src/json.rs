@@ -5,71 +5,168 @@ use std::sync::Arc;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
-use serde_json::{json, Value as Json};
+use serde_json::Value as Json;
 
 use crate::schema::{logical, Schema, SchemaType};
 use crate::value::{Struct, Value};
 use crate::{ConnectError, Result};
 
-/// Writes a value as JSON; with a schema, Decimals follow `decimal_numeric` and maps with
-/// non-string keys become arrays of `[key, value]` pairs, as Kafka Connect does.
-pub fn value_to_json(schema: Option<&Schema>, value: &Value, decimal_numeric: bool) -> Json {
-    if let (Some(s), Value::Bytes(b)) = (schema, value) {
-        if let Some(scale) = logical::decimal_scale(s) {
-            if decimal_numeric {
-                if let Some(unscaled) = logical::decimal_unscaled(b) {
-                    let text = logical::decimal_to_string(unscaled, scale);
-                    return serde_json::from_str(&text).unwrap_or(Json::String(text));
-                }
-            }
-            return Json::String(BASE64.encode(b));
-        }
+/// Writes `value` as JSON text onto `out`, as Kafka Connect's `JsonConverter` writes a payload:
+/// the one rendering the runtime's converters and the built-in connectors share.
+///
+/// - Integers, booleans and null as themselves; finite floats as the shortest text that reads
+///   back to the same value (a `Float32` as a 32-bit float: `1.1`, not `1.100000023841858`);
+///   NaN and the infinities as the strings `"NaN"`, `"Infinity"` and `"-Infinity"`, as Jackson
+///   writes them for Kafka Connect.
+/// - Strings quoted; bytes as base64. A Decimal as its exact digits when `decimal_numeric`
+///   (`decimal.format=NUMERIC`; `1.50` keeps its scale), as base64 of its unscaled bytes
+///   otherwise, or when it does not fit 128 bits.
+/// - Arrays as arrays; structs as objects in field order; maps as objects when their key schema
+///   is a string (or, without a schema, when every key is a string), else as arrays of
+///   `[key, value]` pairs.
+pub fn write_json(out: &mut String, schema: Option<&Schema>, value: &Value, decimal_numeric: bool) {
+    let no_hook: JsonHook<'_, std::convert::Infallible> = &|_, _, _| None;
+    let Ok(()) = write_json_with(out, schema, value, decimal_numeric, no_hook);
+}
+
+/// A connector's own rendering of some typed values for [`write_json_with`]: it writes the value
+/// and returns `Some` (an error stops the writing), or returns `None` to leave it to the default.
+pub type JsonHook<'a, E> = &'a dyn Fn(&Schema, &Value, &mut String) -> Option<std::result::Result<(), E>>;
+
+/// [`write_json`], with `hook` asked first for every value that has a schema, at every depth
+/// (e.g. a sink that writes temporal logical types as date strings).
+pub fn write_json_with<E>(
+    out: &mut String,
+    schema: Option<&Schema>,
+    value: &Value,
+    decimal_numeric: bool,
+    hook: JsonHook<'_, E>,
+) -> std::result::Result<(), E> {
+    if let Some(result) = schema.and_then(|s| hook(s, value, out)) {
+        return result;
     }
     match value {
-        Value::Null => Json::Null,
-        Value::Boolean(v) => json!(v),
-        Value::Int8(v) => json!(v),
-        Value::Int16(v) => json!(v),
-        Value::Int32(v) => json!(v),
-        Value::Int64(v) => json!(v),
-        Value::Float32(v) => json!(v),
-        Value::Float64(v) => json!(v),
-        Value::String(v) => json!(v),
-        Value::Bytes(v) => Json::String(BASE64.encode(v)),
+        Value::Null => out.push_str("null"),
+        Value::Boolean(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Int8(v) => push_display(out, v),
+        Value::Int16(v) => push_display(out, v),
+        Value::Int32(v) => push_display(out, v),
+        Value::Int64(v) => push_display(out, v),
+        Value::Float32(v) if v.is_finite() => push_serialized(out, v),
+        Value::Float64(v) if v.is_finite() => push_serialized(out, v),
+        Value::Float32(v) => push_string(out, non_finite_name(f64::from(*v))),
+        Value::Float64(v) => push_string(out, non_finite_name(*v)),
+        Value::String(s) => push_string(out, s),
+        Value::Bytes(bytes) => {
+            let digits = schema
+                .filter(|_| decimal_numeric)
+                .and_then(logical::decimal_scale)
+                .and_then(|scale| logical::decimal_unscaled(bytes).map(|u| logical::decimal_to_string(u, scale)));
+            match digits {
+                Some(digits) => out.push_str(&digits),
+                None => push_string(out, &BASE64.encode(bytes)),
+            }
+        }
         Value::Array(items) => {
             let item_schema = schema.and_then(|s| s.value_schema.as_deref());
-            Json::Array(items.iter().map(|v| value_to_json(item_schema, v, decimal_numeric)).collect())
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json_with(out, item_schema, item, decimal_numeric, hook)?;
+            }
+            out.push(']');
         }
         Value::Map(entries) => {
             let key_schema = schema.and_then(|s| s.key_schema.as_deref());
             let value_schema = schema.and_then(|s| s.value_schema.as_deref());
-            if entries.iter().all(|(k, _)| k.as_str().is_some()) {
-                Json::Object(
-                    entries
-                        .iter()
-                        .map(|(k, v)| {
-                            (k.as_str().unwrap_or_default().to_owned(), value_to_json(value_schema, v, decimal_numeric))
-                        })
-                        .collect(),
-                )
-            } else {
-                Json::Array(
-                    entries
-                        .iter()
-                        .map(|(k, v)| {
-                            json!([
-                                value_to_json(key_schema, k, decimal_numeric),
-                                value_to_json(value_schema, v, decimal_numeric)
-                            ])
-                        })
-                        .collect(),
-                )
+            let object = match key_schema {
+                Some(ks) => ks.schema_type == SchemaType::String,
+                None => entries.iter().all(|(k, _)| matches!(k, Value::String(_))),
+            };
+            out.push(if object { '{' } else { '[' });
+            for (i, (k, v)) in entries.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                match k {
+                    Value::String(k) if object => push_string(out, k),
+                    // A null key under a string key schema: an object cannot hold it, so it is "null".
+                    _ if object => push_string(out, "null"),
+                    _ => {
+                        out.push('[');
+                        write_json_with(out, key_schema, k, decimal_numeric, hook)?;
+                        out.push(',');
+                    }
+                }
+                if object {
+                    out.push(':');
+                }
+                write_json_with(out, value_schema, v, decimal_numeric, hook)?;
+                if !object {
+                    out.push(']');
+                }
             }
+            out.push(if object { '}' } else { ']' });
         }
-        Value::Struct(s) => Json::Object(
-            s.iter().map(|(f, v)| (f.name.clone(), value_to_json(Some(&f.schema), v, decimal_numeric))).collect(),
-        ),
+        Value::Struct(s) => {
+            out.push('{');
+            for (i, (field, v)) in s.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                push_string(out, &field.name);
+                out.push(':');
+                write_json_with(out, Some(&field.schema), v, decimal_numeric, hook)?;
+            }
+            out.push('}');
+        }
     }
+    Ok(())
+}
+
+/// [`write_json`] into a new string.
+pub fn to_json_text(schema: Option<&Schema>, value: &Value, decimal_numeric: bool) -> String {
+    let mut out = String::new();
+    write_json(&mut out, schema, value, decimal_numeric);
+    out
+}
+
+/// [`write_json`] as a `serde_json` tree, for callers that embed the value in other JSON. Numbers
+/// in the tree are 64-bit: a numeric Decimal of more than 15 significant digits is rounded there,
+/// so write payloads with [`write_json`].
+pub fn value_to_json(schema: Option<&Schema>, value: &Value, decimal_numeric: bool) -> Json {
+    serde_json::from_str(&to_json_text(schema, value, decimal_numeric)).unwrap_or(Json::Null)
+}
+
+/// Java's name of a non-finite double (`Double.toString`), which Kafka Connect writes for them.
+pub fn non_finite_name(v: f64) -> &'static str {
+    if v.is_nan() {
+        "NaN"
+    } else if v > 0.0 {
+        "Infinity"
+    } else {
+        "-Infinity"
+    }
+}
+
+/// Writes a JSON string literal (quoted and escaped).
+pub fn push_string(out: &mut String, s: &str) {
+    push_serialized(out, s);
+}
+
+fn push_serialized<T: serde::Serialize + ?Sized>(out: &mut String, v: &T) {
+    // Strings and finite floats always serialize.
+    if let Ok(text) = serde_json::to_string(v) {
+        out.push_str(&text);
+    }
+}
+
+fn push_display(out: &mut String, v: impl std::fmt::Display) {
+    use std::fmt::Write as _;
+    // Writing to a String cannot fail.
+    let _ = write!(out, "{v}");
 }
 
 /// Reads a JSON value as the given schema says; a mismatch is a data error naming the type.
@@ -85,14 +182,18 @@ pub fn json_to_value(schema: &Schema, json: Json) -> Result<Value> {
         };
     }
     let int = |json: &Json| json.as_i64().ok_or_else(|| mismatch(json));
+    let float = |json: &Json| match json {
+        Json::String(s) => ["NaN", "Infinity", "-Infinity"].contains(&s.as_str()).then(|| s.parse().ok()).flatten(),
+        other => other.as_f64(),
+    };
     Ok(match schema.schema_type {
         SchemaType::Boolean => Value::Boolean(json.as_bool().ok_or_else(|| mismatch(&json))?),
         SchemaType::Int8 => Value::Int8(i8::try_from(int(&json)?).map_err(|_| mismatch(&json))?),
         SchemaType::Int16 => Value::Int16(i16::try_from(int(&json)?).map_err(|_| mismatch(&json))?),
         SchemaType::Int32 => Value::Int32(i32::try_from(int(&json)?).map_err(|_| mismatch(&json))?),
         SchemaType::Int64 => Value::Int64(int(&json)?),
-        SchemaType::Float32 => Value::Float32(json.as_f64().ok_or_else(|| mismatch(&json))? as f32),
-        SchemaType::Float64 => Value::Float64(json.as_f64().ok_or_else(|| mismatch(&json))?),
+        SchemaType::Float32 => Value::Float32(float(&json).ok_or_else(|| mismatch(&json))? as f32),
+        SchemaType::Float64 => Value::Float64(float(&json).ok_or_else(|| mismatch(&json))?),
         SchemaType::String => match json {
             Json::String(s) => Value::String(s),
             other => return Err(mismatch(&other)),
@@ -153,4 +254,71 @@ pub fn json_to_value(schema: &Schema, json: Json) -> Result<Value> {
             other => return Err(mismatch(&other)),
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(schema: Option<&Schema>, value: &Value) -> String {
+        to_json_text(schema, value, true)
+    }
+
+    #[test]
+    fn non_finite_floats_are_java_names_and_read_back() {
+        let values = Value::Array(vec![
+            Value::Float64(f64::NAN),
+            Value::Float64(f64::INFINITY),
+            Value::Float32(f32::NEG_INFINITY),
+        ]);
+        assert_eq!(text(None, &values), r#"["NaN","Infinity","-Infinity"]"#);
+        let schema = Schema::primitive(SchemaType::Float64);
+        let back = json_to_value(&schema, Json::String("-Infinity".into())).expect("reads");
+        assert_eq!(back, Value::Float64(f64::NEG_INFINITY));
+        assert!(json_to_value(&schema, Json::String("nan?".into())).is_err());
+    }
+
+    #[test]
+    fn floats_keep_their_width() {
+        assert_eq!(text(None, &Value::Float32(1.1)), "1.1");
+        assert_eq!(text(None, &Value::Float64(0.1)), "0.1");
+    }
+
+    #[test]
+    fn numeric_decimals_keep_every_digit_and_their_scale() {
+        let schema = logical::decimal(2).build();
+        let unscaled = 123_456_789_012_345_678_901_234_567_890_i128;
+        let value = Value::Bytes(logical::decimal_bytes(unscaled));
+        assert_eq!(text(Some(&*schema), &value), "1234567890123456789012345678.90");
+        assert_eq!(text(Some(&*schema), &Value::Bytes(logical::decimal_bytes(150))), "1.50");
+        assert_eq!(to_json_text(Some(&*schema), &Value::Bytes(vec![0x00, 0x96]), false), r#""AJY=""#);
+    }
+
+    #[test]
+    fn maps_are_objects_only_under_string_keys() {
+        let int_keys = Schema::map(Schema::primitive(SchemaType::Int32), Schema::string()).build();
+        assert_eq!(text(Some(&*int_keys), &Value::Map(vec![])), "[]");
+        let map = Value::Map(vec![(Value::Int32(2), Value::from("b"))]);
+        assert_eq!(text(Some(&*int_keys), &map), r#"[[2,"b"]]"#);
+        assert_eq!(text(None, &map), r#"[[2,"b"]]"#);
+        let read = json_to_value(&int_keys, serde_json::from_str(r#"[[2,"b"]]"#).expect("json")).expect("reads");
+        assert_eq!(read, map);
+        let named = Value::Map(vec![(Value::from("a\"b"), Value::Null)]);
+        assert_eq!(text(None, &named), r#"{"a\"b":null}"#);
+    }
+
+    #[test]
+    fn a_hook_renders_what_it_knows_at_every_depth() {
+        let date = logical::date().build();
+        let schema = Schema::array(date).build();
+        let hook: JsonHook<'_, String> = &|s, v, out| {
+            (s.name.as_deref() == Some(logical::DATE)).then(|| {
+                push_string(out, &format!("day {}", v.as_i64().unwrap_or_default()));
+                Ok(())
+            })
+        };
+        let mut out = String::new();
+        write_json_with(&mut out, Some(&*schema), &Value::Array(vec![Value::Int32(3)]), true, hook).expect("writes");
+        assert_eq!(out, r#"["day 3"]"#);
+    }
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use aqueduct_sdk::json::value_to_json;
+use aqueduct_sdk::json::write_json;
 use aqueduct_sdk::{
     async_trait, ConfigDef, ConfigType, ConnectError, Connector, ConnectorContext, ConnectorFactory,
     ErrantRecordReporter, Importance, PluginDescriptor, Props, Result, ResultExt, SinkConnector, SinkRecord, SinkTask,
@@ -86,7 +86,7 @@ impl SinkTask for FileAppendTask {
                 }
                 continue;
             }
-            lines.push_str(&value_to_json(record.value_schema.as_deref(), &record.value, false).to_string());
+            write_json(&mut lines, record.value_schema.as_deref(), &record.value, false);
             lines.push('\n');
         }
         file.write_all(lines.as_bytes()).await.retriable(|| format!("appending to {}", self.path))

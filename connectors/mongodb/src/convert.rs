@@ -2,8 +2,6 @@
 //! keys and values as documents (sink).
 
 use aqueduct_sdk::{logical, Schema, SchemaRef, SchemaType, Struct, Value};
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine;
 use mongodb::bson::spec::BinarySubtype;
 use mongodb::bson::{Binary, Bson, DateTime, Decimal128, Document};
 use serde_json::Value as Json;
@@ -155,7 +153,7 @@ pub fn rows(name: &str, before: Option<&Document>, after: Option<&Document>) -> 
 /// (Timestamp and Date to dates, Decimal to Decimal128, `io.debezium.data.Json` strings to documents).
 pub fn value_to_bson(schema: Option<&Schema>, value: &Value) -> Result<Bson, String> {
     match schema {
-        None => extjson::from_json(value_to_json(value)),
+        None => extjson::from_json(aqueduct_sdk::json::value_to_json(None, value, true)),
         Some(schema) => typed_to_bson(schema, value),
     }
 }
@@ -225,32 +223,6 @@ pub fn struct_to_document(s: &Struct) -> Result<Document, String> {
         doc.insert(field.name.clone(), typed_to_bson(&field.schema, value)?);
     }
     Ok(doc)
-}
-
-/// A schemaless value as JSON (bytes as base64 strings).
-pub fn value_to_json(value: &Value) -> Json {
-    match value {
-        Value::Null => Json::Null,
-        Value::Boolean(b) => Json::Bool(*b),
-        Value::Int8(v) => Json::from(*v),
-        Value::Int16(v) => Json::from(*v),
-        Value::Int32(v) => Json::from(*v),
-        Value::Int64(v) => Json::from(*v),
-        Value::Float32(v) => serde_json::Number::from_f64(f64::from(*v)).map_or(Json::Null, Json::Number),
-        Value::Float64(v) => serde_json::Number::from_f64(*v).map_or(Json::Null, Json::Number),
-        Value::String(s) => Json::String(s.clone()),
-        Value::Bytes(b) => Json::String(BASE64.encode(b)),
-        Value::Array(items) => Json::Array(items.iter().map(value_to_json).collect()),
-        Value::Map(entries) => Json::Object(
-            entries
-                .iter()
-                .map(|(k, v)| {
-                    (k.as_str().map_or_else(|| value_to_json(k).to_string(), str::to_owned), value_to_json(v))
-                })
-                .collect(),
-        ),
-        Value::Struct(s) => Json::Object(s.iter().map(|(f, v)| (f.name.clone(), value_to_json(v))).collect()),
-    }
 }
 
 /// A record key or value as a document: a string is parsed as Extended JSON, bytes as raw BSON,

@@ -7,7 +7,7 @@ use aqueduct_sdk::{
 };
 use serde_json::{json, Map, Value as Json};
 
-pub use aqueduct_sdk::json::{json_to_value, value_to_json};
+pub use aqueduct_sdk::json::{json_to_value, to_json_text, value_to_json, write_json};
 
 use super::Converter;
 
@@ -72,13 +72,19 @@ impl Converter for JsonConverter {
         if schema.is_none() && value.is_null() {
             return Ok(None);
         }
-        let payload = value_to_json(schema.map(|s| &**s), value, self.decimal_numeric);
-        let doc = if self.schemas_enable {
-            json!({ "schema": schema.map_or(Json::Null, |s| schema_to_json(s)), "payload": payload })
-        } else {
-            payload
-        };
-        serde_json::to_vec(&doc).map(Some).map_err(|e| ConnectError::data("serializing JSON").with_source(e))
+        // The payload is written as text, not as a serde_json tree, so numeric Decimals keep every digit.
+        let mut out = String::new();
+        if self.schemas_enable {
+            let schema_json = schema.map_or(Json::Null, |s| schema_to_json(s));
+            out.push_str("{\"schema\":");
+            out.push_str(&schema_json.to_string());
+            out.push_str(",\"payload\":");
+        }
+        write_json(&mut out, schema.map(|s| &**s), value, self.decimal_numeric);
+        if self.schemas_enable {
+            out.push('}');
+        }
+        Ok(Some(out.into_bytes()))
     }
 
     fn decode(&self, topic: &str, bytes: Option<&[u8]>) -> Result<(Option<SchemaRef>, Value)> {

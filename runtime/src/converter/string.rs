@@ -2,7 +2,7 @@
 
 use aqueduct_sdk::{ConnectError, Result, Schema, SchemaRef, SchemaType, Value};
 
-use super::json::value_to_json;
+use super::json::to_json_text;
 use super::Converter;
 
 /// Writes strings as UTF-8 (other values as their JSON text); reads everything as an optional string.
@@ -17,7 +17,7 @@ impl Converter for StringConverter {
         Ok(match value {
             Value::Null => None,
             Value::String(s) => Some(s.as_bytes().to_vec()),
-            other => Some(value_to_json(schema.map(|s| &**s), other, false).to_string().into_bytes()),
+            other => Some(to_json_text(schema.map(|s| &**s), other, false).into_bytes()),
         })
     }
 

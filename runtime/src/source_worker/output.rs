@@ -6,7 +6,7 @@ use futures::channel::oneshot;
 use rdkafka::message::{Header as KafkaHeader, OwnedHeaders};
 
 use super::SourceWorker;
-use crate::converter::json::value_to_json;
+use crate::converter::json::to_json_text;
 use crate::embedded::Payload;
 use crate::status::Target;
 
@@ -46,7 +46,7 @@ impl SourceWorker {
                 let bytes = match &h.value {
                     Value::Null => None,
                     Value::String(s) => Some(s.as_bytes().to_vec()),
-                    other => Some(value_to_json(h.schema.as_deref(), other, false).to_string().into_bytes()),
+                    other => Some(to_json_text(h.schema.as_deref(), other, false).into_bytes()),
                 };
                 (h.key.clone(), bytes)
             })

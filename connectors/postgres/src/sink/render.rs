@@ -4,8 +4,7 @@
 
 use std::fmt::Write as _;
 
-use aqueduct_sdk::{logical, Schema, Value};
-use base64::Engine as _;
+use aqueduct_sdk::{json, logical, Schema, Value};
 
 use super::types::{ColumnKind, Logical};
 
@@ -201,92 +200,33 @@ fn array_literal(
     Ok(())
 }
 
-/// Writes `value` as JSON: structs and string-keyed maps as objects, other maps as `[key, value]`
-/// pairs, bytes as base64, decimals as numbers, temporal logical types as strings.
+/// Writes `value` as JSON: the SDK's JSON ([`aqueduct_sdk::json::write_json`], Decimals as
+/// numbers, NaN as `"NaN"`), with temporal logical types as PostgreSQL's date/time strings,
+/// `io.debezium.data.Json` strings as the JSON they hold and VariableScaleDecimals as numbers.
 pub fn write_json(value: &Value, schema: Option<&Schema>, out: &mut String) -> Result<(), RenderError> {
-    let logical = schema.and_then(Logical::of);
-    match value {
-        Value::Null => out.push_str("null"),
-        Value::Boolean(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Int8(_) | Value::Int16(_) | Value::Int32(_) | Value::Int64(_) => match logical {
-            Some(temporal @ (Logical::Date | Logical::Time(_) | Logical::Timestamp(..) | Logical::MicroDuration)) => {
-                let mut text = String::new();
-                temporal_text(value.as_i64().unwrap_or_default(), temporal, &mut text)?;
-                json_string(&text, out);
-            }
-            _ => {
-                let _ = write!(out, "{}", value.as_i64().unwrap_or_default());
-            }
-        },
-        Value::Float32(f) if f.is_finite() => out.push_str(&f.to_string()),
-        Value::Float64(f) if f.is_finite() => out.push_str(&f.to_string()),
-        Value::Float32(_) | Value::Float64(_) => return Err("NaN and infinities cannot be written as JSON".to_owned()),
-        Value::String(s) if schema.and_then(|s| s.name.as_deref()) == Some(super::types::debezium_names::JSON) => {
-            out.push_str(s);
-        }
-        Value::String(s) => json_string(s, out),
-        Value::Bytes(bytes) => match logical {
-            Some(Logical::Decimal(scale)) => decimal_text(bytes, scale, out)?,
-            _ => json_string(&base64::engine::general_purpose::STANDARD.encode(bytes), out),
-        },
-        Value::Array(items) => {
-            let item_schema = schema.and_then(|s| s.value_schema.as_deref());
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_json(item, item_schema, out)?;
-            }
-            out.push(']');
-        }
-        Value::Struct(_) | Value::Map(_) if logical == Some(Logical::VariableScaleDecimal) => {
-            variable_scale_decimal(value, out)?;
-        }
-        Value::Struct(s) => {
-            out.push('{');
-            for (i, (field, v)) in s.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                json_string(&field.name, out);
-                out.push(':');
-                write_json(v, Some(&field.schema), out)?;
-            }
-            out.push('}');
-        }
-        Value::Map(entries) => {
-            let key_schema = schema.and_then(|s| s.key_schema.as_deref());
-            let value_schema = schema.and_then(|s| s.value_schema.as_deref());
-            let string_keys = entries.iter().all(|(k, _)| matches!(k, Value::String(_)));
-            out.push(if string_keys { '{' } else { '[' });
-            for (i, (k, v)) in entries.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                if let Value::String(k) = k.clone() {
-                    json_string(&k, out);
-                    out.push(':');
-                    write_json(v, value_schema, out)?;
-                } else {
-                    out.push('[');
-                    write_json(k, key_schema, out)?;
-                    out.push(',');
-                    write_json(v, value_schema, out)?;
-                    out.push(']');
-                }
-            }
-            out.push(if string_keys { '}' } else { ']' });
-        }
-    }
-    Ok(())
+    json::write_json_with(out, schema, value, true, &json_logical)
 }
 
-fn json_string(s: &str, out: &mut String) {
-    match serde_json::to_string(s) {
-        Ok(quoted) => out.push_str(&quoted),
-        Err(_) => out.push_str("\"\""),
-    }
+/// The JSON of the logical types PostgreSQL reads differently from Kafka Connect's JSON.
+fn json_logical(schema: &Schema, value: &Value, out: &mut String) -> Option<Result<(), RenderError>> {
+    let result = match (value, Logical::of(schema)) {
+        (
+            Value::Int8(_) | Value::Int16(_) | Value::Int32(_) | Value::Int64(_),
+            Some(temporal @ (Logical::Date | Logical::Time(_) | Logical::Timestamp(..) | Logical::MicroDuration)),
+        ) => {
+            let mut text = String::new();
+            temporal_text(value.as_i64().unwrap_or_default(), temporal, &mut text)
+                .map(|()| json::push_string(out, &text))
+        }
+        (Value::Bytes(bytes), Some(Logical::Decimal(scale))) => decimal_text(bytes, scale, out),
+        (Value::Struct(_) | Value::Map(_), Some(Logical::VariableScaleDecimal)) => variable_scale_decimal(value, out),
+        (Value::String(s), _) if schema.name.as_deref() == Some(super::types::debezium_names::JSON) => {
+            out.push_str(s);
+            Ok(())
+        }
+        _ => return None,
+    };
+    Some(result)
 }
 
 #[cfg(test)]

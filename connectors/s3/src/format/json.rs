@@ -1,7 +1,7 @@
 //! `JsonFormat`: one JSON value per line, as Kafka Connect's JsonConverter writes a value
 //! without schemas (Decimals as base64 bytes, like the converter's default).
 
-use aqueduct_sdk::json::value_to_json;
+use aqueduct_sdk::json::write_json;
 use aqueduct_sdk::{ConnectError, Result, SchemaRef, Value};
 
 use super::compress::{decoded, Output};
@@ -10,22 +10,21 @@ use super::{ReadRecord, RecordWriter};
 /// Writes JSON lines.
 pub(super) struct JsonWriter {
     output: Output,
-    line: Vec<u8>,
+    line: String,
 }
 
 impl JsonWriter {
     pub(super) fn new(gzip: bool) -> JsonWriter {
-        JsonWriter { output: Output::new(gzip), line: Vec::new() }
+        JsonWriter { output: Output::new(gzip), line: String::new() }
     }
 }
 
 impl RecordWriter for JsonWriter {
     fn write(&mut self, schema: Option<&SchemaRef>, value: &Value, out: &mut Vec<u8>) -> Result<()> {
         self.line.clear();
-        serde_json::to_writer(&mut self.line, &value_to_json(schema.map(|s| &**s), value, false))
-            .map_err(|e| ConnectError::data(format!("value cannot be written as JSON: {e}")))?;
-        self.line.push(b'\n');
-        self.output.write(&self.line, out)
+        write_json(&mut self.line, schema.map(|s| &**s), value, false);
+        self.line.push('\n');
+        self.output.write(self.line.as_bytes(), out)
     }
 
     fn finish(self: Box<Self>, out: &mut Vec<u8>) -> Result<()> {
