@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
+use serde_json::value::RawValue;
 use serde_json::Value as Json;
 
 use crate::schema::{logical, Schema, SchemaType};
@@ -256,6 +257,109 @@ pub fn json_to_value(schema: &Schema, json: Json) -> Result<Value> {
     })
 }
 
+/// Reads JSON text as the given schema says, like [`json_to_value`], but numeric Decimals from
+/// their digits: a serde_json tree keeps a non-integral number only as a 64-bit float (about 17
+/// significant digits), so a Decimal's text is taken as it stands in `text` instead. Without a
+/// Decimal in `schema`, this is [`json_to_value`] of the parsed text.
+pub fn json_text_to_value(schema: &Schema, text: &str) -> Result<Value> {
+    if has_decimal(schema) {
+        exact_to_value(schema, parse(text)?)
+    } else {
+        json_to_value(schema, parse(text)?)
+    }
+}
+
+fn parse<'a, T: serde::Deserialize<'a>>(text: &'a str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| ConnectError::data(format!("reading JSON: {e}")))
+}
+
+fn has_decimal(schema: &Schema) -> bool {
+    logical::decimal_scale(schema).is_some()
+        || schema.fields.iter().any(|f| has_decimal(&f.schema))
+        || schema.key_schema.as_deref().is_some_and(has_decimal)
+        || schema.value_schema.as_deref().is_some_and(has_decimal)
+}
+
+/// An object's members in document order, their values unparsed.
+struct Members<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de> serde::Deserialize<'de> for Members<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Members<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Members<'de>, A::Error> {
+                let mut members = Vec::new();
+                while let Some(member) = map.next_entry::<String, &'de RawValue>()? {
+                    members.push(member);
+                }
+                Ok(Members(members))
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
+}
+
+/// [`json_to_value`] over unparsed JSON: containers are walked here, Decimals read from their
+/// text, and every other value parsed and read by [`json_to_value`].
+fn exact_to_value(schema: &Schema, raw: &RawValue) -> Result<Value> {
+    let text = raw.get();
+    let mismatch = || {
+        ConnectError::data(format!("JSON value {text:.200} does not match schema type {}", schema.schema_type.name()))
+    };
+    let number = text.starts_with(|c: char| c == '-' || c.is_ascii_digit());
+    Ok(match schema.schema_type {
+        SchemaType::Bytes if number => {
+            let scale = logical::decimal_scale(schema).ok_or_else(mismatch)?;
+            Value::Bytes(logical::decimal_bytes(logical::decimal_from_str(text, scale).ok_or_else(mismatch)?))
+        }
+        SchemaType::Array if text.starts_with('[') => {
+            let items = schema.value_schema.as_deref().ok_or_else(mismatch)?;
+            let values: Vec<&RawValue> = parse(text)?;
+            Value::Array(values.into_iter().map(|v| exact_to_value(items, v)).collect::<Result<_>>()?)
+        }
+        SchemaType::Map if text.starts_with(['[', '{']) => {
+            let (Some(ks), Some(vs)) = (schema.key_schema.as_deref(), schema.value_schema.as_deref()) else {
+                return Err(mismatch());
+            };
+            let entries: Vec<(Value, Value)> = if text.starts_with('{') {
+                let Members(members) = parse(text)?;
+                members
+                    .into_iter()
+                    .map(|(k, v)| Ok((json_to_value(ks, Json::String(k))?, exact_to_value(vs, v)?)))
+                    .collect::<Result<_>>()?
+            } else {
+                let pairs: Vec<(&RawValue, &RawValue)> = parse(text)?;
+                pairs
+                    .into_iter()
+                    .map(|(k, v)| Ok((exact_to_value(ks, k)?, exact_to_value(vs, v)?)))
+                    .collect::<Result<_>>()?
+            };
+            Value::Map(entries)
+        }
+        SchemaType::Struct if text.starts_with('{') => {
+            let Members(members) = parse(text)?;
+            let mut s = Struct::new(Arc::new(schema.clone()));
+            for field in &schema.fields {
+                // As in a serde_json object, the last of repeated members counts.
+                let v = match members.iter().rev().find(|(name, _)| *name == field.name) {
+                    Some((_, raw)) => exact_to_value(&field.schema, raw)?,
+                    None => json_to_value(&field.schema, Json::Null)?,
+                };
+                s = s.put(&field.name, v)?;
+            }
+            Value::Struct(s)
+        }
+        _ => json_to_value(schema, parse(text)?)?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,6 +396,40 @@ mod tests {
         assert_eq!(text(Some(&*schema), &value), "1234567890123456789012345678.90");
         assert_eq!(text(Some(&*schema), &Value::Bytes(logical::decimal_bytes(150))), "1.50");
         assert_eq!(to_json_text(Some(&*schema), &Value::Bytes(vec![0x00, 0x96]), false), r#""AJY=""#);
+    }
+
+    #[test]
+    fn numeric_decimals_read_from_text_keep_every_digit() {
+        let decimal = logical::decimal(2).build();
+        let schema = Schema::struct_builder()
+            .field("amount", decimal.clone())
+            .field("history", Schema::array(decimal.clone()).build())
+            .field("by_day", Schema::map(Schema::string(), decimal).build())
+            .field("note", Schema::string())
+            .build();
+        let text = r#"{"note":"n","amount":1234567890123456789012345678.90,
+            "history":[-0.01,1.5E+1,"AJY="],"by_day":{"b":1,"a":2.50}}"#;
+        let value = json_text_to_value(&schema, text).expect("reads");
+        let Value::Struct(s) = &value else { panic!("a struct: {value:?}") };
+        let unscaled = |v: Option<&Value>| match v {
+            Some(Value::Bytes(b)) => logical::decimal_unscaled(b),
+            _ => None,
+        };
+        assert_eq!(unscaled(s.get("amount")), Some(123_456_789_012_345_678_901_234_567_890));
+        let Some(Value::Array(history)) = s.get("history") else { panic!("{s:?}") };
+        assert_eq!(history.iter().map(|v| unscaled(Some(v))).collect::<Vec<_>>(), [Some(-1), Some(1500), Some(150)]);
+        let Some(Value::Map(by_day)) = s.get("by_day") else { panic!("{s:?}") };
+        assert_eq!(
+            by_day.iter().map(|(k, v)| (k.clone(), unscaled(Some(v)))).collect::<Vec<_>>(),
+            [(Value::from("b"), Some(100)), (Value::from("a"), Some(250))]
+        );
+        assert_eq!(s.get("note"), Some(&Value::from("n")));
+        // Through a serde_json tree the same digits are rounded: what this reader is for.
+        let tree = json_to_value(&schema, serde_json::from_str(text).expect("json")).expect("reads");
+        let Value::Struct(t) = &tree else { panic!("{tree:?}") };
+        assert_ne!(unscaled(t.get("amount")), unscaled(s.get("amount")));
+        let wrong = r#"{"note":"n","amount":"not base64!","history":[],"by_day":{}}"#;
+        assert!(json_text_to_value(&schema, wrong).is_err());
     }
 
     #[test]

@@ -296,19 +296,39 @@ pub mod logical {
         format!("{sign}{int}.{frac}")
     }
 
-    /// Parses a decimal string into an unscaled value at `scale`, rounding half away from zero.
+    /// Parses a decimal string (`-12.5`, `1.25E+3`) into an unscaled value at `scale`, rounding
+    /// half away from zero.
     pub fn decimal_from_str(text: &str, scale: i32) -> Option<i128> {
         let text = text.trim();
         let (negative, digits) = match text.strip_prefix('-') {
             Some(rest) => (true, rest),
             None => (false, text.strip_prefix('+').unwrap_or(text)),
         };
-        let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+        let (mantissa, exponent) = match digits.split_once(['e', 'E']) {
+            Some((m, e)) => (m, e.parse::<i32>().ok()?),
+            None => (digits, 0),
+        };
+        let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
         if int.is_empty() && frac.is_empty() {
             return None;
         }
         if !int.chars().chain(frac.chars()).all(|c| c.is_ascii_digit()) {
             return None;
+        }
+        if exponent != 0 {
+            // Move the point: the digits stay, the split between integer and fraction moves.
+            let all = format!("{int}{frac}");
+            let point = i64::try_from(int.len()).ok()? + i64::from(exponent);
+            let (int, frac) = if point <= 0 {
+                (String::new(), format!("{}{all}", "0".repeat(usize::try_from(-point).ok()?)))
+            } else if usize::try_from(point).ok()? >= all.len() {
+                (format!("{all}{}", "0".repeat(usize::try_from(point).ok()? - all.len())), String::new())
+            } else {
+                let (i, f) = all.split_at(usize::try_from(point).ok()?);
+                (i.to_owned(), f.to_owned())
+            };
+            let text = format!("{}{int}.{frac}", if negative { "-" } else { "" });
+            return decimal_from_str(&text, scale);
         }
         let scale = usize::try_from(scale).ok()?;
         let mut unscaled: i128 = 0;
@@ -331,6 +351,8 @@ mod tests {
     fn decimal_round_trips() {
         for (text, scale, unscaled) in
             [("123.45", 2, 12345i128), ("-0.01", 2, -1), ("0", 0, 0), ("-128", 0, -128), ("1.005", 2, 101)]
+                .into_iter()
+                .chain([("1.2345E+2", 2, 12345), ("-1E-2", 2, -1), ("12E1", 0, 120), ("5e-3", 2, 1)])
         {
             assert_eq!(decimal_from_str(text, scale), Some(unscaled), "{text}");
             let bytes = decimal_bytes(unscaled);

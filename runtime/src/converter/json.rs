@@ -5,9 +5,10 @@ use std::sync::Arc;
 use aqueduct_sdk::{
     ConfigDef, ConfigType, ConnectError, Importance, Props, Result, Schema, SchemaRef, SchemaType, Validator, Value,
 };
+use serde_json::value::RawValue;
 use serde_json::{json, Map, Value as Json};
 
-pub use aqueduct_sdk::json::{json_to_value, to_json_text, value_to_json, write_json};
+pub use aqueduct_sdk::json::{json_text_to_value, json_to_value, to_json_text, value_to_json, write_json};
 
 use super::Converter;
 
@@ -89,29 +90,39 @@ impl Converter for JsonConverter {
 
     fn decode(&self, topic: &str, bytes: Option<&[u8]>) -> Result<(Option<SchemaRef>, Value)> {
         let Some(bytes) = bytes else { return Ok((None, Value::Null)) };
-        let doc: Json = serde_json::from_slice(bytes).map_err(|e| {
+        let unreadable = |e: serde_json::Error| {
             ConnectError::data(format!(
                 "Converting byte[] to Kafka Connect data failed due to serialization error of topic {topic}"
             ))
             .with_source(e)
-        })?;
+        };
         if !self.schemas_enable {
-            return Ok((None, Value::from_json(doc)));
+            return Ok((None, Value::from_json(serde_json::from_slice(bytes).map_err(unreadable)?)));
         }
-        let Json::Object(mut envelope) = doc else { return Err(envelope_error()) };
-        if envelope.len() != 2 || !envelope.contains_key("schema") || !envelope.contains_key("payload") {
-            return Err(envelope_error());
-        }
-        let payload = envelope.remove("payload").unwrap_or(Json::Null);
-        match envelope.remove("schema").unwrap_or(Json::Null) {
-            Json::Null => Ok((None, Value::from_json(payload))),
-            schema_json => {
-                let schema = schema_from_json(&schema_json)?;
-                let value = json_to_value(&schema, payload)?;
-                Ok((Some(schema), value))
+        let envelope: Envelope<'_> = serde_json::from_slice(bytes).map_err(|e| {
+            match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+                Ok(_) => envelope_error(),
+                Err(_) => unreadable(e),
             }
+        })?;
+        if envelope.schema.is_null() {
+            let payload = serde_json::from_str(envelope.payload.get()).map_err(unreadable)?;
+            return Ok((None, Value::from_json(payload)));
         }
+        let schema = schema_from_json(&envelope.schema)?;
+        // From the payload's text, so numeric Decimals keep every digit.
+        let value = json_text_to_value(&schema, envelope.payload.get())?;
+        Ok((Some(schema), value))
     }
+}
+
+/// `{"schema": ..., "payload": ...}`: exactly these two members.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Envelope<'a> {
+    schema: Json,
+    #[serde(borrow)]
+    payload: &'a RawValue,
 }
 
 fn envelope_error() -> ConnectError {
@@ -280,12 +291,29 @@ mod tests {
     }
 
     #[test]
+    fn numeric_decimals_round_trip_with_every_digit() {
+        let c = JsonConverter::from_props(&Props::from([("decimal.format".to_owned(), "NUMERIC".to_owned())]))
+            .expect("valid config");
+        let schema = logical::decimal(4).build();
+        let unscaled = -98_765_432_109_876_543_210_987_654_321_i128;
+        let value = Value::Bytes(logical::decimal_bytes(unscaled));
+        let bytes = c.encode("t", Some(&schema), &value).expect("ok").expect("not null");
+        assert!(String::from_utf8_lossy(&bytes).ends_with(r#""payload":-9876543210987654321098765.4321}"#));
+        let (_, back) = c.decode("t", Some(&bytes)).expect("parses");
+        assert_eq!(back, value);
+    }
+
+    #[test]
     fn bad_input_is_a_data_error() {
         let c = JsonConverter::new(true);
         let err = c.decode("t", Some(br#"{"a":1}"#)).expect_err("no envelope");
         assert!(err.to_string().contains("schemas.enable=false"), "{err}");
         assert_eq!(err.kind(), aqueduct_sdk::ErrorKind::Data);
-        assert!(c.decode("t", Some(b"{not json")).is_err());
+        assert!(c.decode("t", Some(b"{not json")).expect_err("not JSON").to_string().contains("serialization error"));
+        let extra = br#"{"schema":null,"payload":1,"more":2}"#;
+        assert!(c.decode("t", Some(extra)).expect_err("extra member").to_string().contains("schemas.enable=false"));
+        let schemaless = c.decode("t", Some(br#"{"schema":null,"payload":{"a":[1.5]}}"#)).expect("parses");
+        assert_eq!(schemaless.1.map_get("a"), Some(&Value::Array(vec![Value::Float64(1.5)])));
         let wrong = br#"{"schema":{"type":"int32","optional":false},"payload":"x"}"#;
         assert!(c.decode("t", Some(wrong)).expect_err("mismatch").to_string().contains("int32"));
         assert_eq!(c.decode("t", None).expect("null ok"), (None, Value::Null));
