@@ -50,6 +50,9 @@ fn all_in(state: &'static str, n: usize, max: usize) -> impl Fn(&Value) -> bool 
             && status["connector"]["state"] == state
             && tasks.len() == n
             && tasks.iter().enumerate().all(|(i, t)| t["id"] == i && t["state"] == state && t["worker_id"].is_string())
+            // The plugin's version (KIP-891), on the connector and each task, from the status topic.
+            && status["connector"]["version"] == env!("CARGO_PKG_VERSION")
+            && tasks.iter().all(|t| t["version"] == env!("CARGO_PKG_VERSION"))
             && v["tasks"][1].as_array().map(Vec::len) == Some(n)
             && v["config"][1]["tasks.max"].as_str().and_then(|m| m.parse().ok()) == Some(max)
     }

@@ -5,6 +5,7 @@ mod common;
 mod distributed;
 mod distributed_bench;
 mod distributed_eos;
+mod distributed_plugins;
 mod distributed_rest;
 mod distributed_sink;
 mod elasticsearch;

@@ -24,7 +24,7 @@ fn target_dir() -> PathBuf {
     Path::new(env!("CARGO_BIN_EXE_aqueduct")).parent().expect("target/<profile>/aqueduct").to_owned()
 }
 
-fn library(dir: &Path, name: &str) -> PathBuf {
+pub(crate) fn library(dir: &Path, name: &str) -> PathBuf {
     dir.join(format!("{}{name}.{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_EXTENSION))
 }
 
@@ -50,7 +50,7 @@ pub fn example_plugins() -> &'static [PathBuf; 3] {
 }
 
 /// Serves `HTTP/1.0 200` with `body` to every request, on a thread; returns its URL.
-fn http_server(body: &'static str) -> String {
+pub(crate) fn http_server(body: &'static str) -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
     let url = format!("http://{}/_cluster/health", listener.local_addr().expect("bound"));
     std::thread::spawn(move || {
@@ -63,7 +63,7 @@ fn http_server(body: &'static str) -> String {
     url
 }
 
-fn put_connector(worker: &Worker, name: &str, config: Value) {
+pub(crate) fn put_connector(worker: &Worker, name: &str, config: Value) {
     let url = format!("{}/connectors/{name}/config", worker.url);
     let (code, body) = reqwest::send("PUT", &url, Some(&config.to_string())).expect("the worker answers");
     assert!(code == 201 || code == 200, "creating {name}: {code} {body}\n{}", worker.log());
@@ -190,6 +190,20 @@ fn plugins_from_plugin_path_run_refuse_other_sdks_and_fail_alone_on_panic() {
     );
     for name in [&old, &new, &sink] {
         worker.wait_state(name, "RUNNING");
+    }
+    // The plugin's own tracing events are in the worker's log, under the task's connector.
+    worker.wait("the plugin task's log line", Duration::from_secs(30), || {
+        let log = worker.log();
+        let line = log.lines().find(|l| l.contains("polling started") && l.contains(&format!("connector={old}")))?;
+        assert!(line.contains("aqueduct::plugin") && line.contains("aqueduct_example_plugin"), "{line}");
+        assert!(line.contains(" INFO ") && line.contains(&format!("url={url}")), "{line}");
+        Some(())
+    });
+    // The status names the version each connector and task runs (KIP-891).
+    for (name, version) in [(&old, "0.1.0"), (&new, "2.0.0")] {
+        let (_, status) = reqwest::blocking_get(&format!("{}/connectors/{name}/status", worker.url)).expect("status");
+        assert_eq!(status["connector"]["version"], version, "{status}");
+        assert_eq!(status["tasks"][0]["version"], version, "{status}");
     }
     let records = |min_v1: usize, min_v2: usize| {
         worker.wait("records of both versions in the sink's file", Duration::from_secs(60), || {

@@ -138,6 +138,8 @@ impl SourceTask for HttpPollTask {
         if let Some(stored) = context.offset(&self.url.partition()) {
             self.polls = stored.get("polls").and_then(|p| p.as_i64()).unwrap_or(0);
         }
+        // Reaches the worker's log, under this task's connector and task fields.
+        aqueduct_sdk::plugin::tracing::info!(url = %self.url.text, polls = self.polls, "polling started");
         Ok(())
     }
 

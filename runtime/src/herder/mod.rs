@@ -310,14 +310,15 @@ impl Herder {
     pub async fn status(&self, name: &str) -> HResult<Json> {
         let connectors = self.connectors.lock().await;
         let entry = connectors.get(name).ok_or_else(|| HerderError::not_found(name))?;
-        let worker_id = &self.worker.worker_id;
+        let (worker_id, version) = (&self.worker.worker_id, entry.plugin.version);
         let tasks: Vec<Json> = entry
             .tasks
             .iter()
             .enumerate()
-            .map(|(id, t)| status_json(json!({"id": id}), &t.status.get(), worker_id))
+            .map(|(id, t)| status_json(json!({"id": id}), &t.status.get(), worker_id, version))
             .collect();
-        let mut out = json!({"name": name, "connector": status_json(json!({}), &entry.status.get(), worker_id), "tasks": tasks, "type": entry.kind()});
+        let connector = status_json(json!({}), &entry.status.get(), worker_id, version);
+        let mut out = json!({"name": name, "connector": connector, "tasks": tasks, "type": entry.kind()});
         if entry.target == TargetState::Stopped {
             out["connector"]["state"] = json!("STOPPED");
         }
@@ -329,7 +330,7 @@ impl Herder {
         let connectors = self.connectors.lock().await;
         let entry = connectors.get(name).ok_or_else(|| HerderError::not_found(name))?;
         let t = entry.tasks.get(task).ok_or_else(|| HerderError::new(404, format!("Task {name}-{task} not found")))?;
-        Ok(status_json(json!({"id": task}), &t.status.get(), &self.worker.worker_id))
+        Ok(status_json(json!({"id": task}), &t.status.get(), &self.worker.worker_id, entry.plugin.version))
     }
 
     /// Task configs, as `GET /connectors/{name}/tasks` shows them.
@@ -543,9 +544,14 @@ fn info_of(name: &str, entry: &ConnectorEntry) -> ConnectorInfo {
     }
 }
 
-fn status_json(mut base: Json, status: &Status, worker_id: &str) -> Json {
+/// Kafka Connect's status object; `version` is the connector plugin's (KIP-891), shown only for
+/// a connector or task that exists (not UNASSIGNED or RESTARTING), as Kafka Connect shows it.
+fn status_json(mut base: Json, status: &Status, worker_id: &str, version: &str) -> Json {
     base["state"] = json!(status.state);
     base["worker_id"] = json!(worker_id);
+    if !matches!(status.state, State::Unassigned | State::Restarting) {
+        base["version"] = json!(version);
+    }
     if let Some(trace) = &status.trace {
         base["trace"] = json!(trace);
     }

@@ -14,7 +14,7 @@ use aqueduct_sdk::{
 };
 use tracing::warn;
 
-use super::callbacks::HostContext;
+use super::callbacks::{HostContext, Target};
 use super::client::{unexpected, PluginClient, Remote};
 
 /// A connector of a plugin, source or sink. The instance in the plugin is created on first use.
@@ -88,7 +88,9 @@ impl Connector for PluginConnector {
 
     async fn start(&mut self, context: Arc<dyn ConnectorContext>, props: Props) -> Result<()> {
         let remote = self.remote()?;
-        let host = Arc::new(HostContext::Connector(context));
+        let name = props.get("name").map_or("", String::as_str);
+        let span = tracing::info_span!("connector", connector = %name);
+        let host = Arc::new(HostContext::in_span(Target::Connector(context), span));
         remote.call(Call::ConnectorStart { connector: remote.handle, props }, Some(host)).await.map(|_| ())
     }
 
@@ -155,7 +157,7 @@ impl SourceTask for PluginSourceTask {
             task_id: context.task_id(),
             props,
         };
-        remote.call(call, Some(Arc::new(HostContext::Source(context)))).await.map(|_| ())
+        remote.call(call, Some(Arc::new(HostContext::new(Target::Source(context))))).await.map(|_| ())
     }
 
     async fn poll(&mut self) -> Result<Vec<SourceRecord>> {
@@ -190,7 +192,7 @@ pub struct PluginSinkTask {
 impl SinkTask for PluginSinkTask {
     async fn start(&mut self, context: Arc<dyn SinkTaskContext>, props: Props) -> Result<()> {
         let remote = remote(&self.remote)?;
-        let host = HostContext::Sink(context, tokio::runtime::Handle::try_current().ok());
+        let host = HostContext::new(Target::Sink(context, tokio::runtime::Handle::try_current().ok()));
         remote.call(Call::SinkStart { task: remote.handle, props }, Some(Arc::new(host))).await.map(|_| ())
     }
 

@@ -1,16 +1,23 @@
 //! The host's answers to a plugin's callbacks: each [`HostCall`] is applied to the runtime's
 //! own context object of that connector or task.
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 
-use aqueduct_sdk::plugin::protocol::{HostCall, HostReply, HostResult};
+use aqueduct_sdk::plugin::protocol::{HostCall, HostReply, HostResult, LogEvent};
 use aqueduct_sdk::plugin::wire::{offsets_in, partitions_in, partitions_out, WireError};
 use aqueduct_sdk::{ConnectError, ConnectorContext, SinkRecord, SinkTaskContext, SourceTaskContext};
 use tracing::warn;
 
 /// The runtime's context of one plugin connector or task, shared with the plugin through the
-/// vtable.
-pub enum HostContext {
+/// vtable: what its callbacks act on, and the span its log events are recorded in.
+pub struct HostContext {
+    target: Target,
+    span: tracing::Span,
+}
+
+/// What a plugin connector's or task's callbacks act on.
+pub enum Target {
     /// A connector's.
     Connector(Arc<dyn ConnectorContext>),
     /// A source task's.
@@ -32,7 +39,43 @@ fn unsupported(call: &HostCall) -> HostResult {
     Err(WireError::from(&ConnectError::fatal(format!("this context does not answer {call:?}"))))
 }
 
+/// Logs one encoded [`LogEvent`] of a plugin, in `context`'s span when given. Its target is
+/// `aqueduct::plugin`; the plugin's own target is the `origin` field.
+pub fn log(context: Option<&HostContext>, event: &[u8]) {
+    let Ok(event) = serde_json::from_slice::<LogEvent>(event) else {
+        warn!("a plugin sent an unreadable log event");
+        return;
+    };
+    let _entered = context.map(|c| c.span.enter());
+    let mut text = event.spans.join(":");
+    if !text.is_empty() {
+        text.push_str(": ");
+    }
+    text.push_str(&event.message);
+    for (name, value) in &event.fields {
+        let _ = write!(text, " {name}={value}");
+    }
+    let origin = event.target.as_str();
+    match event.level.as_str() {
+        "ERROR" => tracing::error!(target: "aqueduct::plugin", origin, "{text}"),
+        "WARN" => tracing::warn!(target: "aqueduct::plugin", origin, "{text}"),
+        "INFO" => tracing::info!(target: "aqueduct::plugin", origin, "{text}"),
+        "DEBUG" => tracing::debug!(target: "aqueduct::plugin", origin, "{text}"),
+        _ => tracing::trace!(target: "aqueduct::plugin", origin, "{text}"),
+    }
+}
+
 impl HostContext {
+    /// `target`'s context, logging in the current span.
+    pub fn new(target: Target) -> Self {
+        HostContext { target, span: tracing::Span::current() }
+    }
+
+    /// `target`'s context, logging in `span`.
+    pub fn in_span(target: Target, span: tracing::Span) -> Self {
+        HostContext { target, span }
+    }
+
     /// Answers one encoded [`HostCall`].
     pub fn answer(&self, request: &[u8]) -> Vec<u8> {
         let result = match serde_json::from_slice::<HostCall>(request) {
@@ -43,24 +86,21 @@ impl HostContext {
     }
 
     fn apply(&self, call: HostCall) -> HostResult {
-        match (self, call) {
-            (HostContext::Connector(c), HostCall::RequestReconfiguration) => c.request_task_reconfiguration(),
-            (HostContext::Connector(c), HostCall::RaiseError(e)) => c.raise_error(ConnectError::from(e)),
-            (HostContext::Source(c), HostCall::Offset(partition)) => {
-                return Ok(HostReply::Offset(c.offset(&partition)))
-            }
-            (HostContext::Source(c), HostCall::ReportProgress(p)) => c.report_progress(p),
-            (HostContext::Sink(c, _), HostCall::Assignment) => {
-                return Ok(HostReply::Partitions(partitions_out(&c.assignment())))
-            }
-            (HostContext::Sink(c, _), HostCall::Pause(p)) => c.pause(&partitions_in(p)),
-            (HostContext::Sink(c, _), HostCall::Resume(p)) => c.resume(&partitions_in(p)),
-            (HostContext::Sink(c, _), HostCall::Rewind(o)) => c.rewind(offsets_in(o)),
-            (HostContext::Sink(c, _), HostCall::RequestCommit) => c.request_commit(),
-            (HostContext::Sink(c, _), HostCall::HasErrantReporter) => {
+        use Target::{Connector, Sink, Source};
+        match (&self.target, call) {
+            (Connector(c), HostCall::RequestReconfiguration) => c.request_task_reconfiguration(),
+            (Connector(c), HostCall::RaiseError(e)) => c.raise_error(ConnectError::from(e)),
+            (Source(c), HostCall::Offset(partition)) => return Ok(HostReply::Offset(c.offset(&partition))),
+            (Source(c), HostCall::ReportProgress(p)) => c.report_progress(p),
+            (Sink(c, _), HostCall::Assignment) => return Ok(HostReply::Partitions(partitions_out(&c.assignment()))),
+            (Sink(c, _), HostCall::Pause(p)) => c.pause(&partitions_in(p)),
+            (Sink(c, _), HostCall::Resume(p)) => c.resume(&partitions_in(p)),
+            (Sink(c, _), HostCall::Rewind(o)) => c.rewind(offsets_in(o)),
+            (Sink(c, _), HostCall::RequestCommit) => c.request_commit(),
+            (Sink(c, _), HostCall::HasErrantReporter) => {
                 return Ok(HostReply::Bool(c.errant_record_reporter().is_some()))
             }
-            (HostContext::Sink(c, runtime), HostCall::ReportErrant { record, error }) => {
+            (Sink(c, runtime), HostCall::ReportErrant { record, error }) => {
                 return report_errant(c.as_ref(), runtime.as_ref(), *record, error)
             }
             (_, call) => return unsupported(&call),

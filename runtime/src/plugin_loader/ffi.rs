@@ -9,9 +9,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use aqueduct_sdk::plugin::abi::{
-    AbiVersionFn, CallFn, DeclarationFn, FreeFn, HostBuffer, HostVtable, StaticStr, ABI_VERSION, SYMBOL_ABI_VERSION,
-    SYMBOL_CALL, SYMBOL_DECLARATION, SYMBOL_FREE,
+    AbiVersionFn, CallFn, DeclarationFn, FreeFn, HostBuffer, HostLogger, HostVtable, SetLoggerFn, StaticStr,
+    ABI_VERSION, SYMBOL_ABI_VERSION, SYMBOL_CALL, SYMBOL_DECLARATION, SYMBOL_FREE, SYMBOL_SET_LOGGER,
 };
+use tracing::level_filters::LevelFilter;
 
 use super::callbacks::HostContext;
 
@@ -28,12 +29,13 @@ pub struct Declaration {
     pub manifest: String,
 }
 
-/// A loaded plugin library: its two entry points. The library itself is leaked (never
-/// unloaded), so the function pointers stay valid for the life of the process.
+/// A loaded plugin library: its entry points. The library itself is leaked (never unloaded),
+/// so the function pointers stay valid for the life of the process.
 #[derive(Clone, Copy)]
 pub struct Library {
     call: CallFn,
     free: FreeFn,
+    set_logger: Option<SetLoggerFn>,
 }
 
 /// Why a file is not a usable plugin, before its versions are compared.
@@ -61,11 +63,12 @@ pub fn open(path: &Path) -> Result<(Library, Declaration), OpenError> {
         return Err(OpenError::Abi(version));
     }
     // SAFETY: ABI version 1 declares these symbols with these signatures.
-    let (declaration, call, free) = unsafe {
+    let (declaration, call, free, set_logger) = unsafe {
         let declaration = lib.get::<DeclarationFn>(SYMBOL_DECLARATION).map(|f| *f);
         let call = lib.get::<CallFn>(SYMBOL_CALL).map(|f| *f);
         let free = lib.get::<FreeFn>(SYMBOL_FREE).map(|f| *f);
-        (declaration, call, free)
+        let set_logger = lib.get::<SetLoggerFn>(SYMBOL_SET_LOGGER).map(|f| *f).ok();
+        (declaration, call, free, set_logger)
     };
     let missing = |e: libloading::Error| OpenError::Broken(format!("incomplete Aqueduct plugin: {e}"));
     let (declaration, call, free) = (declaration.map_err(missing)?, call.map_err(missing)?, free.map_err(missing)?);
@@ -76,7 +79,7 @@ pub fn open(path: &Path) -> Result<(Library, Declaration), OpenError> {
         rustc_version: read(raw.rustc_version),
         manifest: read(raw.manifest),
     };
-    Ok((Library { call, free }, declaration))
+    Ok((Library { call, free, set_logger }, declaration))
 }
 
 fn read(s: StaticStr) -> String {
@@ -89,6 +92,24 @@ fn read(s: StaticStr) -> String {
 }
 
 impl Library {
+    /// Gives the plugin this process's logger, when the plugin takes one (call it once, after
+    /// its versions were checked).
+    pub fn set_logger(&self) {
+        let max_level = match LevelFilter::current() {
+            LevelFilter::OFF => 0,
+            LevelFilter::ERROR => 1,
+            LevelFilter::WARN => 2,
+            LevelFilter::INFO => 3,
+            LevelFilter::DEBUG => 4,
+            _ => 5,
+        };
+        if let Some(set_logger) = self.set_logger {
+            // SAFETY: the symbol has this signature in ABI version 1 (checked), and `host_log`
+            // upholds the logger's contract.
+            unsafe { set_logger(HostLogger { max_level, log: host_log }) };
+        }
+    }
+
     /// One call into the plugin: request bytes in, reply bytes out. `host`, when given, passes
     /// one reference to its context to the plugin, which releases it.
     pub fn call(&self, request: &[u8], host: Option<Arc<HostContext>>) -> Vec<u8> {
@@ -129,6 +150,19 @@ unsafe extern "C" fn host_call(ctx: *const c_void, request: *const u8, len: usiz
     .unwrap_or_else(|_| super::callbacks::panicked());
     let mut answer = std::mem::ManuallyDrop::new(answer);
     HostBuffer { ptr: answer.as_mut_ptr(), len: answer.len(), cap: answer.capacity() }
+}
+
+/// The plugin logs one event, in a host context or none.
+unsafe extern "C" fn host_log(ctx: *const c_void, event: *const u8, len: usize) {
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: `ctx` is null or an `Arc<HostContext>` the plugin holds a reference to for
+        // the whole call, and `event` points to `len` readable bytes during it.
+        let (context, event) = unsafe {
+            let event = if event.is_null() { &[][..] } else { std::slice::from_raw_parts(event, len) };
+            (ctx.cast::<HostContext>().as_ref(), event)
+        };
+        super::callbacks::log(context, event);
+    }));
 }
 
 /// Frees an answer of [`host_call`].

@@ -178,6 +178,7 @@ pub fn load(file: &Path) -> Result<LoadedPlugin, String> {
             declaration.rustc_version
         ));
     }
+    library.set_logger();
     let manifest: Manifest = serde_json::from_str(&declaration.manifest)
         .map_err(|e| format!("{}: unreadable plugin manifest ({e}): {:.200}", file.display(), declaration.manifest))?;
     let client = PluginClient::new(library, file);

@@ -259,7 +259,7 @@ fn sink_callbacks_reach_the_hosts_context() {
     use aqueduct_sdk::plugin::protocol::{HostCall, HostReply, HostResult};
     use aqueduct_sdk::plugin::wire::{offsets_out, partitions_out};
     let recording = Arc::new(Recording::default());
-    let host = callbacks::HostContext::Sink(recording.clone(), None);
+    let host = callbacks::HostContext::new(callbacks::Target::Sink(recording.clone(), None));
     let ask = |call: HostCall| -> HostResult {
         serde_json::from_slice(&host.answer(&serde_json::to_vec(&call).expect("encodes"))).expect("decodes")
     };
@@ -335,7 +335,7 @@ fn connector_callbacks_reach_the_hosts_context() {
     use aqueduct_sdk::plugin::protocol::{HostCall, HostReply};
     use aqueduct_sdk::plugin::wire::WireError;
     let recording = Arc::new(Connectors::default());
-    let host = callbacks::HostContext::Connector(recording.clone());
+    let host = callbacks::HostContext::new(callbacks::Target::Connector(recording.clone()));
     let ask = |call: HostCall| -> aqueduct_sdk::plugin::protocol::HostResult {
         serde_json::from_slice(&host.answer(&serde_json::to_vec(&call).expect("encodes"))).expect("decodes")
     };

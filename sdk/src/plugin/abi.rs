@@ -9,7 +9,8 @@ use std::ffi::c_void;
 ///
 /// Additions either side can ignore keep the version: the manifest's transforms, predicates
 /// and converters (absent, they read as none) and the calls on them (made only to a plugin
-/// that declares them) were added to version 1 so.
+/// that declares them) were added to version 1 so, and so was [`SYMBOL_SET_LOGGER`] (a host
+/// calls it only when the plugin exports it; a plugin without it logs nowhere, as before).
 pub const ABI_VERSION: u32 = 1;
 
 /// `extern "C" fn() -> u32`: the plugin's [`ABI_VERSION`]. The one symbol whose meaning never
@@ -24,6 +25,10 @@ pub const SYMBOL_CALL: &[u8] = b"aqueduct_plugin_call\0";
 /// `unsafe extern "C" fn(PluginBuffer)`: frees a buffer the plugin returned.
 pub const SYMBOL_FREE: &[u8] = b"aqueduct_plugin_free\0";
 
+/// `unsafe extern "C" fn(HostLogger)`, optional: the host's log sink, given once right after
+/// the declaration is read. The plugin's `tracing` events go to it from then on.
+pub const SYMBOL_SET_LOGGER: &[u8] = b"aqueduct_plugin_set_logger\0";
+
 /// The signature of [`SYMBOL_ABI_VERSION`].
 pub type AbiVersionFn = extern "C" fn() -> u32;
 /// The signature of [`SYMBOL_DECLARATION`].
@@ -32,6 +37,22 @@ pub type DeclarationFn = extern "C" fn() -> PluginDeclaration;
 pub type CallFn = unsafe extern "C" fn(request: *const u8, len: usize, host: *const HostVtable) -> PluginBuffer;
 /// The signature of [`SYMBOL_FREE`].
 pub type FreeFn = unsafe extern "C" fn(buffer: PluginBuffer);
+/// The signature of [`SYMBOL_SET_LOGGER`].
+pub type SetLoggerFn = unsafe extern "C" fn(logger: HostLogger);
+
+/// Where a plugin's log events go: the host's function, and the most verbose level the host
+/// records (so the plugin does not format what would be thrown away).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct HostLogger {
+    /// 0 off, 1 error, 2 warn, 3 info, 4 debug, 5 trace.
+    pub max_level: u32,
+    /// Logs one [`protocol::LogEvent`](super::protocol::LogEvent) (JSON, `len` bytes, read
+    /// during the call). `ctx` is null or the [`HostVtable::ctx`] of the connector or task
+    /// whose call logged it, to which the plugin holds a reference for the whole call; the host
+    /// logs the event in that connector's or task's context. Callable from any thread.
+    pub log: unsafe extern "C" fn(ctx: *const c_void, event: *const u8, len: usize),
+}
 
 /// Borrowed UTF-8 bytes in static memory of the plugin (valid while it is loaded).
 #[repr(C)]

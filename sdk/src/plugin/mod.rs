@@ -9,9 +9,10 @@
 //! used by another, and the two sides do not share an allocator, a panic runtime or tokio's
 //! thread-locals (each side links its own copies). So nothing of that kind crosses:
 //!
-//! - **Only C types cross.** The plugin exports four `extern "C"` functions
+//! - **Only C types cross.** The plugin exports five `extern "C"` functions
 //!   ([`abi`]): its ABI version (a `u32`), its declaration (a `#[repr(C)]` struct of integers
-//!   and pointers into its static memory), one `call` entry point and a `free` function.
+//!   and pointers into its static memory), one `call` entry point, a `free` function, and
+//!   `set_logger`, which takes the host's log function.
 //! - **Every call is bytes.** The host sends a [`protocol::Call`] serialized as JSON and gets a
 //!   [`protocol::CallResult`] back the same way. The data model crosses as the mirror types
 //!   of [`wire`] (floats as their bits, bytes as base64), not as the public types, whose layout
@@ -79,6 +80,24 @@
 //! predicate's `test` has no error to return: when the call fails it is logged and the
 //! predicate does not match.
 //!
+//! # Logging
+//!
+//! A plugin logs with `tracing` (re-exported as [`plugin::tracing`](crate::plugin::tracing)).
+//! Its `tracing` is its own copy, with its own global dispatcher, so the host hands it a log
+//! function when it loads the library ([`abi::HostLogger`]) and the plugin installs a
+//! subscriber that sends every event across as a [`protocol::LogEvent`], with the host context
+//! of the connector or task whose call is running. The worker logs it under the target
+//! `aqueduct::plugin`, in that task's span (`task{connector=... task=0}`), with the plugin's
+//! own target as the `origin` field:
+//!
+//! ```text
+//! INFO task{connector=health task=0}: aqueduct::plugin: polling started url=http://... origin="my_plugin::source"
+//! ```
+//!
+//! Events below the worker's most verbose level are not even formatted; events from work a
+//! plugin spawns outside any call arrive without a connector. A plugin that installs its own
+//! global subscriber first keeps it (and its output stays its own).
+//!
 //! Not carried across (yet): the exactly-once `TransactionContext` of a source task (a
 //! plugin's source runs at least once), and header converters (the runtime has none).
 //!
@@ -105,6 +124,11 @@ pub mod wire;
 #[cfg(feature = "plugin")]
 pub use tokio;
 
+/// The `tracing` a plugin logs with (`aqueduct_sdk::plugin::tracing::info!`): its events reach
+/// the worker's log, under the connector's and task's fields (see below).
+#[cfg(feature = "plugin")]
+pub use tracing;
+
 /// The aqueduct-sdk version, which a plugin's declaration carries and a host compares.
 pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -123,7 +147,7 @@ pub const RUSTC_VERSION: &str = env!("AQUEDUCT_RUSTC_VERSION");
 /// }
 /// ```
 ///
-/// Every section is optional, but those present come in this order. Generates the four
+/// Every section is optional, but those present come in this order. Generates the
 /// `extern "C"` symbols of [`abi`]; each entry must be an expression of the section's
 /// descriptor type: [`PluginDescriptor`](crate::PluginDescriptor),
 /// [`TransformDescriptor`](crate::TransformDescriptor),
@@ -178,6 +202,13 @@ macro_rules! declare_plugin {
         ) -> $crate::plugin::abi::PluginBuffer {
             // SAFETY: the host upholds the ABI's contract for these arguments.
             unsafe { $crate::plugin::guest::call(__aqueduct_plugin_declared, $sdk_version, request, len, host) }
+        }
+
+        /// Takes the host's logger: the plugin's `tracing` events go to it from now on.
+        #[allow(unsafe_code)]
+        #[no_mangle]
+        pub extern "C" fn aqueduct_plugin_set_logger(logger: $crate::plugin::abi::HostLogger) {
+            $crate::plugin::guest::set_logger(logger)
         }
 
         /// Frees a buffer `aqueduct_plugin_call` returned.

@@ -256,6 +256,21 @@ pub enum HostCall {
     },
 }
 
+/// One `tracing` event of a plugin, as its host logs it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LogEvent {
+    /// `ERROR`, `WARN`, `INFO`, `DEBUG` or `TRACE`.
+    pub level: String,
+    /// The event's target (by default the plugin's module path).
+    pub target: String,
+    /// The event's message.
+    pub message: String,
+    /// Its other fields, rendered (`name`, `value`), in order.
+    pub fields: Vec<(String, String)>,
+    /// The plugin's own spans around it, outermost first, as `name{field=value ...}`.
+    pub spans: Vec<String>,
+}
+
 /// What a [`HostCall`] returns.
 #[derive(Debug, Serialize, Deserialize)]
 #[allow(missing_docs)]

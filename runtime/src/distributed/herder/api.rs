@@ -28,6 +28,9 @@ fn status_json(mut base: Json, status: Option<&Status>) -> Json {
             if let Some(trace) = &s.trace {
                 base["trace"] = json!(trace);
             }
+            if let Some(version) = &s.version {
+                base["version"] = json!(version);
+            }
         }
         None => {
             base["state"] = json!("UNASSIGNED");

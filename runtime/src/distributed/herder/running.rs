@@ -54,6 +54,8 @@ struct LocalTask {
     config: Props,
     /// The connector config it was started with.
     connector_props: Props,
+    /// The version of the connector plugin it runs (none when it could not be resolved).
+    version: Option<&'static str>,
 }
 
 /// The connectors and tasks running here.
@@ -261,7 +263,9 @@ impl Running {
             },
             self.herder.preflight(&id.connector, source),
         );
-        self.tasks.insert(id.clone(), LocalTask { handle, config: config.clone(), connector_props: props.clone() });
+        let version = plugin.as_ref().map(|p| p.version);
+        self.tasks
+            .insert(id.clone(), LocalTask { handle, config: config.clone(), connector_props: props.clone(), version });
     }
 
     /// Stops tasks together; their statuses become UNASSIGNED, or tombstones when `destroyed`.
@@ -425,13 +429,16 @@ impl Running {
         }
     }
 
-    fn status(&self, state: StatusState, trace: Option<String>) -> Status {
+    /// A status record; `version` is the connector plugin's (KIP-891), written only while the
+    /// connector or task exists here, as Kafka Connect writes it.
+    fn status(&self, state: StatusState, trace: Option<String>, version: Option<&str>) -> Status {
+        let present = !matches!(state, StatusState::Unassigned | StatusState::Restarting | StatusState::Destroyed);
         Status {
             state,
             trace,
             worker_id: self.herder.worker.worker_id.clone(),
             generation: self.generation,
-            version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+            version: version.filter(|_| present).map(str::to_owned),
         }
     }
 
@@ -448,7 +455,8 @@ impl Running {
         if !self.changed(format!("c/{name}"), state, &trace) {
             return;
         }
-        let status = self.status(state, trace);
+        let version = self.connectors.get(name).and_then(|c| c.plugin.as_ref()).map(|p| p.version);
+        let status = self.status(state, trace, version);
         if let Err(e) = self.herder.statuses.put_connector(name, status, state != StatusState::Destroyed).await {
             warn!(connector = %name, error = %e, "could not write the connector status");
         }
@@ -458,7 +466,8 @@ impl Running {
         if !self.changed(format!("t/{id}"), state, &trace) {
             return;
         }
-        let status = self.status(state, trace);
+        let version = self.tasks.get(id).and_then(|t| t.version);
+        let status = self.status(state, trace, version);
         if let Err(e) = self.herder.statuses.put_task(id, status, state != StatusState::Destroyed).await {
             warn!(task = %id, error = %e, "could not write the task status");
         }

@@ -8,7 +8,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use super::Declared;
-use crate::plugin::abi::{HostVtable, PluginBuffer, PluginDeclaration, StaticStr};
+use crate::plugin::abi::{HostLogger, HostVtable, PluginBuffer, PluginDeclaration, StaticStr};
 use crate::plugin::protocol::{CallResult, HostCall, HostResult};
 use crate::plugin::wire::WireError;
 use crate::ConnectError;
@@ -50,6 +50,19 @@ impl Drop for HostRef {
         // SAFETY: this is the plugin's only reference to `ctx`; it is not used afterwards.
         unsafe { (self.vtable.release)(self.vtable.ctx) }
     }
+}
+
+/// Hands one encoded log event to the host's logger, in `host`'s context when given.
+pub(crate) fn log(logger: &HostLogger, host: Option<&HostRef>, event: &[u8]) {
+    let ctx = host.map_or(std::ptr::null(), |h| h.vtable.ctx);
+    // SAFETY: `event` is valid for its length during the call; `ctx` is null or a context the
+    // caller holds a reference to (`host`) for the whole call, as the ABI requires.
+    unsafe { (logger.log)(ctx, event.as_ptr(), event.len()) }
+}
+
+/// The body of `aqueduct_plugin_set_logger`.
+pub fn set_logger(logger: HostLogger) {
+    let _ = catch_unwind(|| super::log::install(logger));
 }
 
 fn wire_error(message: &str) -> WireError {

@@ -13,9 +13,9 @@ use crate::{
     SinkRecord, SinkTaskContext, TopicPartition, TopicPartitionOffsets,
 };
 
-/// The SDK has no logging dependency: a failed callback that returns nothing goes to stderr.
+/// A failed callback that returns nothing is logged (through the host's logger).
 fn warn(message: std::fmt::Arguments<'_>) {
-    eprintln!("aqueduct plugin: {message}");
+    tracing::warn!("{message}");
 }
 
 /// One host context, shared by every context object made from it.

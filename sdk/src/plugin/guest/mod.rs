@@ -7,12 +7,13 @@
 mod components;
 mod ffi;
 mod host;
+mod log;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-pub use ffi::{call, declaration, free};
+pub use ffi::{call, declaration, free, set_logger};
 use ffi::{panic_error, HostRef};
 use host::{Host, SinkContext};
 
@@ -45,6 +46,8 @@ pub(crate) struct State {
     pub(crate) manifest: String,
     runtime: OnceLock<Result<tokio::runtime::Runtime, String>>,
     instances: Mutex<HashMap<Handle, Arc<tokio::sync::Mutex<Instance>>>>,
+    /// The host context each started connector and task logs in.
+    hosts: Mutex<HashMap<Handle, Host>>,
     next: AtomicU64,
 }
 
@@ -94,6 +97,7 @@ pub(crate) fn state(declared: fn() -> Declared, _sdk_version: &'static str) -> &
             manifest,
             runtime: OnceLock::new(),
             instances: Mutex::new(HashMap::new()),
+            hosts: Mutex::new(HashMap::new()),
             next: AtomicU64::new(1),
         }
     })
@@ -114,6 +118,23 @@ impl State {
 
     fn instances(&self) -> std::sync::MutexGuard<'_, HashMap<Handle, Arc<tokio::sync::Mutex<Instance>>>> {
         self.instances.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn hosts(&self) -> std::sync::MutexGuard<'_, HashMap<Handle, Host>> {
+        self.hosts.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The host context `call` logs in: the one it carries (a start, whose instance keeps it
+    /// from then on), else the one its instance was started with.
+    fn log_context(&self, call: &Call, host: Option<&Host>) -> Option<Host> {
+        let instance = instance_of(call)?;
+        match host {
+            Some(host) => {
+                self.hosts().insert(instance, host.clone());
+                Some(host.clone())
+            }
+            None => self.hosts().get(&instance).cloned(),
+        }
     }
 
     fn insert(&self, instance: Instance) -> Handle {
@@ -149,11 +170,38 @@ fn err(e: ConnectError) -> WireError {
 pub(crate) fn handle(state: &'static State, call: Call, host: Option<HostRef>) -> CallResult {
     let runtime = state.runtime()?;
     let host = host.map(|h| Host(Arc::new(h)));
-    let task = runtime.spawn(dispatch(state, call, host));
+    let context = state.log_context(&call, host.as_ref());
+    let task = runtime.spawn(log::in_context(context, dispatch(state, call, host)));
     match runtime.block_on(task) {
         Ok(result) => result,
         Err(e) if e.is_panic() => Err(panic_error(e.into_panic())),
         Err(e) => Err(fatal(format!("plugin call cancelled: {e}"))),
+    }
+}
+
+/// The connector or task instance a call is about.
+fn instance_of(call: &Call) -> Option<Handle> {
+    match call {
+        Call::ConfigDef { connector }
+        | Call::Validate { connector, .. }
+        | Call::ConnectorStart { connector, .. }
+        | Call::TaskConfigs { connector, .. }
+        | Call::ConnectorStop { connector }
+        | Call::ExactlyOnceSupport { connector, .. }
+        | Call::CanDefineTransactionBoundaries { connector, .. }
+        | Call::NewTask { connector } => Some(*connector),
+        Call::SourceStart { task, .. }
+        | Call::Poll { task }
+        | Call::CommitRecord { task, .. }
+        | Call::Commit { task }
+        | Call::SinkStart { task, .. }
+        | Call::Put { task, .. }
+        | Call::Flush { task, .. }
+        | Call::PreCommit { task, .. }
+        | Call::Open { task, .. }
+        | Call::Close { task, .. }
+        | Call::TaskStop { task } => Some(*task),
+        _ => None,
     }
 }
 
@@ -308,6 +356,7 @@ async fn dispatch(state: &'static State, call: Call, host: Option<Host>) -> Call
             // for) holds the last reference, and the instance is dropped, on this runtime,
             // when that call returns.
             drop(state.instances().remove(&handle));
+            drop(state.hosts().remove(&handle));
             Ok(Reply::Unit)
         }
     }
