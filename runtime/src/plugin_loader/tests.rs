@@ -2,12 +2,13 @@
 //! cargo into the same target directory.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 use aqueduct_sdk::serde_json::json;
+use aqueduct_sdk::testing::{MemoryOffsets, QuietConnectorContext, RecordingSinkContext};
 use aqueduct_sdk::{
-    offset_map, ConnectError, ConnectorContext, ErrantRecordReporter, OffsetMap, OffsetReader, Props, SinkRecord,
-    SinkTaskContext, SourceTaskContext, TimestampType, TopicPartition, TopicPartitionOffsets, Value,
+    offset_map, ConnectError, ErrorKind, OffsetMap, Props, SinkRecord, SourceTaskContext, TopicPartition,
+    TopicPartitionOffsets, Value,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -70,19 +71,6 @@ async fn http_server(body: &'static str) -> String {
     format!("http://{addr}/health")
 }
 
-struct Offsets(OffsetMap);
-impl OffsetReader for Offsets {
-    fn offset(&self, _partition: &OffsetMap) -> Option<OffsetMap> {
-        Some(self.0.clone())
-    }
-}
-
-struct NoContext;
-impl ConnectorContext for NoContext {
-    fn request_task_reconfiguration(&self) {}
-    fn raise_error(&self, _error: ConnectError) {}
-}
-
 fn props(pairs: &[(&str, &str)]) -> Props {
     pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
 }
@@ -101,11 +89,12 @@ async fn a_source_task_runs_in_the_plugin_and_reads_offsets_from_the_host() {
     let url = http_server("{\"status\":\"green\"}").await;
     let config = props(&[("url", &url), ("topic", "health"), ("poll.interval.ms", "10")]);
     let mut source = source;
-    source.start(Arc::new(NoContext), config.clone()).await.expect("the connector starts");
+    source.start(Arc::new(QuietConnectorContext::default()), config.clone()).await.expect("the connector starts");
     let tasks = source.task_configs(4).expect("task configs");
     assert_eq!(tasks, vec![config]);
     let mut task = source.create_task();
-    let stored = Arc::new(Offsets(offset_map([("polls", json!(41))])));
+    let stored = Arc::new(MemoryOffsets::default());
+    stored.set(&offset_map([("url", json!(url))]), offset_map([("polls", json!(41))]));
     task.start(SourceTaskContext::new("health", 0, stored), tasks[0].clone()).await.expect("the task starts");
     let records = task.poll().await.expect("a poll");
     assert_eq!(records.len(), 1);
@@ -125,10 +114,10 @@ async fn a_panic_in_the_plugin_is_an_error_with_its_message() {
     let source = plugin.connectors[0].factory.new_source().expect("a source");
     let mut task = source.create_task();
     let config = props(&[("url", "http://127.0.0.1:9/"), ("topic", "t"), ("panic.on.poll", "true")]);
-    let offsets = Arc::new(Offsets(OffsetMap::new()));
+    let offsets = Arc::new(MemoryOffsets::default());
     task.start(SourceTaskContext::new("p", 0, offsets), config).await.expect("the task starts");
     let err = task.poll().await.expect_err("the poll panics");
-    assert_eq!(err.kind(), aqueduct_sdk::ErrorKind::Fatal);
+    assert_eq!(err.kind(), ErrorKind::Fatal);
     assert!(err.message().contains("plugin panicked: HttpPollSource was told to panic"), "{err}");
     // The plugin is still usable after a panic.
     let err = task.poll().await.expect_err("panics again");
@@ -136,32 +125,7 @@ async fn a_panic_in_the_plugin_is_an_error_with_its_message() {
 }
 
 fn sink_record(offset: i64, value: Value) -> SinkRecord {
-    SinkRecord {
-        topic: "t".into(),
-        kafka_partition: 0,
-        kafka_offset: offset,
-        key_schema: None,
-        key: Value::Null,
-        value_schema: None,
-        value,
-        timestamp: None,
-        timestamp_type: TimestampType::NoTimestamp,
-        headers: Vec::new(),
-    }
-}
-
-struct SinkContext(Mutex<Vec<TopicPartition>>);
-impl SinkTaskContext for SinkContext {
-    fn assignment(&self) -> Vec<TopicPartition> {
-        self.0.lock().expect("unpoisoned").clone()
-    }
-    fn pause(&self, _: &[TopicPartition]) {}
-    fn resume(&self, _: &[TopicPartition]) {}
-    fn rewind(&self, _: TopicPartitionOffsets) {}
-    fn request_commit(&self) {}
-    fn errant_record_reporter(&self) -> Option<Arc<dyn ErrantRecordReporter>> {
-        None
-    }
+    SinkRecord::new("t", 0, offset, None, value)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -172,7 +136,8 @@ async fn a_sink_task_writes_and_reports_what_is_durable() {
     let file = dir.path().join("out.jsonl");
     let sink = plugin.connectors[1].factory.new_sink().expect("a sink");
     let mut task = sink.create_task();
-    let context = Arc::new(SinkContext(Mutex::new(vec![TopicPartition::new("t", 0)])));
+    let context = Arc::new(RecordingSinkContext::default());
+    context.set_assignment(vec![TopicPartition::new("t", 0)]);
     task.start(context, props(&[("file", &file.to_string_lossy())])).await.expect("the task starts");
     task.open(&[TopicPartition::new("t", 0)]).await.expect("open");
     let record = sink_record;
@@ -224,41 +189,19 @@ async fn a_panic_in_a_plugin_sink_task_is_an_error_with_its_message() {
     let dir = tempfile::tempdir().expect("a temp dir");
     let file = dir.path().join("out.jsonl").display().to_string();
     let mut task = plugin.connectors[1].factory.new_sink().expect("a sink").create_task();
-    let context = Arc::new(SinkContext(Mutex::new(Vec::new())));
+    let context = Arc::new(RecordingSinkContext::default());
     task.start(context, props(&[("file", &file), ("panic.on.put", "true")])).await.expect("the task starts");
     let record = sink_record(0, Value::from("a"));
     let err = task.put(&[record]).await.expect_err("put panics");
     assert!(err.message().contains("plugin panicked: FileAppendSink was told to panic"), "{err}");
 }
 
-/// Records what a plugin asked of its sink task context.
-#[derive(Default)]
-struct Recording {
-    paused: Mutex<Vec<TopicPartition>>,
-    rewound: Mutex<TopicPartitionOffsets>,
-}
-impl SinkTaskContext for Recording {
-    fn assignment(&self) -> Vec<TopicPartition> {
-        vec![TopicPartition::new("t", 3)]
-    }
-    fn pause(&self, partitions: &[TopicPartition]) {
-        self.paused.lock().expect("unpoisoned").extend_from_slice(partitions);
-    }
-    fn resume(&self, _: &[TopicPartition]) {}
-    fn rewind(&self, offsets: TopicPartitionOffsets) {
-        self.rewound.lock().expect("unpoisoned").extend(offsets);
-    }
-    fn request_commit(&self) {}
-    fn errant_record_reporter(&self) -> Option<Arc<dyn ErrantRecordReporter>> {
-        None
-    }
-}
-
 #[test]
 fn sink_callbacks_reach_the_hosts_context() {
     use aqueduct_sdk::plugin::protocol::{HostCall, HostReply, HostResult};
     use aqueduct_sdk::plugin::wire::{offsets_out, partitions_out};
-    let recording = Arc::new(Recording::default());
+    let recording = Arc::new(RecordingSinkContext::default());
+    recording.set_assignment(vec![TopicPartition::new("t", 3)]);
     let host = callbacks::HostContext::new(callbacks::Target::Sink(recording.clone(), None));
     let ask = |call: HostCall| -> HostResult {
         serde_json::from_slice(&host.answer(&serde_json::to_vec(&call).expect("encodes"))).expect("decodes")
@@ -270,35 +213,10 @@ fn sink_callbacks_reach_the_hosts_context() {
     assert!(matches!(ask(HostCall::Rewind(offsets_out(&offsets))), Ok(HostReply::Unit)));
     assert!(matches!(ask(HostCall::HasErrantReporter), Ok(HostReply::Bool(false))));
     assert!(ask(HostCall::Offset(OffsetMap::new())).is_err(), "a sink context reads no source offsets");
-    assert_eq!(*recording.paused.lock().expect("unpoisoned"), vec![tp]);
-    assert_eq!(*recording.rewound.lock().expect("unpoisoned"), offsets);
-}
-
-/// Keeps what a plugin reported as errant.
-#[derive(Default)]
-struct Reported(Mutex<Vec<(i64, String)>>);
-
-#[aqueduct_sdk::async_trait]
-impl ErrantRecordReporter for Reported {
-    async fn report(&self, record: &SinkRecord, error: &ConnectError) -> aqueduct_sdk::Result<()> {
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await; // a report takes a while
-        self.0.lock().expect("unpoisoned").push((record.kafka_offset, error.message().to_owned()));
-        Ok(())
-    }
-}
-
-struct ReportingContext(Arc<Reported>);
-impl SinkTaskContext for ReportingContext {
-    fn assignment(&self) -> Vec<TopicPartition> {
-        Vec::new()
-    }
-    fn pause(&self, _: &[TopicPartition]) {}
-    fn resume(&self, _: &[TopicPartition]) {}
-    fn rewind(&self, _: TopicPartitionOffsets) {}
-    fn request_commit(&self) {}
-    fn errant_record_reporter(&self) -> Option<Arc<dyn ErrantRecordReporter>> {
-        Some(self.0.clone())
-    }
+    assert!(matches!(ask(HostCall::RequestCommit), Ok(HostReply::Unit)));
+    assert_eq!(recording.pauses(), vec![vec![tp]]);
+    assert_eq!(recording.rewinds(), vec![offsets]);
+    assert_eq!(recording.commit_requests(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -308,33 +226,23 @@ async fn a_plugin_sink_reports_errant_records_through_the_hosts_reporter() {
     let dir = tempfile::tempdir().expect("a temp dir");
     let file = dir.path().join("out.jsonl");
     let mut task = plugin.connectors[1].factory.new_sink().expect("a sink").create_task();
-    let reported = Arc::new(Reported::default());
-    let context = Arc::new(ReportingContext(reported.clone()));
-    task.start(context, props(&[("file", &file.display().to_string())])).await.expect("the task starts");
+    let context = Arc::new(RecordingSinkContext::tolerant());
+    task.start(context.clone(), props(&[("file", &file.display().to_string())])).await.expect("the task starts");
     let records = vec![sink_record(0, Value::from("a")), sink_record(1, Value::Null), sink_record(2, Value::from("b"))];
     task.put(&records).await.expect("put");
     // The report ran on the host's runtime and was done before put returned.
-    assert_eq!(*reported.0.lock().expect("unpoisoned"), vec![(1, "a tombstone has no value to append".to_owned())]);
+    let reported: Vec<(i64, String)> =
+        context.reported().iter().map(|(r, e)| (r.kafka_offset, e.message().to_owned())).collect();
+    assert_eq!(reported, vec![(1, "a tombstone has no value to append".to_owned())]);
     task.pre_commit(&TopicPartitionOffsets::new()).await.expect("pre_commit");
     assert_eq!(std::fs::read_to_string(&file).expect("written"), "\"a\"\n\"b\"\n");
-}
-
-#[derive(Default)]
-struct Connectors(Mutex<Vec<String>>);
-impl ConnectorContext for Connectors {
-    fn request_task_reconfiguration(&self) {
-        self.0.lock().expect("unpoisoned").push("reconfigure".to_owned());
-    }
-    fn raise_error(&self, error: ConnectError) {
-        self.0.lock().expect("unpoisoned").push(error.trace());
-    }
 }
 
 #[test]
 fn connector_callbacks_reach_the_hosts_context() {
     use aqueduct_sdk::plugin::protocol::{HostCall, HostReply};
     use aqueduct_sdk::plugin::wire::WireError;
-    let recording = Arc::new(Connectors::default());
+    let recording = Arc::new(QuietConnectorContext::default());
     let host = callbacks::HostContext::new(callbacks::Target::Connector(recording.clone()));
     let ask = |call: HostCall| -> aqueduct_sdk::plugin::protocol::HostResult {
         serde_json::from_slice(&host.answer(&serde_json::to_vec(&call).expect("encodes"))).expect("decodes")
@@ -343,11 +251,9 @@ fn connector_callbacks_reach_the_hosts_context() {
     let error = ConnectError::config("tables: none match").with_source(std::io::Error::other("empty schema"));
     assert!(matches!(ask(HostCall::RaiseError(WireError::from(&error))), Ok(HostReply::Unit)));
     assert!(ask(HostCall::Assignment).is_err(), "a connector context has no assignment");
-    let seen = recording.0.lock().expect("unpoisoned").clone();
-    assert_eq!(
-        seen,
-        ["reconfigure".to_owned(), "config error: tables: none match\nCaused by: empty schema".to_owned()]
-    );
+    assert_eq!(recording.reconfigurations(), 1);
+    let raised: Vec<(ErrorKind, String)> = recording.errors().iter().map(|e| (e.kind(), e.to_string())).collect();
+    assert_eq!(raised, [(ErrorKind::Config, "tables: none match: empty schema".to_owned())], "with its cause");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -364,7 +270,7 @@ async fn dropping_a_task_does_not_wait_for_a_call_the_host_gave_up_on() {
         }
     });
     let mut task = plugin.connectors[0].factory.new_source().expect("a source").create_task();
-    let offsets = Arc::new(Offsets(OffsetMap::new()));
+    let offsets = Arc::new(MemoryOffsets::default());
     task.start(SourceTaskContext::new("hang", 0, offsets), props(&[("url", &url), ("topic", "t")]))
         .await
         .expect("the task starts");
