@@ -67,3 +67,66 @@ async fn refresh_reads_past_a_transaction_once_it_ends() {
     reader.refresh().await.expect("refresh");
     assert_eq!(reader.get("c", &p), Some(n(6)));
 }
+
+/// A transactional producer, ready.
+async fn transactional(id: &str) -> Arc<FutureProducer> {
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", kafka())
+        .set("transactional.id", unique(id))
+        .create()
+        .expect("producer");
+    let producer = Arc::new(producer);
+    let p = producer.clone();
+    tokio::task::spawn_blocking(move || p.init_transactions(Duration::from_secs(30)))
+        .await
+        .expect("join")
+        .expect("init");
+    producer
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opening_reads_to_a_last_stable_offset_that_follows_a_commit_marker() {
+    let topic = unique("stable-end-offsets");
+    let config = WorkerConfig::from_props(Props::from([("bootstrap.servers".to_owned(), kafka())])).expect("config");
+    let clients = KafkaClients::new(&config);
+    let spec = TopicSpec::compacted(&topic, 1, -1);
+    drop(TopicOffsetStore::open(&clients, spec.clone()).await.expect("creates the topic"));
+    let p = offset_map([("p", json!(0))]);
+    let send = |producer: Arc<FutureProducer>, connector: &'static str, offset: OffsetMap| {
+        let topic = topic.clone();
+        let p = p.clone();
+        async move {
+            let (key, value) = offset_record(connector, &p, Some(&offset)).expect("record");
+            let value = value.expect("value");
+            producer
+                .send(FutureRecord::to(&topic).key(&key).payload(&value), Duration::from_secs(10))
+                .await
+                .expect("sent");
+        }
+    };
+    // Offset 0 a committed offset, 1 its commit marker (never delivered to a reader), 2 a
+    // record of a transaction left open: the last stable offset is 2.
+    let task = transactional("committed").await;
+    task.begin_transaction().expect("begin");
+    send(task.clone(), "c", n(1)).await;
+    let t = task.clone();
+    tokio::task::spawn_blocking(move || t.commit_transaction(Duration::from_secs(30)))
+        .await
+        .expect("join")
+        .expect("commit");
+    let zombie = transactional("zombie").await;
+    zombie.begin_transaction().expect("begin");
+    send(zombie.clone(), "other", n(99)).await;
+
+    let reader = tokio::time::timeout(Duration::from_secs(30), TopicOffsetStore::open(&clients, spec))
+        .await
+        .expect("opening does not wait for the open transaction")
+        .expect("reader");
+    assert_eq!(reader.get("c", &p), Some(n(1)));
+    assert_eq!(reader.get("other", &p), None, "behind the open transaction");
+    let z = zombie.clone();
+    tokio::task::spawn_blocking(move || z.abort_transaction(Duration::from_secs(30)))
+        .await
+        .expect("join")
+        .expect("abort");
+}

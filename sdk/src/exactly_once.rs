@@ -24,7 +24,7 @@ pub enum ExactlyOnceSupport {
 }
 
 /// What a task asked of the transaction in progress.
-#[derive(Debug, Default, Clone, PartialEq)]
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TransactionRequests {
     /// Commit once the records of the current `poll` are sent.
     pub commit: bool,
@@ -68,6 +68,15 @@ impl TransactionContext {
     /// Aborts the transaction right after `record` is sent (it is discarded with the others).
     pub fn abort_transaction_after(&self, record: &SourceRecord) {
         self.lock().abort_after.push(identity(record));
+    }
+    /// For the runtime: adds requests made through another context (a plugin task's, carried
+    /// across the plugin boundary), as if they had been made on this one.
+    pub fn add_requests(&self, requests: TransactionRequests) {
+        let mut mine = self.lock();
+        mine.commit |= requests.commit;
+        mine.abort |= requests.abort;
+        mine.commit_after.extend(requests.commit_after);
+        mine.abort_after.extend(requests.abort_after);
     }
     /// For the runtime: takes the requests made so far.
     pub fn take_requests(&self) -> TransactionRequests {

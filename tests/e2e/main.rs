@@ -18,6 +18,7 @@ mod m2p;
 mod mongo_to_postgres;
 mod mongodb;
 mod pipeline_acceptance;
+mod plugin_exactly_once;
 mod plugin_guide;
 mod plugins;
 mod postgres;

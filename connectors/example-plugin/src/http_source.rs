@@ -6,8 +6,8 @@ use std::time::Duration;
 use aqueduct_sdk::serde_json::json;
 use aqueduct_sdk::{
     async_trait, offset_map, ConfigDef, ConfigType, ConnectError, Connector, ConnectorContext, ConnectorFactory,
-    Importance, OffsetMap, PluginDescriptor, Props, Result, SourceConnector, SourceRecord, SourceTask,
-    SourceTaskContext, Validator, Value,
+    ExactlyOnceSupport, Importance, OffsetMap, PluginDescriptor, Props, Result, SourceConnector, SourceRecord,
+    SourceTask, SourceTaskContext, TransactionContext, Validator, Value,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -33,6 +33,19 @@ fn config_def() -> ConfigDef {
         .define("poll.interval.ms", ConfigType::Long, Some("1000"), Importance::Medium, "Time between two GETs.")
         .validator(Validator::at_least(1.0))
         .define("panic.on.poll", ConfigType::Boolean, Some("false"), Importance::Low, "Panic in poll (for tests).")
+        .define(
+            "transaction.boundary.polls",
+            ConfigType::Int,
+            Some("0"),
+            Importance::Low,
+            "With transaction.boundary=connector: commit a transaction after every this many polls (0: never).",
+        )
+        .validator(Validator::at_least(0.0))
+}
+
+/// `transaction.boundary.polls`, when set.
+fn boundary_polls(props: &Props) -> Option<i64> {
+    props.get("transaction.boundary.polls").and_then(|n| n.trim().parse().ok()).filter(|n| *n > 0)
 }
 
 struct HttpPollConnector {
@@ -57,6 +70,15 @@ impl Connector for HttpPollConnector {
 }
 
 impl SourceConnector for HttpPollConnector {
+    /// A poll count resumes exactly from its stored offset.
+    fn exactly_once_support(&self, _props: &Props) -> Option<ExactlyOnceSupport> {
+        Some(ExactlyOnceSupport::Supported)
+    }
+
+    fn can_define_transaction_boundaries(&self, props: &Props) -> bool {
+        boundary_polls(props).is_some()
+    }
+
     fn create_task(&self) -> Box<dyn aqueduct_sdk::SourceTask> {
         Box::new(HttpPollTask {
             version: self.version,
@@ -65,6 +87,7 @@ impl SourceConnector for HttpPollConnector {
             interval: Duration::from_secs(1),
             panic: false,
             polls: 0,
+            boundary: None,
         })
     }
 }
@@ -124,6 +147,8 @@ struct HttpPollTask {
     interval: Duration,
     panic: bool,
     polls: i64,
+    /// Every how many polls a transaction ends, and where to say so.
+    boundary: Option<(i64, TransactionContext)>,
 }
 
 #[async_trait]
@@ -134,6 +159,7 @@ impl SourceTask for HttpPollTask {
         self.topic = config.string("topic").unwrap_or_default().to_owned();
         self.interval = Duration::from_millis(config.long("poll.interval.ms").unwrap_or(1000).unsigned_abs());
         self.panic = config.boolean("panic.on.poll").unwrap_or(false);
+        self.boundary = boundary_polls(&props).zip(context.transaction_context().cloned());
         // Resume the count after the last poll whose record Kafka acknowledged.
         if let Some(stored) = context.offset(&self.url.partition()) {
             self.polls = stored.get("polls").and_then(|p| p.as_i64()).unwrap_or(0);
@@ -160,8 +186,14 @@ impl SourceTask for HttpPollTask {
             (Value::from("version"), Value::from(self.version)),
         ]);
         let offset = offset_map([("polls", json!(self.polls))]);
-        Ok(vec![SourceRecord::new(self.url.partition(), offset, self.topic.clone(), value)
-            .with_key(None, Value::from(self.url.text.as_str()))])
+        let record = SourceRecord::new(self.url.partition(), offset, self.topic.clone(), value)
+            .with_key(None, Value::from(self.url.text.as_str()));
+        if let Some((every, transactions)) = &self.boundary {
+            if self.polls % every == 0 {
+                transactions.commit_transaction_after(&record);
+            }
+        }
+        Ok(vec![record])
     }
 }
 

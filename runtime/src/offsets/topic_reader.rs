@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
-use rdkafka::error::KafkaError;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
 use serde_json::Value as Json;
 
@@ -32,7 +32,7 @@ pub struct QuietEof;
 
 impl ClientContext for QuietEof {
     fn error(&self, error: KafkaError, reason: &str) {
-        if !matches!(error, KafkaError::PartitionEOF(_)) {
+        if !matches!(error, KafkaError::PartitionEOF(_) | KafkaError::Global(RDKafkaErrorCode::PartitionEOF)) {
             tracing::error!(%error, reason, "offset reader error");
         }
     }
@@ -89,7 +89,17 @@ pub fn read_to_end(
         if Instant::now() > deadline {
             bail!("timed out reading offset topic {topic}; partitions left: {:?}", remaining.keys());
         }
-        let Some(message) = consumer.poll(Duration::from_millis(200)) else { continue };
+        let Some(message) = consumer.poll(Duration::from_millis(200)) else {
+            // Past the end with nothing more to deliver: the last offsets below the end can be
+            // transaction markers, which are never delivered, and the end-of-partition event
+            // does not always come back through poll (librdkafka may raise it as a client error
+            // when the end is a last stable offset below open transactions).
+            let positions = consumer.position().context("reading the offset topic's position")?;
+            remaining.retain(|p, end| {
+                !matches!(positions.find_partition(topic, *p).map(|e| e.offset()), Some(Offset::Offset(at)) if at >= *end)
+            });
+            continue;
+        };
         let message = match message {
             Ok(message) => message,
             Err(KafkaError::PartitionEOF(p)) => {

@@ -10,7 +10,7 @@ use aqueduct_sdk::plugin::wire::{
 use aqueduct_sdk::{
     async_trait, ConfigDef, ConnectError, Connector, ConnectorContext, ExactlyOnceSupport, KeyValidation, Props,
     RecordMetadata, Result, SinkConnector, SinkRecord, SinkTask, SinkTaskContext, SourceConnector, SourceRecord,
-    SourceTask, SourceTaskContext, TopicPartition, TopicPartitionOffsets,
+    SourceTask, SourceTaskContext, TopicPartition, TopicPartitionOffsets, TransactionContext,
 };
 use tracing::warn;
 
@@ -109,7 +109,7 @@ impl Connector for PluginConnector {
 
 impl SourceConnector for PluginConnector {
     fn create_task(&self) -> Box<dyn SourceTask> {
-        Box::new(PluginSourceTask { remote: self.new_task() })
+        Box::new(PluginSourceTask { remote: self.new_task(), transactions: None })
     }
 
     fn exactly_once_support(&self, props: &Props) -> Option<ExactlyOnceSupport> {
@@ -120,9 +120,11 @@ impl SourceConnector for PluginConnector {
         }
     }
 
-    fn can_define_transaction_boundaries(&self, _props: &Props) -> bool {
-        // The TransactionContext does not cross the plugin boundary.
-        false
+    fn can_define_transaction_boundaries(&self, props: &Props) -> bool {
+        matches!(
+            self.sync(|connector| Call::CanDefineTransactionBoundaries { connector, props: props.clone() }),
+            Ok(Reply::Bool(true))
+        )
     }
 }
 
@@ -145,27 +147,39 @@ async fn unit(remote: &std::result::Result<Remote, String>, call: impl FnOnce(u6
 /// A source task of a plugin.
 pub struct PluginSourceTask {
     remote: std::result::Result<Remote, String>,
+    /// The runtime's transaction context (`transaction.boundary=connector`): the plugin task
+    /// has its own, whose requests are taken after each poll and added to this one.
+    transactions: Option<TransactionContext>,
 }
 
 #[async_trait]
 impl SourceTask for PluginSourceTask {
     async fn start(&mut self, context: SourceTaskContext, props: Props) -> Result<()> {
         let remote = remote(&self.remote)?;
+        self.transactions = context.transaction_context().cloned();
         let call = Call::SourceStart {
             task: remote.handle,
             connector: context.connector().to_owned(),
             task_id: context.task_id(),
             props,
+            transactions: self.transactions.is_some(),
         };
         remote.call(call, Some(Arc::new(HostContext::new(Target::Source(context))))).await.map(|_| ())
     }
 
     async fn poll(&mut self) -> Result<Vec<SourceRecord>> {
         let remote = remote(&self.remote)?;
-        match remote.call(Call::Poll { task: remote.handle }, None).await? {
-            Reply::SourceRecords(records) => records.into_iter().map(SourceRecord::try_from).collect(),
-            other => Err(unexpected(&other)),
+        let records = match remote.call(Call::Poll { task: remote.handle }, None).await? {
+            Reply::SourceRecords(records) => records.into_iter().map(SourceRecord::try_from).collect::<Result<_>>()?,
+            other => return Err(unexpected(&other)),
+        };
+        if let Some(transactions) = &self.transactions {
+            match remote.call(Call::TransactionRequests { task: remote.handle }, None).await? {
+                Reply::TransactionRequests(requests) => transactions.add_requests(requests),
+                other => return Err(unexpected(&other)),
+            }
         }
+        Ok(records)
     }
 
     async fn commit_record(&mut self, record: &SourceRecord, metadata: &RecordMetadata) -> Result<()> {

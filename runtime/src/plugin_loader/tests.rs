@@ -284,3 +284,30 @@ async fn dropping_a_task_does_not_wait_for_a_call_the_host_gave_up_on() {
     let dropped = tokio::time::timeout(std::time::Duration::from_secs(5), polling).await;
     assert!(dropped.is_ok(), "dropping the task waited for the poll in progress");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plugin_source_ends_transactions_through_the_hosts_transaction_context() {
+    use aqueduct_sdk::{ExactlyOnceSupport, TransactionContext, TransactionRequests};
+    let [plugin, ..] = example_plugins();
+    let plugin = load(plugin).expect("the example plugin loads");
+    let url = http_server("{}").await;
+    let plain = props(&[("url", &url), ("topic", "t"), ("poll.interval.ms", "1")]);
+    let mut config = plain.clone();
+    config.insert("transaction.boundary.polls".to_owned(), "2".to_owned());
+    let connector = plugin.connectors[0].factory.new_source().expect("a source");
+    assert!(connector.can_define_transaction_boundaries(&config), "asked of the plugin's connector");
+    assert!(!connector.can_define_transaction_boundaries(&plain));
+    assert_eq!(connector.exactly_once_support(&config), Some(ExactlyOnceSupport::Supported));
+
+    let mut task = connector.create_task();
+    let transactions = TransactionContext::new();
+    let offsets = Arc::new(MemoryOffsets::default());
+    let context = SourceTaskContext::new("tx", 0, offsets).with_transactions(transactions.clone());
+    task.start(context, config).await.expect("the task starts");
+    let first = task.poll().await.expect("a poll");
+    assert_eq!(transactions.take_requests(), TransactionRequests::default(), "no boundary after one poll");
+    let second = task.poll().await.expect("a poll");
+    assert_eq!(transactions.ends_after(&first[0]), None);
+    assert_eq!(transactions.ends_after(&second[0]), Some(true), "commit right after the second poll's record");
+    task.stop().await.expect("the task stops");
+}

@@ -98,8 +98,16 @@
 //! plugin spawns outside any call arrive without a connector. A plugin that installs its own
 //! global subscriber first keeps it (and its output stays its own).
 //!
-//! Not carried across (yet): the exactly-once `TransactionContext` of a source task (a
-//! plugin's source runs at least once), and header converters (the runtime has none).
+//! # Exactly once
+//!
+//! A plugin's source connector answers `exactly_once_support` and
+//! `can_define_transaction_boundaries` across the boundary. With
+//! `transaction.boundary=connector` its task gets a `TransactionContext` of its own, in the
+//! plugin; after each `poll` the host takes the requests made on it
+//! ([`protocol::Call::TransactionRequests`]) and adds them to the runtime's, which ends the
+//! transactions where they name (one extra call per poll, only for such tasks).
+//!
+//! Not carried across (yet): header converters (the runtime has none).
 //!
 //! # Writing one
 //!

@@ -8,6 +8,7 @@ use super::wire::{
     WireSourceRecord, WireTopicPartition, WireValue,
 };
 use crate::config::Props;
+use crate::exactly_once::TransactionRequests;
 use crate::record::OffsetMap;
 
 /// The connectors, transforms, predicates and converters a plugin library holds.
@@ -111,9 +112,18 @@ pub enum Call {
         connector: String,
         task_id: u32,
         props: Props,
+        /// The task defines transaction boundaries (`transaction.boundary=connector`): it gets
+        /// a `TransactionContext`, whose requests the host takes after each poll.
+        #[serde(default)]
+        transactions: bool,
     },
     /// -> [`Reply::SourceRecords`].
     Poll {
+        task: Handle,
+    },
+    /// What a task started with `transactions` asked of its transactions since the last time
+    /// -> [`Reply::TransactionRequests`].
+    TransactionRequests {
         task: Handle,
     },
     CommitRecord {
@@ -216,6 +226,7 @@ pub enum Reply {
     OptionalBool(Option<bool>),
     Bool(bool),
     SourceRecords(Vec<WireSourceRecord>),
+    TransactionRequests(TransactionRequests),
     Offsets(Vec<(WireTopicPartition, i64)>),
     /// A transformed record, or `None` when the transform dropped it.
     Record(Option<Box<WireConnectRecord>>),

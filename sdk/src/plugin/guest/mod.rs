@@ -24,7 +24,7 @@ use super::wire::{
 use crate::{
     ConnectError, Converter, ConverterDescriptor, ExactlyOnceSupport, PluginDescriptor, Predicate, PredicateDescriptor,
     RecordMetadata, SinkConnector, SinkRecord, SinkTask, SourceConnector, SourceRecord, SourceTask, SourceTaskContext,
-    Transform, TransformDescriptor,
+    TransactionContext, Transform, TransformDescriptor,
 };
 
 /// What a plugin declares, as [`declare_plugin!`](crate::declare_plugin) collects it.
@@ -54,7 +54,8 @@ pub(crate) struct State {
 enum Instance {
     Source(Box<dyn SourceConnector>),
     Sink(Box<dyn SinkConnector>),
-    SourceTask(Box<dyn SourceTask>),
+    /// With the task's transaction context, when it defines transaction boundaries.
+    SourceTask(Box<dyn SourceTask>, Option<TransactionContext>),
     SinkTask(Box<dyn SinkTask>),
     Transform(Box<dyn Transform>),
     Predicate(Box<dyn Predicate>),
@@ -192,6 +193,7 @@ fn instance_of(call: &Call) -> Option<Handle> {
         | Call::NewTask { connector } => Some(*connector),
         Call::SourceStart { task, .. }
         | Call::Poll { task }
+        | Call::TransactionRequests { task }
         | Call::CommitRecord { task, .. }
         | Call::Commit { task }
         | Call::SinkStart { task, .. }
@@ -270,23 +272,36 @@ async fn dispatch(state: &'static State, call: Call, host: Option<Host>) -> Call
         },
         Call::NewTask { connector } => {
             let task = match &mut *lock(state, connector).await? {
-                Instance::Source(c) => Instance::SourceTask(c.create_task()),
+                Instance::Source(c) => Instance::SourceTask(c.create_task(), None),
                 Instance::Sink(c) => Instance::SinkTask(c.create_task()),
                 _ => return Err(wrong(connector, "connector")),
             };
             Ok(Reply::Handle(state.insert(task)))
         }
-        Call::SourceStart { task, connector, task_id, props } => {
+        Call::SourceStart { task, connector, task_id, props, transactions } => {
             let host = need_host()?;
-            let context =
+            let mut context =
                 SourceTaskContext::new(connector, task_id, Arc::new(host.clone())).with_progress(Arc::new(host));
+            let transactions = transactions.then(TransactionContext::new);
+            if let Some(transactions) = &transactions {
+                context = context.with_transactions(transactions.clone());
+            }
             match &mut *lock(state, task).await? {
-                Instance::SourceTask(t) => unit(t.start(context, props).await),
+                Instance::SourceTask(t, kept) => {
+                    *kept = transactions;
+                    unit(t.start(context, props).await)
+                }
                 _ => Err(wrong(task, "source task")),
             }
         }
+        Call::TransactionRequests { task } => match &mut *lock(state, task).await? {
+            Instance::SourceTask(_, transactions) => Ok(Reply::TransactionRequests(
+                transactions.as_ref().map(TransactionContext::take_requests).unwrap_or_default(),
+            )),
+            _ => Err(wrong(task, "source task")),
+        },
         Call::Poll { task } => match &mut *lock(state, task).await? {
-            Instance::SourceTask(t) => match t.poll().await {
+            Instance::SourceTask(t, _) => match t.poll().await {
                 Ok(records) => Ok(Reply::SourceRecords(records.iter().map(WireSourceRecord::from).collect())),
                 Err(e) => Err(err(e)),
             },
@@ -296,12 +311,12 @@ async fn dispatch(state: &'static State, call: Call, host: Option<Host>) -> Call
             let record = SourceRecord::try_from(*record).map_err(err)?;
             let metadata = RecordMetadata::from(metadata);
             match &mut *lock(state, task).await? {
-                Instance::SourceTask(t) => unit(t.commit_record(&record, &metadata).await),
+                Instance::SourceTask(t, _) => unit(t.commit_record(&record, &metadata).await),
                 _ => Err(wrong(task, "source task")),
             }
         }
         Call::Commit { task } => match &mut *lock(state, task).await? {
-            Instance::SourceTask(t) => unit(t.commit().await),
+            Instance::SourceTask(t, _) => unit(t.commit().await),
             _ => Err(wrong(task, "source task")),
         },
         Call::SinkStart { task, props } => {
@@ -338,7 +353,7 @@ async fn dispatch(state: &'static State, call: Call, host: Option<Host>) -> Call
             _ => Err(wrong(task, "sink task")),
         },
         Call::TaskStop { task } => match &mut *lock(state, task).await? {
-            Instance::SourceTask(t) => unit(t.stop().await),
+            Instance::SourceTask(t, _) => unit(t.stop().await),
             Instance::SinkTask(t) => unit(t.stop().await),
             _ => Err(wrong(task, "task")),
         },
