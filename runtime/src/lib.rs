@@ -11,6 +11,7 @@ pub mod herder;
 pub mod kafka;
 pub mod offsets;
 pub mod plugin_loader;
+pub mod plugin_version;
 pub mod plugins;
 pub mod process;
 pub mod rest;

@@ -6,6 +6,62 @@ use aqueduct_sdk::{
     ConnectError, ConverterDescriptor, PluginDescriptor, PredicateDescriptor, Props, TransformDescriptor,
 };
 
+pub use crate::plugin_version::compare_versions;
+use crate::plugin_version::VersionRequirement;
+
+/// A registered plugin of any kind: its names and version.
+trait Versioned {
+    fn answers_to(&self, name: &str) -> bool;
+    fn version(&self) -> &'static str;
+}
+
+macro_rules! versioned {
+    ($($descriptor:ty),*) => {$(
+        impl Versioned for $descriptor {
+            fn answers_to(&self, name: &str) -> bool {
+                <$descriptor>::answers_to(self, name)
+            }
+            fn version(&self) -> &'static str {
+                self.version
+            }
+        }
+    )*};
+}
+versioned!(PluginDescriptor, TransformDescriptor, PredicateDescriptor, ConverterDescriptor);
+
+/// The newest of `items` answering to `class` that `requirement` accepts (the first registered
+/// on a tie); the error, for config key `key`, names the versions there are.
+fn pick<'a, T: Versioned>(
+    items: &'a [T],
+    class: &str,
+    key: &str,
+    requirement: &VersionRequirement,
+) -> Result<Option<&'a T>, ConnectError> {
+    let class = class.trim();
+    let mut best: Option<&T> = None;
+    for item in items.iter().filter(|i| i.answers_to(class) && requirement.accepts(i.version())) {
+        if best.is_none_or(|b| compare_versions(item.version(), b.version()).is_gt()) {
+            best = Some(item);
+        }
+    }
+    let available: Vec<&str> = items.iter().filter(|i| i.answers_to(class)).map(|i| i.version()).collect();
+    match best {
+        None if !available.is_empty() => Err(ConnectError::config(format!(
+            "Invalid value {wanted} for configuration {key}: no version {wanted} of {class}; available versions: {}",
+            available.join(", "),
+            wanted = requirement.text()
+        ))),
+        found => Ok(found),
+    }
+}
+
+/// The version requirement config key `key` holds; an unreadable one is a config error naming it.
+fn requirement(key: &str, spec: Option<&str>) -> Result<VersionRequirement, ConnectError> {
+    VersionRequirement::parse(spec).map_err(|e| {
+        ConnectError::config(format!("Invalid value {} for configuration {key}: {e}", spec.unwrap_or_default()))
+    })
+}
+
 /// Every plugin registered with the worker.
 #[derive(Clone)]
 pub struct Plugins {
@@ -22,16 +78,18 @@ impl Plugins {
         Plugins { plugins, transforms: Vec::new(), predicates: Vec::new(), converters: crate::converter::builtins() }
     }
 
-    /// Adds converters, e.g. those a plugin from `plugin.path` declares. The first registered
-    /// answering to a name wins, so a plugin cannot shadow a built-in.
+    /// Adds converters, e.g. those a plugin from `plugin.path` declares. Several versions of
+    /// one class may be registered: the newest is used unless a config asks for another
+    /// (`key.converter.plugin.version`), and of equal versions the first registered (a
+    /// built-in before a plugin's).
     pub fn with_converters(mut self, converters: Vec<ConverterDescriptor>) -> Self {
         self.converters.extend(converters);
         self
     }
 
-    /// The converter answering to `class`.
+    /// The newest converter answering to `class`.
     pub fn converter(&self, class: &str) -> Option<&ConverterDescriptor> {
-        self.converters.iter().find(|c| c.answers_to(class.trim()))
+        pick(&self.converters, class, "", &VersionRequirement::any()).ok().flatten()
     }
 
     /// Every converter, in registration order (the built-ins first).
@@ -50,14 +108,14 @@ impl Plugins {
         self
     }
 
-    /// The transform answering to `class`.
+    /// The newest transform answering to `class`.
     pub fn transform(&self, class: &str) -> Option<&TransformDescriptor> {
-        self.transforms.iter().find(|t| t.answers_to(class.trim()))
+        pick(&self.transforms, class, "", &VersionRequirement::any()).ok().flatten()
     }
 
-    /// The predicate answering to `class`.
+    /// The newest predicate answering to `class`.
     pub fn predicate(&self, class: &str) -> Option<&PredicateDescriptor> {
-        self.predicates.iter().find(|p| p.answers_to(class.trim()))
+        pick(&self.predicates, class, "", &VersionRequirement::any()).ok().flatten()
     }
 
     /// Every transform, in registration order.
@@ -83,63 +141,59 @@ impl Plugins {
         self.find_version(class, None)
     }
 
-    /// The plugin answering to `class` at `version` (KIP-891's `connector.plugin.version`, an
-    /// exact version), or the newest when `version` is absent or empty; the first registered
-    /// wins a tie. The error lists the available plugins, or the versions of `class`.
+    /// The plugin answering to `class` at `version` (KIP-891's `connector.plugin.version`: a
+    /// version, a Maven version range such as `[1.0,2.0)`, or `latest`), the newest of those
+    /// when `version` allows several; the first registered wins a tie. The error lists the
+    /// available plugins, or the versions of `class`.
     pub fn find_version(&self, class: &str, version: Option<&str>) -> Result<&PluginDescriptor, ConnectError> {
-        let mut matching = self.plugins.iter().filter(|p| p.answers_to(class));
-        let Some(first) = matching.next() else {
+        let key = "connector.plugin.version";
+        pick(&self.plugins, class, key, &requirement(key, version)?)?.ok_or_else(|| {
             let mut available: Vec<&str> = self.plugins.iter().map(|p| p.class).collect();
             available.dedup();
-            return Err(ConnectError::config(format!(
+            ConnectError::config(format!(
                 "Invalid value {class} for configuration connector.class: Failed to find any class that implements Connector and which name matches {class}; available connectors are: {}",
                 available.join(", ")
-            )));
-        };
-        match version.map(str::trim).filter(|v| !v.is_empty()) {
-            None => Ok(matching.fold(first, |best, p| {
-                if compare_versions(p.version, best.version).is_gt() {
-                    p
-                } else {
-                    best
-                }
-            })),
-            Some(wanted) => std::iter::once(first).chain(matching.clone()).find(|p| p.version == wanted).ok_or_else(|| {
-                let versions: Vec<&str> = std::iter::once(first).chain(matching).map(|p| p.version).collect();
-                ConnectError::config(format!(
-                    "Invalid value {wanted} for configuration connector.plugin.version: no version {wanted} of {class}; available versions: {}",
-                    versions.join(", ")
-                ))
-            }),
-        }
+            ))
+        })
+    }
+
+    /// The transform answering to `class` at the version `version_key` (e.g.
+    /// `transforms.mask.plugin.version`) asks for, the newest when it asks for none; `None`
+    /// when no transform answers to `class`.
+    pub fn transform_version(
+        &self,
+        class: &str,
+        version_key: &str,
+        version: Option<&str>,
+    ) -> Result<Option<&TransformDescriptor>, ConnectError> {
+        pick(&self.transforms, class, version_key, &requirement(version_key, version)?)
+    }
+
+    /// The predicate answering to `class` at the version `version_key` asks for, as
+    /// [`transform_version`](Self::transform_version).
+    pub fn predicate_version(
+        &self,
+        class: &str,
+        version_key: &str,
+        version: Option<&str>,
+    ) -> Result<Option<&PredicateDescriptor>, ConnectError> {
+        pick(&self.predicates, class, version_key, &requirement(version_key, version)?)
+    }
+
+    /// The converter answering to `class` at the version `version_key` (e.g.
+    /// `key.converter.plugin.version`) asks for, as [`transform_version`](Self::transform_version).
+    pub fn converter_version(
+        &self,
+        class: &str,
+        version_key: &str,
+        version: Option<&str>,
+    ) -> Result<Option<&ConverterDescriptor>, ConnectError> {
+        pick(&self.converters, class, version_key, &requirement(version_key, version)?)
     }
 
     /// Every plugin, in registration order.
     pub fn all(&self) -> &[PluginDescriptor] {
         &self.plugins
-    }
-}
-
-/// Orders versions by their dot- or dash-separated parts, numerically where both are numbers
-/// (`1.10.0` > `1.9.2`).
-pub fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
-    let mut left = a.split(['.', '-', '+']);
-    let mut right = b.split(['.', '-', '+']);
-    loop {
-        match (left.next(), right.next()) {
-            (None, None) => return std::cmp::Ordering::Equal,
-            (Some(_), None) => return std::cmp::Ordering::Greater,
-            (None, Some(_)) => return std::cmp::Ordering::Less,
-            (Some(x), Some(y)) => {
-                let order = match (x.parse::<u64>(), y.parse::<u64>()) {
-                    (Ok(x), Ok(y)) => x.cmp(&y),
-                    _ => x.cmp(y),
-                };
-                if order.is_ne() {
-                    return order;
-                }
-            }
-        }
     }
 }
 

@@ -233,6 +233,14 @@ fn plugins_from_plugin_path_run_refuse_other_sdks_and_fail_alone_on_panic() {
     ] {
         config[key] = json!(value);
     }
+    // A transform version that is not installed is refused, naming the key (KIP-891).
+    let mut pinned = config.clone();
+    pinned["transforms.up.plugin.version"] = json!("9.9");
+    let pinned_url = format!("{}/connectors/{shouting}-pinned/config", worker.url);
+    let (code, body) = reqwest::send("PUT", &pinned_url, Some(&pinned.to_string())).expect("the worker answers");
+    assert_eq!(code, 400, "{body}");
+    assert!(body.to_string().contains("transforms.up.plugin.version: no version 9.9 of UppercaseField"), "{body}");
+    config["transforms.up.plugin.version"] = json!("[0.1,1.0)");
     put_connector(&worker, &shouting, config);
     worker.wait_state(&shouting, "RUNNING");
     worker.wait("three records through the plugin's transform", Duration::from_secs(60), || {

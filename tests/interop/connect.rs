@@ -166,6 +166,7 @@ plugin.discovery=service_load
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+        eprintln!("Kafka Connect did not exit within {timeout:?} of SIGTERM; its log ends with:\n{}", self.log_tail());
         false
     }
 

@@ -47,11 +47,14 @@ pub fn builtins() -> Vec<ConverterDescriptor> {
 
 /// Builds and configures the converter `class` that config key `key` (`key.converter` or
 /// `value.converter`) names, from the registry; `props` are its own settings (the keys after
-/// the `key.converter.` / `value.converter.` prefix). An unknown class is Kafka Connect's
-/// config error naming the key.
+/// the `key.converter.` / `value.converter.` prefix), among them `plugin.version`, the version
+/// to use (KIP-891; the newest without it). An unknown class is Kafka Connect's config error
+/// naming the key.
 pub fn resolve(plugins: &Plugins, key: &str, class: &str, props: &Props) -> Result<Box<dyn Converter>> {
     let class = class.trim();
-    let descriptor = plugins.converter(class).ok_or_else(|| {
+    // `key.converter.plugin.version` is among the converter's settings (after the prefix).
+    let version = props.get("plugin.version").map(String::as_str);
+    let descriptor = plugins.converter_version(class, &format!("{key}.plugin.version"), version)?.ok_or_else(|| {
         ConnectError::config(format!(
             "Invalid value {class} for configuration {key}: Class {class} could not be found."
         ))
@@ -70,6 +73,31 @@ pub fn build(class: &str, props: &Props) -> Result<Box<dyn Converter>> {
 mod tests {
     use super::*;
     use aqueduct_sdk::Value;
+
+    #[test]
+    fn plugin_version_picks_a_converter_version() {
+        // A second "JsonConverter", version 9.0, that is a StringConverter underneath.
+        let other = ConverterDescriptor {
+            class: "org.apache.kafka.connect.json.JsonConverter",
+            aliases: &["JsonConverter"],
+            version: "9.0",
+            doc: "",
+            factory: ConverterFactory::Builtin(|| Box::new(StringConverter)),
+        };
+        let plugins = Plugins::new(Vec::new()).with_converters(vec![other]);
+        let with = |version: Option<&str>| {
+            let props: Props = version.map(|v| ("plugin.version".to_owned(), v.to_owned())).into_iter().collect();
+            resolve(&plugins, "key.converter", "JsonConverter", &props)
+        };
+        let encoded = |c: Box<dyn Converter>| c.encode("t", None, &Value::from("x")).expect("encodes");
+        assert_eq!(encoded(with(None).expect("newest")), Some(b"x".to_vec()), "9.0, the newest");
+        assert_eq!(
+            encoded(with(Some(VERSION)).expect("the built-in")),
+            Some(b"{\"schema\":null,\"payload\":\"x\"}".to_vec())
+        );
+        let err = with(Some("8.0")).map(|_| ()).expect_err("not installed");
+        assert!(err.to_string().contains("key.converter.plugin.version"), "{err}");
+    }
 
     #[test]
     fn builtins_answer_to_kafka_connect_names_and_unknown_classes_name_the_key() {

@@ -32,7 +32,29 @@ pub struct StageConfig {
 pub struct Stages(pub Vec<StageConfig>);
 
 /// Keys the runtime gives every transform alias, beside the transform's own.
-const STAGE_KEYS: [&str; 3] = ["type", "predicate", "negate"];
+const STAGE_KEYS: [&str; 4] = ["type", "predicate", "negate", "plugin.version"];
+
+/// The `<prefix>plugin.version` key of a transform or predicate (KIP-891).
+fn version_key(def: ConfigDef, prefix: &str, group: &str, what: &str) -> ConfigDef {
+    def.define(
+        &format!("{prefix}plugin.version"),
+        ConfigType::String,
+        Some(""),
+        Importance::Low,
+        &format!(
+            "Version of the {what}: a version, a version range such as [1.0,2.0), or empty or latest for the newest."
+        ),
+    )
+    .group(group)
+}
+
+/// The unknown-class problem of `type_key`.
+fn not_found(type_key: &str, class: &str) -> KeyProblem {
+    (
+        type_key.to_owned(),
+        format!("Invalid value {class} for configuration {type_key}: Class {class} could not be found."),
+    )
+}
 
 /// A problem with one key: the key, and the message.
 pub type KeyProblem = (String, String);
@@ -110,13 +132,13 @@ pub fn enrich(def: ConfigDef, plugins: &Plugins, props: &Props) -> (ConfigDef, V
             .validator(Validator::OneOf(
                 std::iter::once(String::new()).chain(predicate_aliases.iter().cloned()).collect(),
             ));
+        def = version_key(def, &prefix, &group, "transform");
         if let Some(class) = props.get(&type_key).filter(|c| !c.trim().is_empty()) {
-            match plugins.transform(class) {
-                Some(plugin) => def = def.merge(&(plugin.factory)().config_def().prefixed(&prefix, &group)),
-                None => problems.push((
-                    type_key.clone(),
-                    format!("Invalid value {class} for configuration {type_key}: Class {class} could not be found."),
-                )),
+            let version_key = format!("{prefix}plugin.version");
+            match plugins.transform_version(class, &version_key, props.get(&version_key).map(String::as_str)) {
+                Ok(Some(plugin)) => def = def.merge(&(plugin.factory)().config_def().prefixed(&prefix, &group)),
+                Ok(None) => problems.push(not_found(&type_key, class)),
+                Err(e) => problems.push((version_key, e.message().to_owned())),
             }
         }
     }
@@ -126,13 +148,13 @@ pub fn enrich(def: ConfigDef, plugins: &Plugins, props: &Props) -> (ConfigDef, V
         let type_key = format!("{prefix}type");
         def =
             def.define(&type_key, ConfigType::String, None, Importance::High, "Class of the predicate.").group(&group);
+        def = version_key(def, &prefix, &group, "predicate");
         if let Some(class) = props.get(&type_key).filter(|c| !c.trim().is_empty()) {
-            match plugins.predicate(class) {
-                Some(plugin) => def = def.merge(&(plugin.factory)().config_def().prefixed(&prefix, &group)),
-                None => problems.push((
-                    type_key.clone(),
-                    format!("Invalid value {class} for configuration {type_key}: Class {class} could not be found."),
-                )),
+            let version_key = format!("{prefix}plugin.version");
+            match plugins.predicate_version(class, &version_key, props.get(&version_key).map(String::as_str)) {
+                Ok(Some(plugin)) => def = def.merge(&(plugin.factory)().config_def().prefixed(&prefix, &group)),
+                Ok(None) => problems.push(not_found(&type_key, class)),
+                Err(e) => problems.push((version_key, e.message().to_owned())),
             }
         }
     }
@@ -152,8 +174,9 @@ impl Stages {
         for alias in aliases(props, "transforms", &mut Vec::new()) {
             let prefix = format!("transforms.{alias}.");
             let get = |k: &str| props.get(&format!("{prefix}{k}")).map(|v| v.trim()).unwrap_or_default();
+            let version = props.get(&format!("{prefix}plugin.version")).map(String::as_str);
             let plugin = plugins
-                .transform(get("type"))
+                .transform_version(get("type"), &format!("{prefix}plugin.version"), version)?
                 .ok_or_else(|| ConnectError::config(format!("{prefix}type: unknown transform {}", get("type"))))?
                 .clone();
             let predicate = match get("predicate") {
@@ -161,11 +184,13 @@ impl Stages {
                 p => {
                     let key = format!("predicates.{p}.type");
                     let class = props.get(&key).map(String::as_str).unwrap_or_default();
+                    let version_key = format!("predicates.{p}.plugin.version");
                     let descriptor = plugins
-                        .predicate(class)
+                        .predicate_version(class, &version_key, props.get(&version_key).map(String::as_str))?
                         .ok_or_else(|| ConnectError::config(format!("{key}: unknown predicate {class}")))?
                         .clone();
-                    Some((p.to_owned(), descriptor, under(props, &format!("predicates.{p}."), &["type"])))
+                    let own = under(props, &format!("predicates.{p}."), &["type", "plugin.version"]);
+                    Some((p.to_owned(), descriptor, own))
                 }
             };
             stages.push(StageConfig {

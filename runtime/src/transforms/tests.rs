@@ -202,3 +202,65 @@ fn enrich_lists_each_alias_keys_in_its_group() {
         assert!(def.key(key).is_some(), "{key}");
     }
 }
+
+/// Appends its version to the topic.
+struct Tag(&'static str);
+
+impl Transform for Tag {
+    fn config_def(&self) -> ConfigDef {
+        ConfigDef::new()
+    }
+    fn configure(&mut self, _: &Props) -> Result<()> {
+        Ok(())
+    }
+    fn apply(&mut self, mut r: ConnectRecord) -> Result<Option<ConnectRecord>> {
+        r.topic = format!("{}-{}", r.topic, self.0);
+        Ok(Some(r))
+    }
+}
+
+#[test]
+fn plugin_version_picks_among_versions_of_a_transform_and_the_newest_by_default() {
+    let tag = |version: &'static str, factory: fn() -> Box<dyn Transform>| TransformDescriptor {
+        class: "test.Tag",
+        aliases: &[],
+        version,
+        doc: "",
+        factory: TransformFactory::Builtin(factory),
+    };
+    let registry = Plugins::new(Vec::new()).with_transforms(
+        vec![
+            tag("1.0", || Box::new(Tag("1.0"))),
+            tag("2.0", || Box::new(Tag("2.0"))),
+            tag("1.5", || Box::new(Tag("1.5"))),
+        ],
+        Vec::new(),
+    );
+    let topic = |version: Option<&str>| -> std::result::Result<String, String> {
+        let mut config = props(&[("transforms", "a"), ("transforms.a.type", "test.Tag")]);
+        if let Some(v) = version {
+            config.insert("transforms.a.plugin.version".to_owned(), v.to_owned());
+        }
+        let mut chain = TransformChain::build(&registry, &config).map_err(|e| e.to_string())?;
+        let out = chain.apply(ConnectRecord::new("t", Value::Null)).map_err(|e| e.to_string())?;
+        Ok(out.map(|r| r.topic).unwrap_or_default())
+    };
+    assert_eq!(topic(None).as_deref(), Ok("t-2.0"));
+    assert_eq!(topic(Some("latest")).as_deref(), Ok("t-2.0"));
+    assert_eq!(topic(Some("1.0")).as_deref(), Ok("t-1.0"));
+    assert_eq!(topic(Some("[1.0,2.0)")).as_deref(), Ok("t-1.5"), "the newest in the range");
+    let missing = topic(Some("3.0")).expect_err("not installed");
+    assert!(
+        missing.contains("transforms.a.plugin.version") && missing.contains("available versions: 1.0, 2.0, 1.5"),
+        "{missing}"
+    );
+    let unreadable = topic(Some("[1.0")).expect_err("not a range");
+    assert!(unreadable.contains("Invalid value [1.0 for configuration transforms.a.plugin.version"), "{unreadable}");
+    // Validation names the key too, and lists plugin.version among the transform's keys.
+    let config =
+        props(&[("transforms", "a"), ("transforms.a.type", "test.Tag"), ("transforms.a.plugin.version", "3.0")]);
+    let (def, problems) = enrich(ConfigDef::new(), &registry, &config);
+    assert!(def.key("transforms.a.plugin.version").is_some());
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].0, "transforms.a.plugin.version");
+}
