@@ -224,8 +224,9 @@ pub trait Predicate: Send {
     fn config_def(&self) -> ConfigDef;
     /// Configures it from its keys (prefix removed).
     fn configure(&mut self, props: &Props) -> Result<()>;
-    /// Whether `record` matches.
-    fn test(&self, record: &ConnectRecord) -> bool;
+    /// Whether `record` matches. An error fails the stage the predicate guards, as a failing
+    /// transform does (`errors.tolerance` decides what becomes of the record).
+    fn test(&self, record: &ConnectRecord) -> Result<bool>;
 }
 
 /// Creates a transform, as a closure: what a plugin loaded at run time supplies.

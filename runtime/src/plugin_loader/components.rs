@@ -102,18 +102,11 @@ impl Predicate for PluginPredicate {
     fn configure(&mut self, props: &Props) -> Result<()> {
         self.0.configure(props, false)
     }
-    fn test(&self, record: &ConnectRecord) -> bool {
+    fn test(&self, record: &ConnectRecord) -> Result<bool> {
         let record = Box::new(WireConnectRecord::from(record));
-        match self.0.call(|predicate| Call::Test { predicate, record }) {
-            Ok(Reply::Bool(matches)) => matches,
-            Ok(other) => {
-                warn!(class = self.0.class, reply = ?other, "unexpected answer of a plugin predicate; no match");
-                false
-            }
-            Err(e) => {
-                warn!(class = self.0.class, error = %e, "a plugin predicate failed; no match");
-                false
-            }
+        match self.0.call(|predicate| Call::Test { predicate, record })? {
+            Reply::Bool(matches) => Ok(matches),
+            other => Err(unexpected(&other)),
         }
     }
 }

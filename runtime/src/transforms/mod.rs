@@ -79,8 +79,10 @@ impl TransformChain {
     pub fn apply(&mut self, mut record: ConnectRecord) -> std::result::Result<Option<ConnectRecord>, StageError> {
         for stage in &mut self.stages {
             if let Some(p) = &stage.predicate {
-                if p.test(&record) == stage.negate {
-                    continue;
+                match p.test(&record) {
+                    Ok(matches) if matches == stage.negate => continue,
+                    Ok(_) => {}
+                    Err(error) => return Err(StageError { alias: stage.alias.clone(), class: stage.class, error }),
                 }
             }
             match stage.transform.apply(record) {

@@ -49,8 +49,11 @@ impl Predicate for IsTombstone {
     fn configure(&mut self, _: &Props) -> Result<()> {
         Ok(())
     }
-    fn test(&self, r: &ConnectRecord) -> bool {
-        r.is_tombstone()
+    fn test(&self, r: &ConnectRecord) -> Result<bool> {
+        if r.topic == "unreadable" {
+            return Err(aqueduct_sdk::ConnectError::data("cannot tell"));
+        }
+        Ok(r.is_tombstone())
     }
 }
 
@@ -137,6 +140,10 @@ fn a_predicate_decides_where_a_stage_applies_and_negate_flips_it() {
         let t = chain.apply(ConnectRecord::new("t", Value::Null)).expect("apply").expect("kept");
         let v = chain.apply(ConnectRecord::new("t", Value::Int32(1))).expect("apply").expect("kept");
         assert_eq!((t.topic.as_str(), v.topic.as_str()), (tombstone_topic, value_topic), "negate={negate}");
+        // A predicate that fails fails the stage it guards (not a silent "no match").
+        let failed = chain.apply(ConnectRecord::new("unreadable", Value::Null)).expect_err("the predicate failed");
+        assert_eq!((failed.alias.as_str(), failed.error.message()), ("a", "cannot tell"), "negate={negate}");
+        assert_eq!(failed.error.kind(), aqueduct_sdk::ErrorKind::Data);
     }
 }
 

@@ -77,8 +77,8 @@
 //! and gets the bytes (base64) or the value back. That is a copy, an encoding and a hand-off
 //! to the plugin's threads per record: cheap beside Kafka for small records, but a
 //! plugin transform on a high-volume pipeline costs measurably more than a built-in one. A
-//! predicate's `test` has no error to return: when the call fails it is logged and the
-//! predicate does not match.
+//! predicate's `test`, or the call itself, failing fails the stage it guards, as a transform's
+//! error does (`errors.tolerance` decides).
 //!
 //! # Logging
 //!

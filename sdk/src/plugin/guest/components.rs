@@ -56,7 +56,7 @@ pub(super) async fn dispatch(state: &'static State, call: Call) -> CallResult {
         Call::Test { predicate, record } => {
             let record = ConnectRecord::try_from(*record).map_err(err)?;
             match &*lock(state, predicate).await? {
-                Instance::Predicate(p) => Ok(Reply::Bool(p.test(&record))),
+                Instance::Predicate(p) => p.test(&record).map(Reply::Bool).map_err(err),
                 _ => Err(wrong(predicate, "predicate")),
             }
         }
