@@ -197,31 +197,21 @@ impl Plugins {
     }
 }
 
-/// Kafka Connect's task class for each connector class a built-in plugin answers to.
-const KAFKA_CONNECT_TASK_CLASSES: &[(&str, &str)] = &[
-    ("org.apache.kafka.connect.file.FileStreamSourceConnector", "org.apache.kafka.connect.file.FileStreamSourceTask"),
-    ("org.apache.kafka.connect.file.FileStreamSinkConnector", "org.apache.kafka.connect.file.FileStreamSinkTask"),
-    ("io.confluent.connect.jdbc.JdbcSourceConnector", "io.confluent.connect.jdbc.source.JdbcSourceTask"),
-    ("io.confluent.connect.jdbc.JdbcSinkConnector", "io.confluent.connect.jdbc.sink.JdbcSinkTask"),
-    ("io.debezium.connector.jdbc.JdbcSinkConnector", "io.debezium.connector.jdbc.JdbcSinkConnectorTask"),
-    ("io.debezium.connector.postgresql.PostgresConnector", "io.debezium.connector.postgresql.PostgresConnectorTask"),
-    ("io.debezium.connector.mongodb.MongoDbConnector", "io.debezium.connector.mongodb.MongoDbConnectorTask"),
-    ("com.mongodb.kafka.connect.MongoSourceConnector", "com.mongodb.kafka.connect.source.MongoSourceTask"),
-    ("com.mongodb.kafka.connect.MongoSinkConnector", "com.mongodb.kafka.connect.sink.MongoSinkTask"),
-    ("io.confluent.kafka.connect.datagen.DatagenConnector", "io.confluent.kafka.connect.datagen.DatagenTask"),
-];
-
-/// The `task.class` of a task of `plugin` created as `connector_class`: Kafka Connect's task
-/// class when the plugin stands in for a Kafka Connect connector (the class asked for, else the
-/// plugin's first fully qualified alias), else `<class>Task`.
+/// The `task.class` of a task of `plugin` created as `connector_class`: the Kafka Connect
+/// connector it stands in for is the class asked for when that is one of its qualified aliases,
+/// else its first qualified alias; the connector names that connector's task class
+/// ([`Connector::kafka_connect_task_class`](aqueduct_sdk::Connector::kafka_connect_task_class)),
+/// else it is `<that class>Task` (`<plugin class>Task` without a qualified alias).
 pub fn task_class(plugin: &PluginDescriptor, connector_class: &str) -> String {
     let qualified = plugin.aliases.iter().filter(|a| a.contains('.'));
     let named = qualified.clone().find(|a| **a == connector_class.trim()).or_else(|| qualified.clone().next());
-    let known = named.and_then(|c| KAFKA_CONNECT_TASK_CLASSES.iter().find(|(k, _)| k == c));
-    match known {
-        Some((_, task)) => (*task).to_owned(),
-        None => format!("{}Task", named.copied().unwrap_or(plugin.class)),
-    }
+    let Some(named) = named else { return format!("{}Task", plugin.class) };
+    let known = match (plugin.factory.new_source(), plugin.factory.new_sink()) {
+        (Some(source), _) => source.kafka_connect_task_class(named),
+        (None, Some(sink)) => sink.kafka_connect_task_class(named),
+        (None, None) => None,
+    };
+    known.map_or_else(|| format!("{named}Task"), str::to_owned)
 }
 
 /// Adds `task.class` to each of a connector's task configs, as Kafka Connect's worker does
@@ -242,16 +232,7 @@ mod tests {
 
     fn plugin(name: &str) -> PluginDescriptor {
         let file = [aqueduct_connector_file::SOURCE_PLUGIN, aqueduct_connector_file::SINK_PLUGIN];
-        // A stand-in answering to the MongoDB connectors' class names.
-        let mongo = PluginDescriptor {
-            class: "MongoSource",
-            aliases: &[
-                "com.mongodb.kafka.connect.MongoSourceConnector",
-                "io.debezium.connector.mongodb.MongoDbConnector",
-            ],
-            ..aqueduct_connector_file::SOURCE_PLUGIN
-        };
-        Plugins::new([file[0].clone(), file[1].clone(), mongo].to_vec()).find(name).expect("a plugin").clone()
+        Plugins::new(file.to_vec()).find(name).expect("a plugin").clone()
     }
 
     #[test]
@@ -266,12 +247,6 @@ mod tests {
                 "{asked}"
             );
         }
-        let mongo = plugin("MongoSource");
-        assert_eq!(
-            task_class(&mongo, "io.debezium.connector.mongodb.MongoDbConnector"),
-            "io.debezium.connector.mongodb.MongoDbConnectorTask"
-        );
-        assert_eq!(task_class(&mongo, "MongoSource"), "com.mongodb.kafka.connect.source.MongoSourceTask");
         let own = PluginDescriptor { class: "Probe", aliases: &[], ..file_source.clone() };
         assert_eq!(task_class(&own, "Probe"), "ProbeTask");
     }

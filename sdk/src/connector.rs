@@ -38,6 +38,16 @@ pub trait Connector: Send + Sync {
     /// Splits the work into at most `max_tasks` task configurations.
     fn task_configs(&self, max_tasks: usize) -> Result<Vec<Props>>;
 
+    /// The Kafka Connect task class of this connector's tasks when it stands in for the Kafka
+    /// Connect connector `kafka_connect_class` (one of its qualified aliases), like Kafka
+    /// Connect's `Connector.taskClass()`. The runtime writes it as `task.class` into every task
+    /// config, so that a Kafka Connect worker sharing the config topic can run them; `None` (the
+    /// default) makes it `<kafka_connect_class>Task`.
+    fn kafka_connect_task_class(&self, kafka_connect_class: &str) -> Option<&'static str> {
+        let _ = kafka_connect_class;
+        None
+    }
+
     /// Stops the connector; release anything `start` acquired.
     async fn stop(&mut self) -> Result<()> {
         Ok(())

@@ -41,6 +41,10 @@ impl DatagenConnector {
 
 #[async_trait]
 impl Connector for DatagenConnector {
+    fn kafka_connect_task_class(&self, _kafka_connect_class: &str) -> Option<&'static str> {
+        Some("io.confluent.kafka.connect.datagen.DatagenTask")
+    }
+
     fn config_def(&self) -> ConfigDef {
         config_def()
     }

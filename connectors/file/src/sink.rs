@@ -32,6 +32,10 @@ impl FileStreamSinkConnector {
 
 #[async_trait]
 impl Connector for FileStreamSinkConnector {
+    fn kafka_connect_task_class(&self, _kafka_connect_class: &str) -> Option<&'static str> {
+        Some("org.apache.kafka.connect.file.FileStreamSinkTask")
+    }
+
     fn config_def(&self) -> ConfigDef {
         sink_config_def()
     }

@@ -44,6 +44,10 @@ impl FileStreamSourceConnector {
 
 #[async_trait]
 impl Connector for FileStreamSourceConnector {
+    fn kafka_connect_task_class(&self, _kafka_connect_class: &str) -> Option<&'static str> {
+        Some("org.apache.kafka.connect.file.FileStreamSourceTask")
+    }
+
     fn config_def(&self) -> ConfigDef {
         source_config_def()
     }

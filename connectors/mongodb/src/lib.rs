@@ -66,6 +66,25 @@ mod tests {
     }
 
     #[test]
+    fn tasks_are_named_as_the_kafka_connect_connector_stood_in_for_names_them() {
+        let source = SOURCE_PLUGIN.factory.new_source().expect("a source");
+        let task = |class| source.kafka_connect_task_class(class);
+        assert_eq!(
+            task("com.mongodb.kafka.connect.MongoSourceConnector"),
+            Some("com.mongodb.kafka.connect.source.MongoSourceTask")
+        );
+        assert_eq!(
+            task("io.debezium.connector.mongodb.MongoDbConnector"),
+            Some("io.debezium.connector.mongodb.MongoDbConnectorTask")
+        );
+        let sink = SINK_PLUGIN.factory.new_sink().expect("a sink");
+        assert_eq!(
+            sink.kafka_connect_task_class("com.mongodb.kafka.connect.MongoSinkConnector"),
+            Some("com.mongodb.kafka.connect.sink.MongoSinkTask")
+        );
+    }
+
+    #[test]
     fn example_configs_are_valid() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
         let mut checked = 0;

@@ -28,6 +28,10 @@ impl MongoSinkConnector {
 
 #[async_trait]
 impl Connector for MongoSinkConnector {
+    fn kafka_connect_task_class(&self, _kafka_connect_class: &str) -> Option<&'static str> {
+        Some("com.mongodb.kafka.connect.sink.MongoSinkTask")
+    }
+
     fn config_def(&self) -> ConfigDef {
         sink_config_def()
     }

@@ -79,6 +79,18 @@ async fn resolve_includes(config: &SourceConfig) -> Result<Vec<String>> {
 
 #[async_trait]
 impl Connector for MongoSourceConnector {
+    fn kafka_connect_task_class(&self, kafka_connect_class: &str) -> Option<&'static str> {
+        match kafka_connect_class {
+            "com.mongodb.kafka.connect.MongoSourceConnector" => {
+                Some("com.mongodb.kafka.connect.source.MongoSourceTask")
+            }
+            "io.debezium.connector.mongodb.MongoDbConnector" => {
+                Some("io.debezium.connector.mongodb.MongoDbConnectorTask")
+            }
+            _ => None,
+        }
+    }
+
     fn config_def(&self) -> ConfigDef {
         source_config_def()
     }

@@ -56,6 +56,10 @@ impl PostgresCdcConnector {
 
 #[async_trait]
 impl Connector for PostgresCdcConnector {
+    fn kafka_connect_task_class(&self, _kafka_connect_class: &str) -> Option<&'static str> {
+        Some("io.debezium.connector.postgresql.PostgresConnectorTask")
+    }
+
     fn config_def(&self) -> ConfigDef {
         config::config_def()
     }

@@ -47,6 +47,10 @@ impl PostgresQueryConnector {
 
 #[async_trait]
 impl Connector for PostgresQueryConnector {
+    fn kafka_connect_task_class(&self, _kafka_connect_class: &str) -> Option<&'static str> {
+        Some("io.confluent.connect.jdbc.source.JdbcSourceTask")
+    }
+
     fn config_def(&self) -> ConfigDef {
         config::config_def()
     }

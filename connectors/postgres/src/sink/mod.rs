@@ -60,6 +60,14 @@ pub struct PostgresSinkConnector {
 
 #[async_trait]
 impl Connector for PostgresSinkConnector {
+    fn kafka_connect_task_class(&self, kafka_connect_class: &str) -> Option<&'static str> {
+        match kafka_connect_class {
+            "io.confluent.connect.jdbc.JdbcSinkConnector" => Some("io.confluent.connect.jdbc.sink.JdbcSinkTask"),
+            "io.debezium.connector.jdbc.JdbcSinkConnector" => Some("io.debezium.connector.jdbc.JdbcSinkConnectorTask"),
+            _ => None,
+        }
+    }
+
     fn config_def(&self) -> ConfigDef {
         config::config_def()
     }
