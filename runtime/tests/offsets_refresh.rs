@@ -30,17 +30,7 @@ async fn refresh_reads_past_a_transaction_once_it_ends() {
     let p = offset_map([("p", json!(0))]);
 
     // A crashed exactly-once task's transaction stays open on the offsets topic...
-    let zombie: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", kafka())
-        .set("transactional.id", unique("zombie"))
-        .create()
-        .expect("producer");
-    let zombie = Arc::new(zombie);
-    let z = zombie.clone();
-    tokio::task::spawn_blocking(move || z.init_transactions(Duration::from_secs(30)))
-        .await
-        .expect("join")
-        .expect("init");
+    let zombie = transactional("zombie").await;
     zombie.begin_transaction().expect("begin");
     let (key, value) = offset_record("other", &p, Some(&n(99))).expect("record");
     let value = value.expect("value");
