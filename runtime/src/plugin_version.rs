@@ -127,11 +127,6 @@ impl VersionRequirement {
         self.ranges.is_empty() || self.ranges.iter().any(|r| r.contains(version))
     }
 
-    /// Whether any version meets it.
-    pub fn is_any(&self) -> bool {
-        self.ranges.is_empty()
-    }
-
     /// The requirement as configured.
     pub fn text(&self) -> &str {
         &self.text
@@ -155,7 +150,7 @@ mod tests {
 
     #[test]
     fn requirements_are_maven_ranges_and_a_bare_version_is_exact() {
-        assert!(VersionRequirement::parse(None).expect("any").is_any());
+        assert!(VersionRequirement::parse(None).expect("any").accepts("0.0.1"));
         assert!(VersionRequirement::parse(Some("latest")).expect("any").accepts("0.0.1"));
         assert!(accepts("1.2.0", "1.2.0") && !accepts("1.2.0", "1.2.1"));
         assert!(accepts("[1.0,2.0)", "1.9.9") && accepts("[1.0,2.0)", "1.0") && !accepts("[1.0,2.0)", "2.0"));

@@ -6,8 +6,7 @@ use aqueduct_sdk::{
     ConnectError, ConverterDescriptor, PluginDescriptor, PredicateDescriptor, Props, TransformDescriptor,
 };
 
-pub use crate::plugin_version::compare_versions;
-use crate::plugin_version::VersionRequirement;
+use crate::plugin_version::{compare_versions, VersionRequirement};
 
 /// A registered plugin of any kind: its names and version.
 trait Versioned {

@@ -20,12 +20,16 @@ fn n(v: i64) -> OffsetMap {
     offset_map([("n", json!(v))])
 }
 
+/// Clients of the test broker, and an offsets topic `topic` of one partition.
+fn offsets_topic(topic: &str) -> (KafkaClients, TopicSpec) {
+    let config = WorkerConfig::from_props(Props::from([("bootstrap.servers".to_owned(), kafka())])).expect("config");
+    (KafkaClients::new(&config), TopicSpec::compacted(topic, 1, -1))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refresh_reads_past_a_transaction_once_it_ends() {
     let topic = unique("refresh-offsets");
-    let config = WorkerConfig::from_props(Props::from([("bootstrap.servers".to_owned(), kafka())])).expect("config");
-    let clients = KafkaClients::new(&config);
-    let spec = TopicSpec::compacted(&topic, 1, -1);
+    let (clients, spec) = offsets_topic(&topic);
     let writer = TopicOffsetStore::open(&clients, spec.clone()).await.expect("store");
     let p = offset_map([("p", json!(0))]);
 
@@ -77,9 +81,7 @@ async fn transactional(id: &str) -> Arc<FutureProducer> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn opening_reads_to_a_last_stable_offset_that_follows_a_commit_marker() {
     let topic = unique("stable-end-offsets");
-    let config = WorkerConfig::from_props(Props::from([("bootstrap.servers".to_owned(), kafka())])).expect("config");
-    let clients = KafkaClients::new(&config);
-    let spec = TopicSpec::compacted(&topic, 1, -1);
+    let (clients, spec) = offsets_topic(&topic);
     drop(TopicOffsetStore::open(&clients, spec.clone()).await.expect("creates the topic"));
     let p = offset_map([("p", json!(0))]);
     let send = |producer: Arc<FutureProducer>, connector: &'static str, offset: OffsetMap| {
