@@ -9,6 +9,8 @@
 //! - single message transforms and predicates ([`Transform`], [`Predicate`]) that change or drop
 //!   records between the converter and the task;
 //! - [`ConfigDef`]: typed keys, defaults, documentation and validators;
+//! - [`values`]: Kafka Connect's `Values`, values to text and back with the schema inferred, as
+//!   `SimpleHeaderConverter` and `InsertHeader` need;
 //! - [`ConnectError`]: one error type whose [`ErrorKind`] tells the runtime to retry, skip or fail;
 //! - [`plugin`]: connectors built as a `cdylib` and loaded by a worker at run time from
 //!   `plugin.path` ([`declare_plugin!`] with the `plugin` feature), over a boundary that shares no
@@ -113,6 +115,7 @@ pub mod task;
 pub mod testing;
 pub mod transform;
 pub mod value;
+pub mod values;
 
 pub use async_trait::async_trait;
 pub use config::{Config, ConfigDef, ConfigKey, ConfigType, ConfigValue, Importance, KeyValidation, Props, Validator};

@@ -1,11 +1,11 @@
 //! `DropHeaders` and `InsertHeader`.
 
+use aqueduct_sdk::values::parse_string;
 use aqueduct_sdk::{
-    ConfigDef, ConfigType, ConnectRecord, Header, Importance, Props, Result, Schema, SchemaRef, SchemaType, Transform,
-    Value,
+    ConfigDef, ConfigType, ConnectRecord, Header, Importance, Props, Result, SchemaRef, Transform, Value,
 };
 
-use super::util::non_empty_list;
+use super::util::{invalid, non_empty_list};
 
 /// `DropHeaders`: removes every header named in `headers`.
 #[derive(Debug, Default)]
@@ -32,11 +32,9 @@ impl Transform for DropHeaders {
     }
 }
 
-/// `InsertHeader`: adds a header `header` with `value.literal`, its type inferred as Kafka
-/// Connect's `Values.parseString` does for the common cases: `true`/`false` are booleans, an
-/// integral number the narrowest of int8..int64, another number a float32 (float64 beyond its
-/// range), `null` a null; anything else (including arrays, maps and dates, which Kafka Connect
-/// would also parse) a string.
+/// `InsertHeader`: adds a header `header` with `value.literal`, its schema and value inferred by
+/// [`parse_string`] (Kafka Connect's `Values.parseString`): `true` is a boolean, `300` an int16,
+/// `1.5` a float32, `[1,2]` an array of int8, `2019-08-23` a Date, `null` a null, `abc` a string.
 #[derive(Debug)]
 pub struct InsertHeader {
     header: String,
@@ -65,7 +63,8 @@ impl Transform for InsertHeader {
     fn configure(&mut self, props: &Props) -> Result<()> {
         let config = self.config_def().parse(props)?;
         self.header = config.string("header").unwrap_or_default().to_owned();
-        let (schema, value) = parse_literal(config.string("value.literal").unwrap_or_default());
+        let literal = config.string("value.literal").unwrap_or_default();
+        let (schema, value) = parse_string(literal).map_err(|e| invalid("value.literal", literal, e.message()))?;
         self.schema = schema;
         self.value = value;
         Ok(())
@@ -80,47 +79,20 @@ impl Transform for InsertHeader {
     }
 }
 
-/// A literal typed as Kafka Connect's `Values.parseString` types the common cases.
-pub fn parse_literal(text: &str) -> (Option<SchemaRef>, Value) {
-    let typed = |t: SchemaType, v: Value| (Some(Schema::primitive(t)), v);
-    match text {
-        "true" => return typed(SchemaType::Boolean, Value::Boolean(true)),
-        "false" => return typed(SchemaType::Boolean, Value::Boolean(false)),
-        "null" => return (None, Value::Null),
-        _ => {}
-    }
-    let numeric = !text.is_empty()
-        && text.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | '.' | 'e' | 'E'))
-        && text.chars().any(|c| c.is_ascii_digit());
-    if let (true, Ok(number)) = (numeric, text.parse::<f64>()) {
-        if let Ok(i) = text.parse::<i64>().or_else(|_| integral(number).ok_or(())) {
-            return if let Ok(v) = i8::try_from(i) {
-                typed(SchemaType::Int8, Value::Int8(v))
-            } else if let Ok(v) = i16::try_from(i) {
-                typed(SchemaType::Int16, Value::Int16(v))
-            } else if let Ok(v) = i32::try_from(i) {
-                typed(SchemaType::Int32, Value::Int32(v))
-            } else {
-                typed(SchemaType::Int64, Value::Int64(i))
-            };
-        }
-        if number.is_finite() && number.abs() <= f64::from(f32::MAX) {
-            return typed(SchemaType::Float32, Value::Float32(number as f32));
-        }
-        return typed(SchemaType::Float64, Value::Float64(number));
-    }
-    typed(SchemaType::String, Value::String(text.to_owned()))
-}
-
-/// The integer a float holds exactly, if any and within i64.
-fn integral(number: f64) -> Option<i64> {
-    (number.fract() == 0.0 && number.abs() < 9.2e18).then_some(number as i64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::kafka::util::test_support::props;
+    use aqueduct_sdk::{logical, Schema, SchemaType};
+
+    /// The value `InsertHeader` sets for a `value.literal`.
+    fn parse_literal(text: &str) -> (Option<SchemaRef>, Value) {
+        let mut t = (INSERT_HEADER.factory)();
+        t.configure(&props(&[("header", "h"), ("value.literal", text)])).expect("valid");
+        let out = t.apply(ConnectRecord::new("t", Value::Null)).expect("applies").expect("kept");
+        let header = out.headers.into_iter().next().expect("one header");
+        (header.schema, header.value)
+    }
 
     fn header(k: &str, v: i32) -> Header {
         Header { key: k.into(), schema: None, value: Value::Int32(v) }
@@ -167,5 +139,23 @@ mod tests {
         assert_eq!(parse_literal("abc").1, Value::String("abc".into()));
         assert_eq!(parse_literal(""), (Some(Schema::string()), Value::String(String::new())));
         assert_eq!(parse_literal("null"), (None, Value::Null));
+        // What the old approximation left as strings, Kafka Connect parses.
+        assert_eq!(parse_literal("[1, 2]").1, Value::Array(vec![Value::Int8(1), Value::Int8(2)]));
+        assert_eq!(parse_literal("2019-08-23"), (Some(logical::date().build()), Value::Int32(18_131)));
+        assert_eq!(parse_literal("[1, null]").1, Value::String("[1, null]".into()));
+    }
+
+    #[test]
+    fn insert_header_rejects_a_literal_nested_too_deep() {
+        let deep = "[".repeat(300);
+        let e = (INSERT_HEADER.factory)()
+            .configure(&props(&[("header", "h"), ("value.literal", &deep)]))
+            .expect_err("too deep");
+        assert_eq!(e.kind(), aqueduct_sdk::ErrorKind::Config);
+        assert!(
+            e.message().starts_with("Invalid value [[[") && e.message().contains("for configuration value.literal: "),
+            "{}",
+            e.message()
+        );
     }
 }

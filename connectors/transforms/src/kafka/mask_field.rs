@@ -1,11 +1,11 @@
 //! `MaskField$Key` / `MaskField$Value`: replaces fields with the null value of their type
 //! (`0`, `false`, `""`, empty array or map) or a `replacement`.
 
+use aqueduct_sdk::values::parse_string;
 use aqueduct_sdk::{
     logical, ConfigDef, ConfigType, ConnectError, ConnectRecord, Importance, Props, Result, Schema, Transform, Value,
 };
 
-use super::headers::parse_literal;
 use super::util::{
     invalid, java_class_of, map_fields, map_get, map_put, non_empty_list, require_map, require_struct,
     with_replace_null_with_default,
@@ -82,13 +82,21 @@ fn mask_with_replacement(value: &Value, replacement: &str, decimal_scale: Option
         return Ok(Value::Bytes(logical::decimal_bytes(unscaled)));
     }
     let number = || -> Result<f64> {
-        match parse_literal(replacement).1 {
-            Value::Int8(v) => Ok(v.into()),
-            Value::Int16(v) => Ok(v.into()),
-            Value::Int32(v) => Ok(v.into()),
-            Value::Int64(v) => Ok(v as f64),
-            Value::Float32(v) => Ok(v.into()),
-            Value::Float64(v) => Ok(v),
+        match parse_string(replacement) {
+            // Plain numbers only: Kafka Connect's `Values.convertToDouble` reads no dates.
+            Ok((Some(schema), value)) if schema.name.is_none() => match value {
+                Value::Int8(v) => Ok(v.into()),
+                Value::Int16(v) => Ok(v.into()),
+                Value::Int32(v) => Ok(v.into()),
+                Value::Int64(v) => Ok(v as f64),
+                Value::Float32(v) => Ok(v.into()),
+                Value::Float64(v) => Ok(v),
+                _ => Err(not_a_number()),
+            },
+            // A whole number beyond int64 parses as a Decimal.
+            Ok((Some(schema), _)) if logical::decimal_scale(&schema).is_some() => {
+                replacement.trim().parse::<f64>().map_err(|_| not_a_number())
+            }
             _ => Err(not_a_number()),
         }
     };
