@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use aqueduct_connector_datagen::generator::Generator;
 use aqueduct_runtime::connector_config::{source_def, ConnectorConfig, TopicCreation};
-use aqueduct_runtime::converter::{Converter, JsonConverter};
+use aqueduct_runtime::converter::{Converter, JsonConverter, SimpleHeaderConverter};
 use aqueduct_runtime::kafka::KafkaClients;
 use aqueduct_runtime::offsets::{FileOffsetStore, OffsetStore};
 use aqueduct_runtime::status::{State, StatusCell, Target};
@@ -153,6 +153,7 @@ async fn worker_run(clients: &KafkaClients, n: i64, chain: TransformChain, label
         task_props,
         key_converter: json.clone(),
         value_converter: json,
+        header_converter: Arc::new(SimpleHeaderConverter),
         clients: clients.clone(),
         status: StatusCell::new(State::Unassigned),
         control: control_rx,

@@ -31,6 +31,8 @@ pub fn common_def() -> ConfigDef {
         .group("Common")
         .define("value.converter", Class, Some(""), Low, "Value converter; the worker's when empty.")
         .group("Common")
+        .define("header.converter", Class, Some(""), Low, "Header converter; the worker's when empty.")
+        .group("Common")
         .define("errors.tolerance", String, Some("none"), Medium, "none: the first bad record fails the task; all: bad records are skipped (and logged or sent to the dead-letter topic).")
         .validator(Validator::one_of(&["none", "all"]))
         .group("Error Handling")

@@ -45,6 +45,8 @@ pub enum Stage {
     KeyConverter,
     /// The value converter.
     ValueConverter,
+    /// The header converter.
+    HeaderConverter,
     /// A transform.
     Transformation,
     /// The sink task's `put` (a record the task reported).
@@ -57,6 +59,7 @@ impl Stage {
         match self {
             Stage::KeyConverter => "KEY_CONVERTER",
             Stage::ValueConverter => "VALUE_CONVERTER",
+            Stage::HeaderConverter => "HEADER_CONVERTER",
             Stage::Transformation => "TRANSFORMATION",
             Stage::TaskPut => "TASK_PUT",
         }
@@ -117,14 +120,6 @@ impl DeadLetterReporter {
             key_converter: setup.key_converter.clone(),
             value_converter: setup.value_converter.clone(),
         })
-    }
-
-    /// The class of the converter a converter stage ran.
-    pub fn converter_class(&self, stage: Stage) -> &'static str {
-        match stage {
-            Stage::KeyConverter => self.key_converter.class(),
-            _ => self.value_converter.class(),
-        }
     }
 
     /// The dead-letter topic to create before the task starts consuming, if one is configured.

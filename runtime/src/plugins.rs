@@ -68,13 +68,21 @@ pub struct Plugins {
     transforms: Vec<TransformDescriptor>,
     predicates: Vec<PredicateDescriptor>,
     converters: Vec<ConverterDescriptor>,
+    /// Converters of headers only (`SimpleHeaderConverter`); every converter converts headers too.
+    header_converters: Vec<ConverterDescriptor>,
 }
 
 impl Plugins {
     /// A registry of exactly these connector plugins and the built-in converters (no
     /// transforms).
     pub fn new(plugins: Vec<PluginDescriptor>) -> Self {
-        Plugins { plugins, transforms: Vec::new(), predicates: Vec::new(), converters: crate::converter::builtins() }
+        Plugins {
+            plugins,
+            transforms: Vec::new(),
+            predicates: Vec::new(),
+            converters: crate::converter::builtins(),
+            header_converters: crate::converter::header_builtins(),
+        }
     }
 
     /// Adds converters, e.g. those a plugin from `plugin.path` declares. Several versions of
@@ -94,6 +102,12 @@ impl Plugins {
     /// Every converter, in registration order (the built-ins first).
     pub fn converters(&self) -> &[ConverterDescriptor] {
         &self.converters
+    }
+
+    /// Every converter that converts headers: those of headers only, then every converter (as
+    /// Kafka Connect's JSON, String and ByteArray converters are header converters too).
+    pub fn header_converters(&self) -> Vec<ConverterDescriptor> {
+        self.header_converters.iter().chain(&self.converters).cloned().collect()
     }
 
     /// Adds transforms and predicates.
@@ -188,6 +202,17 @@ impl Plugins {
         version: Option<&str>,
     ) -> Result<Option<&ConverterDescriptor>, ConnectError> {
         pick(&self.converters, class, version_key, &requirement(version_key, version)?)
+    }
+
+    /// The header converter answering to `class` at the version `version_key` (e.g.
+    /// `header.converter.plugin.version`) asks for, as [`converter_version`](Self::converter_version).
+    pub fn header_converter_version(
+        &self,
+        class: &str,
+        version_key: &str,
+        version: Option<&str>,
+    ) -> Result<Option<ConverterDescriptor>, ConnectError> {
+        Ok(pick(&self.header_converters(), class, version_key, &requirement(version_key, version)?)?.cloned())
     }
 
     /// Every plugin, in registration order.

@@ -10,6 +10,7 @@ use tracing::warn;
 
 use crate::connector_config::ConnectorConfig;
 use crate::converter::Converter;
+use crate::dead_letter::Stage;
 use crate::kafka::{KafkaClients, TopicSpec};
 use crate::status::{StatusCell, Target};
 use crate::transforms::TransformChain;
@@ -50,6 +51,8 @@ pub struct TaskSetup {
     pub key_converter: Arc<dyn Converter>,
     /// Value converter.
     pub value_converter: Arc<dyn Converter>,
+    /// Header converter, of each header's value.
+    pub header_converter: Arc<dyn Converter>,
     /// Kafka client configs.
     pub clients: KafkaClients,
     /// Where the task reports its state.
@@ -70,6 +73,14 @@ impl TaskSetup {
     /// The connector's name.
     pub fn name(&self) -> &str {
         self.connector.name()
+    }
+    /// The converter a converter stage runs (the value converter for any other stage).
+    pub fn converter(&self, stage: Stage) -> &Arc<dyn Converter> {
+        match stage {
+            Stage::KeyConverter => &self.key_converter,
+            Stage::HeaderConverter => &self.header_converter,
+            _ => &self.value_converter,
+        }
     }
     /// The sink consumer's static group membership (`group.instance.id`): connector, task and
     /// worker, in the characters Kafka allows. A worker restarted after a crash rejoins as the

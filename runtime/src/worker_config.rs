@@ -44,6 +44,13 @@ pub fn config_def() -> ConfigDef {
             "Converter for record values; settings under value.converter.*.",
         )
         .define(
+            "header.converter",
+            Class,
+            Some("org.apache.kafka.connect.storage.SimpleHeaderConverter"),
+            Low,
+            "Converter for record header values; settings under header.converter.*.",
+        )
+        .define(
             "offset.storage.file.filename",
             String,
             Some(""),

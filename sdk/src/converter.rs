@@ -3,8 +3,14 @@
 //!
 //! A converter is created unconfigured by its [`ConverterDescriptor`]'s factory, then
 //! [`configure`](Converter::configure)d once with its own keys (the `key.converter.` or
-//! `value.converter.` prefix removed) and whether it converts keys. After that it is shared by
-//! a task's threads (`&self`, `Send + Sync`).
+//! `value.converter.` prefix removed, `converter.type` added as Kafka Connect adds it: `key`,
+//! `value` or `header`) and whether it converts keys. After that it is shared by a task's
+//! threads (`&self`, `Send + Sync`).
+//!
+//! Every converter is also a header converter (Kafka Connect's `HeaderConverter`): named in
+//! `header.converter`, it is configured with `converter.type=header` and converts each header's
+//! value, one at a time, with [`encode`](Converter::encode) and [`decode`](Converter::decode)
+//! (the header's key is in the error the runtime reports, not in the call).
 //!
 //! ```
 //! use aqueduct_sdk::*;

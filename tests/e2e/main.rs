@@ -13,6 +13,7 @@ mod embedded;
 mod exactly_once;
 mod exactly_once_cdc;
 mod file_copy;
+mod headers;
 #[path = "../m2p/mod.rs"]
 mod m2p;
 mod mongo_to_postgres;

@@ -156,6 +156,28 @@ fn plugins_from_plugin_path_run_refuse_other_sdks_and_fail_alone_on_panic() {
         assert_eq!((code, &body["error_count"]), (200, &json!(0)), "{file}: {body}");
     }
 
+    // The config definition of a version asked for (KIP-891's ?version=, a version or a range),
+    // and a version that is not installed refused naming the ones that are; validate follows
+    // the connector.plugin.version of the config it is given.
+    let plugin_config = |plugin: &str, version: &str| {
+        let url = format!("{}/connector-plugins/{plugin}/config?version={version}", worker.url);
+        reqwest::send("GET", &url, None).expect("the worker answers")
+    };
+    for version in ["0.1.0", "[1.0,3.0)", "latest"] {
+        let (code, defs) = plugin_config("HttpPollSource", version);
+        let names: Vec<&str> = defs.as_array().into_iter().flatten().filter_map(|d| d["name"].as_str()).collect();
+        assert!(code == 200 && names.contains(&"url"), "{version}: {defs}");
+    }
+    for (plugin, missing) in [("HttpPollSource", "9.9"), ("com.example.aqueduct.UppercaseField", "[5.0,)")] {
+        let (code, body) = plugin_config(plugin, missing);
+        assert_eq!(code, 400, "{body}");
+        assert!(body["message"].as_str().is_some_and(|m| m.contains(&format!("no version {missing} of"))), "{body}");
+    }
+    let validate = format!("{}/connector-plugins/HttpPollSource/config/validate", worker.url);
+    let pinned = json!({"connector.class": "HttpPollSource", "connector.plugin.version": "7.0"}).to_string();
+    let (code, body) = reqwest::send("PUT", &validate, Some(&pinned)).expect("validate");
+    assert_eq!(code, 400, "{body}");
+
     // Two sources (the old version asked for by connector.plugin.version, the newest by
     // default) -> Kafka -> the plugin's sink, all created over REST.
     let topic = unique("e2e-plugin");

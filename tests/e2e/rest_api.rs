@@ -50,6 +50,7 @@ fn every_endpoint() {
     assert!(all.as_array().is_some_and(|a| a.iter().any(|p| p["type"] == "converter")), "{all}");
     let defs = api.expect("GET", "/connector-plugins/FileStreamSink/config", None, 200);
     assert!(defs.as_array().is_some_and(|a| a.iter().any(|d| d["name"] == "file" && d["required"] == true)), "{defs}");
+    assert_eq!(defs[0]["name"], "name", "the common connector keys first, as Kafka Connect 4.1 lists them: {defs}");
     api.expect_error("GET", "/connector-plugins/NoSuchThing/config", None, 404, "available connectors are");
     let v = api.expect("PUT", "/connector-plugins/FileStreamSink/config/validate", Some(json!({"topics": "t"})), 200);
     assert!(v["error_count"].as_u64() >= Some(2), "{v}");

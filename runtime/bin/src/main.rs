@@ -77,6 +77,9 @@ fn main() -> ExitCode {
             for line in components(builtins.transforms(), builtins.predicates(), builtins.converters()) {
                 println!("{line}");
             }
+            for c in aqueduct_runtime::converter::header_builtins() {
+                println!("{}\theader_converter\t{}\t{}", c.class, c.version, c.aliases.join(","));
+            }
             let scan = aqueduct_runtime::plugin_loader::scan(&plugin_path);
             for plugin in &scan.loaded {
                 let file = plugin.file.display();

@@ -1,15 +1,21 @@
 //! Converters: between the SDK's data model and the bytes in Kafka. The built-ins (JSON,
 //! String, ByteArray) are registered in every [`Plugins`] registry, beside any a plugin from
 //! `plugin.path` declares; `key.converter` / `value.converter` name one by class or alias.
+//!
+//! Header values are converted by the converter `header.converter` names, one header at a
+//! time: any of those converters, or [`SimpleHeaderConverter`] (the default, which converts
+//! headers only), as Kafka Connect's `HeaderConverter`s.
 
 mod bytes;
 pub mod json;
+mod simple_header;
 mod string;
 
 use aqueduct_sdk::{ConnectError, ConverterDescriptor, ConverterFactory, Props, Result};
 
 pub use self::bytes::ByteArrayConverter;
 pub use self::json::JsonConverter;
+pub use self::simple_header::SimpleHeaderConverter;
 pub use self::string::StringConverter;
 pub use aqueduct_sdk::Converter;
 
@@ -17,6 +23,9 @@ use crate::plugins::Plugins;
 
 /// The version the built-in converters declare: the runtime's.
 const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The config key naming the header converter.
+pub const HEADER_CONVERTER: &str = "header.converter";
 
 /// The built-in converters, with Kafka Connect's class names as aliases (short name first).
 pub fn builtins() -> Vec<ConverterDescriptor> {
@@ -45,22 +54,43 @@ pub fn builtins() -> Vec<ConverterDescriptor> {
     ]
 }
 
-/// Builds and configures the converter `class` that config key `key` (`key.converter` or
-/// `value.converter`) names, from the registry; `props` are its own settings (the keys after
-/// the `key.converter.` / `value.converter.` prefix), among them `plugin.version`, the version
-/// to use (KIP-891; the newest without it). An unknown class is Kafka Connect's config error
-/// naming the key.
+/// The built-in converters of headers only (not usable as `key.converter` or `value.converter`).
+pub fn header_builtins() -> Vec<ConverterDescriptor> {
+    vec![ConverterDescriptor {
+        class: "SimpleHeaderConverter",
+        aliases: &["org.apache.kafka.connect.storage.SimpleHeaderConverter"],
+        version: VERSION,
+        doc: "Header values as text, their types inferred on the way back (Kafka Connect's Values).",
+        factory: ConverterFactory::Builtin(|| Box::new(SimpleHeaderConverter)),
+    }]
+}
+
+/// Builds and configures the converter `class` that config key `key` (`key.converter`,
+/// `value.converter` or `header.converter`) names, from the registry; `props` are its own
+/// settings (the keys after the `key.converter.` prefix), among them `plugin.version`, the
+/// version to use (KIP-891; the newest without it). As Kafka Connect does, its settings get
+/// `converter.type` (`key`, `value` or `header`). An unknown class is Kafka Connect's config
+/// error naming the key.
 pub fn resolve(plugins: &Plugins, key: &str, class: &str, props: &Props) -> Result<Box<dyn Converter>> {
     let class = class.trim();
     // `key.converter.plugin.version` is among the converter's settings (after the prefix).
     let version = props.get("plugin.version").map(String::as_str);
-    let descriptor = plugins.converter_version(class, &format!("{key}.plugin.version"), version)?.ok_or_else(|| {
+    let version_key = format!("{key}.plugin.version");
+    let found = if key == HEADER_CONVERTER {
+        plugins.header_converter_version(class, &version_key, version)?
+    } else {
+        plugins.converter_version(class, &version_key, version)?.cloned()
+    };
+    let descriptor = found.ok_or_else(|| {
         ConnectError::config(format!(
             "Invalid value {class} for configuration {key}: Class {class} could not be found."
         ))
     })?;
+    let mut settings = props.clone();
+    let kind = key.strip_suffix(".converter").unwrap_or(key);
+    settings.insert("converter.type".to_owned(), kind.to_owned());
     let mut converter = (descriptor.factory)();
-    converter.configure(props, key.starts_with("key."))?;
+    converter.configure(&settings, kind == "key")?;
     Ok(converter)
 }
 

@@ -13,7 +13,7 @@ use serde_json::json;
 use tokio::sync::watch;
 
 use crate::connector_config::{sink_def, source_def, ConnectorConfig, TopicCreation};
-use crate::converter::StringConverter;
+use crate::converter::{SimpleHeaderConverter, StringConverter};
 use crate::kafka::KafkaClients;
 use crate::offsets::{FileOffsetStore, OffsetStore};
 use crate::status::{State, StatusCell, Target};
@@ -93,6 +93,7 @@ fn setup(clients: &KafkaClients, props: &[(&str, &str)], sink: bool) -> (TaskSet
         task_props: props,
         key_converter: Arc::new(StringConverter),
         value_converter: Arc::new(StringConverter),
+        header_converter: Arc::new(SimpleHeaderConverter),
         clients: clients.clone(),
         status: status.clone(),
         control: control_rx,

@@ -517,13 +517,21 @@ pub fn validate_connector(
     Ok((plugin, config))
 }
 
-/// The connector's key and value converters: its own `key.converter`/`value.converter`, else the
-/// worker's, found in the registry (built-ins and plugins).
+/// A task's converters: of keys, of values and of header values.
+pub(crate) struct Converters {
+    pub key: Arc<dyn Converter>,
+    pub value: Arc<dyn Converter>,
+    pub header: Arc<dyn Converter>,
+}
+
+/// The connector's key, value and header converters: its own `key.converter`,
+/// `value.converter` and `header.converter`, else the worker's, found in the registry (built-ins
+/// and plugins).
 pub(crate) fn build_converters(
     plugins: &Plugins,
     worker: &WorkerConfig,
     props: &Props,
-) -> aqueduct_sdk::Result<(Arc<dyn Converter>, Arc<dyn Converter>)> {
+) -> aqueduct_sdk::Result<Converters> {
     let build = |which: &str| -> aqueduct_sdk::Result<Arc<dyn Converter>> {
         let key = format!("{which}.converter");
         let (class, settings) = match props.get(&key).filter(|c| !c.is_empty()) {
@@ -532,7 +540,7 @@ pub(crate) fn build_converters(
         };
         Ok(Arc::from(converter::resolve(plugins, &key, &class, &settings)?))
     };
-    Ok((build("key")?, build("value")?))
+    Ok(Converters { key: build("key")?, value: build("value")?, header: build("header")? })
 }
 
 fn info_of(name: &str, entry: &ConnectorEntry) -> ConnectorInfo {

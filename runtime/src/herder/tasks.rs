@@ -94,7 +94,7 @@ pub fn spawn_task_after(worker: &Arc<Worker>, start: TaskStart<'_>, preflight: O
         Ok((_, config)) => config,
         Err(e) => return fail(&status, e.message),
     };
-    let (key_converter, value_converter) = match build_converters(&worker.plugins, &worker.config, start.props) {
+    let converters = match build_converters(&worker.plugins, &worker.config, start.props) {
         Ok(v) => v,
         Err(e) => return fail(&status, e.trace()),
     };
@@ -108,8 +108,9 @@ pub fn spawn_task_after(worker: &Arc<Worker>, start: TaskStart<'_>, preflight: O
         task_id: id,
         worker_id: worker.worker_id.clone(),
         task_props: start.task_props,
-        key_converter,
-        value_converter,
+        key_converter: converters.key,
+        value_converter: converters.value,
+        header_converter: converters.header,
         clients: worker.clients.clone(),
         status: status.clone(),
         control: control_rx,

@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use aqueduct_sdk::plugin::abi::ABI_VERSION;
 use aqueduct_sdk::plugin::protocol::{Manifest, ManifestComponent};
-use aqueduct_sdk::plugin::{RUSTC_VERSION, SDK_VERSION};
+use aqueduct_sdk::plugin::{PROTOCOL, RUSTC_VERSION, SDK_VERSION};
 use aqueduct_sdk::{
     ConnectorFactory, Converter, ConverterDescriptor, ConverterFactory, PluginDescriptor, Predicate,
     PredicateDescriptor, PredicateFactory, SinkConnector, SourceConnector, Transform, TransformDescriptor,
@@ -178,9 +178,10 @@ pub fn load(file: &Path) -> Result<LoadedPlugin, String> {
             declaration.rustc_version
         ));
     }
-    library.set_logger();
     let manifest: Manifest = serde_json::from_str(&declaration.manifest)
         .map_err(|e| format!("{}: unreadable plugin manifest ({e}): {:.200}", file.display(), declaration.manifest))?;
+    check_protocol(file, &declaration.sdk_version, &manifest.protocol)?;
+    library.set_logger();
     let client = PluginClient::new(library, file);
     let connectors = manifest.connectors.iter().map(|c| descriptor(&client, c)).collect::<Result<Vec<_>, _>>()?;
     let transforms = manifest.transforms.iter().map(|c| transform(&client, c)).collect();
@@ -194,6 +195,19 @@ pub fn load(file: &Path) -> Result<LoadedPlugin, String> {
         predicates,
         converters,
     })
+}
+
+/// Refuses a plugin whose wire protocol is not the worker's: one built against another
+/// checkout of the same SDK version, or before manifests carried the protocol (`theirs` empty).
+fn check_protocol(file: &Path, sdk_version: &str, theirs: &str) -> Result<(), String> {
+    if theirs == PROTOCOL {
+        return Ok(());
+    }
+    let theirs = if theirs.is_empty() { "unknown, older than this worker's" } else { theirs };
+    Err(format!(
+        "{}: plugin built with aqueduct-sdk {sdk_version} speaking wire protocol {theirs}, but this worker runs aqueduct-sdk {SDK_VERSION} speaking wire protocol {PROTOCOL}: rebuild the plugin against the worker's aqueduct-sdk",
+        file.display()
+    ))
 }
 
 impl LoadedPlugin {

@@ -161,6 +161,19 @@ fn a_plugin_of_another_sdk_version_is_refused_naming_both_versions_and_the_file(
 }
 
 #[test]
+fn a_plugin_speaking_another_wire_protocol_is_refused_naming_both() {
+    let file = Path::new("/plugins/libold.so");
+    assert_eq!(check_protocol(file, SDK_VERSION, PROTOCOL), Ok(()));
+    for theirs in ["", "0123456789abcdef"] {
+        let reason = check_protocol(file, SDK_VERSION, theirs).expect_err("refused");
+        assert!(reason.starts_with("/plugins/libold.so: "), "{reason}");
+        assert!(reason.contains(&format!("aqueduct-sdk {SDK_VERSION} speaking wire protocol {PROTOCOL}")), "{reason}");
+        let named = if theirs.is_empty() { "wire protocol unknown" } else { "wire protocol 0123456789abcdef" };
+        assert!(reason.contains(named), "{reason}");
+    }
+}
+
+#[test]
 fn broken_files_are_skipped_with_the_reason_and_others_load() {
     let [plugin, v2, _] = example_plugins();
     let dir = plugin_dir(&[plugin, v2]);

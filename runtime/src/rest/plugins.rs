@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use aqueduct_sdk::{ConfigKey, PluginDescriptor};
+use aqueduct_sdk::{ConfigKey, ConnectError, PluginDescriptor};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::Json;
@@ -14,7 +14,7 @@ use crate::transforms;
 use crate::worker_config::json_object_to_props;
 
 /// `GET /connector-plugins[?connectorsOnly=false]`: the connectors; with `connectorsOnly=false`
-/// also every converter, transform and predicate, built in or loaded from `plugin.path`
+/// also every converter, header converter, transform and predicate, built in or loaded from `plugin.path`
 /// (Kafka Connect's `{"class", "type", "version"}`).
 pub async fn list(State(s): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Json<Value> {
     let mut out: Vec<Value> = s
@@ -27,6 +27,9 @@ pub async fn list(State(s): State<AppState>, Query(q): Query<HashMap<String, Str
         for c in s.plugins.converters() {
             out.push(json!({"class": c.class, "type": "converter", "version": c.version}));
         }
+        for c in s.plugins.header_converters() {
+            out.push(json!({"class": c.class, "type": "header_converter", "version": c.version}));
+        }
         for t in s.plugins.transforms() {
             out.push(json!({"class": t.class, "type": "transformation", "version": t.version}));
         }
@@ -37,8 +40,11 @@ pub async fn list(State(s): State<AppState>, Query(q): Query<HashMap<String, Str
     Json(Value::Array(out))
 }
 
-fn find(s: &AppState, plugin: &str) -> ApiResult<PluginDescriptor> {
-    s.plugins.find(plugin).cloned().map_err(|e| ApiError::new(404, e.to_string()))
+/// The connector plugin `plugin` at `version` (a version, a Maven range or `latest`; the newest
+/// without one): 404 for an unknown plugin, 400 for a version it does not have.
+fn find(s: &AppState, plugin: &str, version: Option<&str>) -> ApiResult<PluginDescriptor> {
+    s.plugins.find(plugin).map_err(|e| ApiError::new(404, e.to_string()))?;
+    s.plugins.find_version(plugin, version).cloned().map_err(|e| ApiError::new(400, e.to_string()))
 }
 
 fn definition(key: &ConfigKey, order: usize) -> Value {
@@ -57,17 +63,26 @@ fn definition(key: &ConfigKey, order: usize) -> Value {
     })
 }
 
-/// `GET /connector-plugins/{plugin}/config`: the plugin's own keys; a transform's or a
-/// predicate's too (KIP-769).
-pub async fn config(State(s): State<AppState>, Path(plugin): Path<String>) -> ApiResult<Json<Value>> {
-    let def = if let Some(t) = s.plugins.transform(&plugin) {
+/// `GET /connector-plugins/{plugin}/config[?version=]`: a connector's keys, the common ones
+/// first; a transform's, a predicate's or a converter's too (KIP-769); of the version asked for
+/// (KIP-891; the newest without one).
+pub async fn config(
+    State(s): State<AppState>,
+    Path(plugin): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    let version = q.get("version").map(String::as_str);
+    let bad = |e: ConnectError| ApiError::new(400, e.to_string());
+    let plugins = &s.plugins;
+    let def = if let Some(t) = plugins.transform_version(&plugin, "version", version).map_err(bad)? {
         (t.factory)().config_def()
-    } else if let Some(p) = s.plugins.predicate(&plugin) {
+    } else if let Some(p) = plugins.predicate_version(&plugin, "version", version).map_err(bad)? {
         (p.factory)().config_def()
-    } else if let Some(c) = s.plugins.converter(&plugin) {
+    } else if let Some(c) = plugins.header_converter_version(&plugin, "version", version).map_err(bad)? {
         (c.factory)().config_def()
     } else {
-        find(&s, &plugin)?.factory.config_def()
+        // A connector's with the common connector keys first, as Kafka Connect 4.1 lists them.
+        Herder::config_def(&find(&s, &plugin, version)?)
     };
     Ok(Json(Value::Array(def.keys().iter().enumerate().map(|(i, k)| definition(k, i + 1)).collect())))
 }
@@ -78,8 +93,8 @@ pub async fn validate(
     Path(plugin_name): Path<String>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    let plugin = find(&s, &plugin_name)?;
     let props = json_object_to_props(&parse_body::<Value>(&body)?).map_err(|e| ApiError::new(400, format!("{e:#}")))?;
+    let plugin = find(&s, &plugin_name, props.get("connector.plugin.version").map(String::as_str))?;
     if let Some(class) = props.get("connector.class") {
         if !plugin.answers_to(class) {
             return Err(ApiError::new(

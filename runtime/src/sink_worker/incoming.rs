@@ -1,7 +1,7 @@
 //! A record as the sink loop receives it, from a Kafka consumer or an embedded topic, and its
 //! conversion to a [`SinkRecord`].
 
-use aqueduct_sdk::{ConnectError, Header, SinkRecord, TimestampType, Value};
+use aqueduct_sdk::{ConnectError, Header, SinkRecord, TimestampType};
 use rdkafka::message::{BorrowedMessage, Headers};
 use rdkafka::Message;
 
@@ -23,22 +23,11 @@ pub(crate) trait Incoming {
     fn payload(&self) -> Option<&[u8]>;
     /// Timestamp and its kind.
     fn timestamp(&self) -> (Option<i64>, TimestampType);
-    /// Headers, as text when they are UTF-8.
-    fn headers(&self) -> Vec<Header>;
+    /// Header keys with their bytes (`None` for null), in order.
+    fn headers(&self) -> Vec<(&str, Option<&[u8]>)>;
     /// The record itself, when the transport carries it unconverted.
     fn unconverted(&self) -> Option<SinkRecord> {
         None
-    }
-}
-
-fn header(key: &str, value: Option<&[u8]>) -> Header {
-    Header {
-        key: key.to_owned(),
-        schema: None,
-        value: value.map_or(Value::Null, |v| match std::str::from_utf8(v) {
-            Ok(s) => Value::String(s.to_owned()),
-            Err(_) => Value::Bytes(v.to_vec()),
-        }),
     }
 }
 
@@ -65,8 +54,8 @@ impl Incoming for BorrowedMessage<'_> {
             rdkafka::Timestamp::LogAppendTime(t) => (Some(t), TimestampType::LogAppendTime),
         }
     }
-    fn headers(&self) -> Vec<Header> {
-        Message::headers(self).map(|hs| hs.iter().map(|h| header(h.key, h.value)).collect()).unwrap_or_default()
+    fn headers(&self) -> Vec<(&str, Option<&[u8]>)> {
+        Message::headers(self).map(|hs| hs.iter().map(|h| (h.key, h.value)).collect()).unwrap_or_default()
     }
 }
 
@@ -95,10 +84,11 @@ impl Incoming for EmbeddedRecord {
     fn timestamp(&self) -> (Option<i64>, TimestampType) {
         (Some(self.timestamp), self.timestamp_type())
     }
-    fn headers(&self) -> Vec<Header> {
+    fn headers(&self) -> Vec<(&str, Option<&[u8]>)> {
         match &self.payload {
-            Payload::Bytes { headers, .. } => headers.iter().map(|(k, v)| header(k, v.as_deref())).collect(),
-            Payload::Data { headers, .. } => headers.clone(),
+            Payload::Bytes { headers, .. } => headers.iter().map(|(k, v)| (k.as_str(), v.as_deref())).collect(),
+            // Carried unconverted: `unconverted` has them.
+            Payload::Data { .. } => Vec::new(),
         }
     }
     fn unconverted(&self) -> Option<SinkRecord> {
@@ -131,6 +121,16 @@ pub(crate) fn convert(
     let (key_schema, key) = setup.key_converter.decode(topic, message.key()).map_err(|e| (Stage::KeyConverter, e))?;
     let (value_schema, value) =
         setup.value_converter.decode(topic, message.payload()).map_err(|e| (Stage::ValueConverter, e))?;
+    let headers = message
+        .headers()
+        .into_iter()
+        .map(|(key, bytes)| {
+            let (schema, value) = setup.header_converter.decode(topic, bytes).map_err(|e| {
+                (Stage::HeaderConverter, ConnectError::new(e.kind(), format!("header {key}: {}", e.message())))
+            })?;
+            Ok(Header { key: key.to_owned(), schema, value })
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()?;
     let (timestamp, timestamp_type) = message.timestamp();
     Ok(SinkRecord {
         topic: topic.to_owned(),
@@ -142,6 +142,6 @@ pub(crate) fn convert(
         value,
         timestamp,
         timestamp_type,
-        headers: message.headers(),
+        headers,
     })
 }

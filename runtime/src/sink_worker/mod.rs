@@ -316,7 +316,7 @@ impl SinkWorker {
         self.setup.topics.add(message.topic());
         let next = message.offset() + 1;
         let failed = match incoming::convert(&self.setup, message) {
-            Err((stage, e)) => Some((stage, self.reporter.converter_class(stage), e)),
+            Err((stage, e)) => Some((stage, self.setup.converter(stage).class(), e)),
             Ok(record) => match self.transformed(record) {
                 Ok(Some(record)) => {
                     batch.push(record);

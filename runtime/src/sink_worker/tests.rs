@@ -12,7 +12,7 @@ use tokio::sync::watch;
 
 use super::*;
 use crate::connector_config::{sink_def, ConnectorConfig};
-use crate::converter::StringConverter;
+use crate::converter::{SimpleHeaderConverter, StringConverter};
 use crate::kafka::KafkaClients;
 use crate::status::StatusCell;
 use crate::task_context::ActiveTopics;
@@ -46,6 +46,7 @@ fn setup(bootstrap: &str, name: &str, extra: &[(&str, &str)], initial: Target) -
         task_props: props,
         key_converter: Arc::new(StringConverter),
         value_converter: Arc::new(StringConverter),
+        header_converter: Arc::new(SimpleHeaderConverter),
         clients: KafkaClients::new(&worker_config(bootstrap)),
         status: StatusCell::new(State::Unassigned),
         control: control_rx,
@@ -315,4 +316,45 @@ fn a_dead_letter_topic_that_cannot_be_created_yet_is_retried() {
     control.send(Target::Shutdown).expect("task listening");
     thread.join().expect("sink thread");
     assert_ne!(status.get().state, State::Failed, "{:?}", status.get().trace);
+}
+
+#[test]
+fn headers_are_converted_by_the_header_converter_and_a_failure_names_its_stage() {
+    use crate::embedded::{EmbeddedRecord, Payload};
+    use aqueduct_sdk::{SchemaType, Value};
+    let record = |headers: Vec<(&str, Option<&[u8]>)>| EmbeddedRecord {
+        topic: "t".into(),
+        partition: 0,
+        offset: 7,
+        timestamp: 1,
+        payload: Payload::Bytes {
+            key: None,
+            value: Some(b"v".to_vec()),
+            headers: headers.into_iter().map(|(k, v)| (k.to_owned(), v.map(<[u8]>::to_vec))).collect(),
+        },
+    };
+    let (setup, _control) = setup("127.0.0.1:9", "headers", &[], Target::Running);
+    let message = record(vec![("n", Some(b"5")), ("flag", Some(b"true")), ("text", Some(b"a b")), ("none", None)]);
+    let converted = incoming::convert(&setup, &message).map_err(|(_, e)| e).expect("converted");
+    let typed: Vec<(&str, Option<SchemaType>, &Value)> = converted
+        .headers
+        .iter()
+        .map(|h| (h.key.as_str(), h.schema.as_ref().map(|s| s.schema_type), &h.value))
+        .collect();
+    assert_eq!(
+        typed,
+        [
+            ("n", Some(SchemaType::Int8), &Value::Int8(5)),
+            ("flag", Some(SchemaType::Boolean), &Value::Boolean(true)),
+            ("text", Some(SchemaType::String), &Value::from("a b")),
+            ("none", None, &Value::Null),
+        ]
+    );
+    // The JSON converter as header converter: a header that is not its JSON fails the
+    // HEADER_CONVERTER stage, naming the header.
+    let mut setup = setup;
+    setup.header_converter = Arc::new(crate::converter::JsonConverter::new(false));
+    let (stage, error) = incoming::convert(&setup, &record(vec![("bad", Some(b"{not json"))])).expect_err("refused");
+    assert_eq!(stage, Stage::HeaderConverter);
+    assert!(error.message().starts_with("header bad: "), "{error}");
 }

@@ -30,7 +30,7 @@ use self::transactions::Transactions;
 pub use self::transactions::{Boundary, ExactlyOnce};
 use self::transform_step::Step;
 use crate::connector_config::TopicCreation;
-use crate::dead_letter::{DeadLetterReporter, Stage};
+use crate::dead_letter::DeadLetterReporter;
 use crate::embedded::Bus;
 use crate::offsets::{partition_key, OffsetStore, StoreReader, Submission, SubmittedRecords};
 use crate::status::{State, Target};
@@ -253,17 +253,13 @@ impl SourceWorker {
         self.begin_if_needed()?;
         let outgoing = match encoded {
             Ok(parts) => parts,
-            Err(e) if e.kind() == aqueduct_sdk::ErrorKind::Data && self.setup.connector.tolerate_all() => {
-                // Which converter failed: the key's is tried first.
-                let key = self.setup.key_converter.encode(&record.topic, record.key_schema.as_ref(), &record.key);
-                let stage = if key.is_err() { Stage::KeyConverter } else { Stage::ValueConverter };
-                let converter = if key.is_err() { &self.setup.key_converter } else { &self.setup.value_converter };
-                let class = converter.class();
+            Err((stage, e)) if e.kind() == aqueduct_sdk::ErrorKind::Data && self.setup.connector.tolerate_all() => {
+                let class = self.setup.converter(stage).class();
                 self.report(&record, stage, class, e).await?;
                 self.skip(&record, ends).await?;
                 return Ok(true);
             }
-            Err(e) => return Err(e),
+            Err((_, e)) => return Err(e),
         };
         let submission = self.tracker.submit(&record.source_partition, record.source_offset.clone());
         match outgoing {

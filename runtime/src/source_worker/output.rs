@@ -1,12 +1,12 @@
 //! Where a source record goes: converted for a Kafka producer, or appended to an embedded
 //! topic (converted bytes, or the record's own data with `embedded.converters.skip=true`).
 
-use aqueduct_sdk::{RecordMetadata, Result, SourceRecord, Value};
+use aqueduct_sdk::{ConnectError, RecordMetadata, Result, SourceRecord};
 use futures::channel::oneshot;
 use rdkafka::message::{Header as KafkaHeader, OwnedHeaders};
 
 use super::SourceWorker;
-use crate::converter::json::to_json_text;
+use crate::dead_letter::Stage;
 use crate::embedded::Payload;
 use crate::status::Target;
 
@@ -22,12 +22,14 @@ pub(super) enum Outgoing {
 }
 
 impl SourceWorker {
-    /// Converts a record for the task's transport; a conversion failure is a data error.
-    pub(super) fn encode(&self, record: &SourceRecord) -> Result<Outgoing> {
-        let key_converter = &self.setup.key_converter;
+    /// Converts a record for the task's transport, its headers first, then its key and value
+    /// (Kafka Connect's order); a failure names the converter stage.
+    pub(super) fn encode(&self, record: &SourceRecord) -> std::result::Result<Outgoing, (Stage, ConnectError)> {
+        let setup = &self.setup;
+        let topic = &record.topic;
         if self.bus.as_ref().is_some_and(|b| b.settings().skip_converters) {
             // The key is still converted for the partitioner, so keys land where Kafka's would.
-            let key = key_converter.encode(&record.topic, record.key_schema.as_ref(), &record.key).ok().flatten();
+            let key = setup.key_converter.encode(topic, record.key_schema.as_ref(), &record.key).ok().flatten();
             let payload = Payload::Data {
                 key_schema: record.key_schema.clone(),
                 key: record.key.clone(),
@@ -37,20 +39,20 @@ impl SourceWorker {
             };
             return Ok(Outgoing::Embedded { key, payload });
         }
-        let key = key_converter.encode(&record.topic, record.key_schema.as_ref(), &record.key)?;
-        let value = self.setup.value_converter.encode(&record.topic, record.value_schema.as_ref(), &record.value)?;
-        let headers: Vec<(String, Option<Vec<u8>>)> = record
+        let headers = record
             .headers
             .iter()
             .map(|h| {
-                let bytes = match &h.value {
-                    Value::Null => None,
-                    Value::String(s) => Some(s.as_bytes().to_vec()),
-                    other => Some(to_json_text(h.schema.as_deref(), other, false).into_bytes()),
-                };
-                (h.key.clone(), bytes)
+                let bytes = setup.header_converter.encode(topic, h.schema.as_ref(), &h.value).map_err(|e| {
+                    (Stage::HeaderConverter, ConnectError::new(e.kind(), format!("header {}: {}", h.key, e.message())))
+                })?;
+                Ok((h.key.clone(), bytes))
             })
-            .collect();
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let key = setup.key_converter.encode(topic, record.key_schema.as_ref(), &record.key);
+        let key = key.map_err(|e| (Stage::KeyConverter, e))?;
+        let value = setup.value_converter.encode(topic, record.value_schema.as_ref(), &record.value);
+        let value = value.map_err(|e| (Stage::ValueConverter, e))?;
         if self.bus.is_some() {
             return Ok(Outgoing::Embedded { key: key.clone(), payload: Payload::Bytes { key, value, headers } });
         }

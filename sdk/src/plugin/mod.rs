@@ -42,8 +42,11 @@
 //!   worker lives. No unwinding crosses `extern "C"`.
 //! - **Versions are checked before anything is trusted.** The host reads
 //!   `aqueduct_plugin_abi_version` first, then the declaration, and refuses a plugin whose ABI
-//!   version, SDK version ([`SDK_VERSION`]) or compiler ([`RUSTC_VERSION`]) differs from its
-//!   own, naming both versions and the file. The compiler check is policy rather than
+//!   version, SDK version ([`SDK_VERSION`]), wire protocol ([`PROTOCOL`]) or compiler
+//!   ([`RUSTC_VERSION`]) differs from its own, naming both versions and the file. The protocol
+//!   fingerprint is what catches a plugin built against an older checkout of the same SDK
+//!   version, whose calls and callbacks are not the worker's (the SDK's build script derives it
+//!   from the code of the files that define what crosses the boundary). The compiler check is policy rather than
 //!   soundness (the bytes do not care who compiled them), kept because the issue asks for it
 //!   and because a plugin built by another toolchain is most often a stale build.
 //! - **A library is never unloaded.** Connector instances live in the plugin and are named by
@@ -107,7 +110,8 @@
 //! ([`protocol::Call::TransactionRequests`]) and adds them to the runtime's, which ends the
 //! transactions where they name (one extra call per poll, only for such tasks).
 //!
-//! Not carried across (yet): header converters (the runtime has none).
+//! A plugin's converter converts headers too when `header.converter` names it: the host calls
+//! it once per header value, through the same calls, configured with `converter.type=header`.
 //!
 //! # Writing one
 //!
@@ -142,6 +146,11 @@ pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// `rustc --version` of the compiler that built this SDK (captured by its build script).
 pub const RUSTC_VERSION: &str = env!("AQUEDUCT_RUSTC_VERSION");
+
+/// The fingerprint of the wire protocol this SDK speaks (its ABI, calls, callbacks and the wire
+/// forms of records), which a plugin's manifest carries and a host compares: two builds of one
+/// SDK version that disagree on what crosses the boundary have different fingerprints.
+pub const PROTOCOL: &str = env!("AQUEDUCT_PROTOCOL");
 
 /// Exports a plugin's connectors, transforms, predicates and converters from a `cdylib` (needs
 /// the SDK's `plugin` feature).

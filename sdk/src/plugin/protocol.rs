@@ -29,6 +29,10 @@ pub struct Manifest {
     /// One entry per converter.
     #[serde(default)]
     pub converters: Vec<ManifestComponent>,
+    /// The [`PROTOCOL`](super::PROTOCOL) the plugin was built with; empty from a plugin built
+    /// before manifests carried it.
+    #[serde(default)]
+    pub protocol: String,
 }
 
 /// One transform, predicate or converter of a [`Manifest`].

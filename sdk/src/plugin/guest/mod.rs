@@ -91,6 +91,7 @@ pub(crate) fn state(declared: fn() -> Declared, _sdk_version: &'static str) -> &
             transforms: declared.transforms.iter().map(|d| component(d.class, d.aliases, d.version, d.doc)).collect(),
             predicates: declared.predicates.iter().map(|d| component(d.class, d.aliases, d.version, d.doc)).collect(),
             converters: declared.converters.iter().map(|d| component(d.class, d.aliases, d.version, d.doc)).collect(),
+            protocol: super::PROTOCOL.to_owned(),
         };
         let manifest = serde_json::to_string(&manifest).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
         State {
