@@ -1,7 +1,7 @@
-//! Bad records: skipped or failed per `errors.tolerance`, logged, and sent to the
-//! dead-letter topic (`errors.deadletterqueue.topic.name`) with Kafka Connect's error headers,
-//! and/or to a dead-letter file of JSON lines (`errors.deadletterqueue.file`, see
-//! [`crate::embedded::dead_letter_file`]). Sinks report records that fail conversion, a
+//! Bad records: skipped or failed per `errors.tolerance`, logged, and sent to the dead-letter
+//! topic (`errors.deadletterqueue.topic.name`) with their own headers and Kafka Connect's
+//! error headers after them, and/or to a dead-letter file of JSON lines
+//! (`errors.deadletterqueue.file`, see [`crate::embedded::dead_letter_file`]). Sinks report records that fail conversion, a
 //! transform, or that the task reports; sources (an Aqueduct extension) records that fail a
 //! transform or conversion, with the topic they were bound for (partition and offset -1).
 
@@ -32,6 +32,7 @@ pub struct DeadLetterReporter {
     file: Option<Arc<DeadLetterFile>>,
     key_converter: Arc<dyn Converter>,
     value_converter: Arc<dyn Converter>,
+    header_converter: Arc<dyn Converter>,
     connector: String,
     task: String,
     /// The connector class, named as the stage of `put` failures.
@@ -119,6 +120,7 @@ impl DeadLetterReporter {
             connector_class: c.string("connector.class").to_owned(),
             key_converter: setup.key_converter.clone(),
             value_converter: setup.value_converter.clone(),
+            header_converter: setup.header_converter.clone(),
         })
     }
 
@@ -144,9 +146,16 @@ impl DeadLetterReporter {
         let key = self.key_converter.encode(&record.topic, record.key_schema.as_ref(), &record.key).unwrap_or(None);
         let value =
             self.value_converter.encode(&record.topic, record.value_schema.as_ref(), &record.value).unwrap_or(None);
+        let headers = self.encode_headers(&record.topic, &record.headers);
         let partition = record.kafka_partition.unwrap_or(-1);
         let origin = Origin { topic: &record.topic, partition, offset: -1, stage, class };
-        self.handle(&origin, key.as_deref(), value.as_deref(), error).await
+        self.handle(&origin, key.as_deref(), value.as_deref(), &borrowed(&headers), error).await
+    }
+
+    /// The headers converted as the task converts them; one that does not convert is left out.
+    fn encode_headers(&self, topic: &str, headers: &[aqueduct_sdk::Header]) -> Vec<(String, Option<Vec<u8>>)> {
+        let encode = |h: &aqueduct_sdk::Header| self.header_converter.encode(topic, h.schema.as_ref(), &h.value);
+        headers.iter().filter_map(|h| encode(h).ok().map(|bytes| (h.key.clone(), bytes))).collect()
     }
 
     /// Handles a consumed message that failed conversion: an error unless tolerated.
@@ -159,7 +168,7 @@ impl DeadLetterReporter {
     ) -> Result<()> {
         let (topic, partition, offset) = (message.topic(), message.partition(), message.offset());
         let origin = Origin { topic, partition, offset, stage, class };
-        self.handle(&origin, message.key(), message.payload(), error).await
+        self.handle(&origin, message.key(), message.payload(), &message.headers(), error).await
     }
 
     async fn handle(
@@ -167,6 +176,7 @@ impl DeadLetterReporter {
         origin: &Origin<'_>,
         key: Option<&[u8]>,
         value: Option<&[u8]>,
+        headers: &[(&str, Option<&[u8]>)],
         error: ConnectError,
     ) -> Result<()> {
         if !self.tolerate_all {
@@ -198,6 +208,10 @@ impl DeadLetterReporter {
         if let Some(v) = value {
             record = record.payload(v);
         }
+        // The record's own headers, then the error context, as Kafka Connect writes them.
+        let mut all = headers.iter().fold(OwnedHeaders::new_with_capacity(headers.len()), |h, (key, value)| {
+            h.insert(Header { key, value: *value })
+        });
         if self.context_headers {
             let partition = origin.partition.to_string();
             let offset = origin.offset.to_string();
@@ -215,9 +229,11 @@ impl DeadLetterReporter {
                 ("__connect.errors.exception.message", message.as_str()),
                 ("__connect.errors.exception.stacktrace", trace.as_str()),
             ]
-            .into_iter()
-            .fold(OwnedHeaders::new(), |h, (k, v)| h.insert(Header { key: k, value: Some(v) }));
-            record = record.headers(headers);
+            .into_iter();
+            all = headers.fold(all, |h, (k, v)| h.insert(Header { key: k, value: Some(v) }));
+        }
+        if !headers.is_empty() || self.context_headers {
+            record = record.headers(all);
         }
         let delivery = producer.send_result(record).map_err(|(e, _)| {
             ConnectError::retriable(format!("queueing to dead-letter topic {}", self.topic)).with_source(e)
@@ -238,6 +254,7 @@ impl ErrantRecordReporter for DeadLetterReporter {
         let key = self.key_converter.encode(&record.topic, record.key_schema.as_ref(), &record.key).unwrap_or(None);
         let value =
             self.value_converter.encode(&record.topic, record.value_schema.as_ref(), &record.value).unwrap_or(None);
+        let headers = self.encode_headers(&record.topic, &record.headers);
         let origin = Origin {
             topic: &record.topic,
             partition: record.kafka_partition,
@@ -246,6 +263,11 @@ impl ErrantRecordReporter for DeadLetterReporter {
             class: &self.connector_class,
         };
         let copy = ConnectError::new(error.kind(), error.trace());
-        self.handle(&origin, key.as_deref(), value.as_deref(), copy).await
+        self.handle(&origin, key.as_deref(), value.as_deref(), &borrowed(&headers), copy).await
     }
+}
+
+/// Converted headers as borrowed keys and bytes.
+fn borrowed(headers: &[(String, Option<Vec<u8>>)]) -> Vec<(&str, Option<&[u8]>)> {
+    headers.iter().map(|(k, v)| (k.as_str(), v.as_deref())).collect()
 }

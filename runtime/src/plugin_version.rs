@@ -1,7 +1,7 @@
 //! Plugin versions (KIP-891): ordering them, and the version requirements of
 //! `connector.plugin.version`, `transforms.<alias>.plugin.version`,
 //! `predicates.<alias>.plugin.version` and `key.converter.plugin.version` /
-//! `value.converter.plugin.version`, read as Kafka Connect reads them (Maven version ranges).
+//! `value.converter.plugin.version` / `header.converter.plugin.version`, read as Kafka Connect reads them (Maven version ranges).
 
 use std::cmp::Ordering;
 

@@ -56,14 +56,15 @@ use crate::error::Result;
 use crate::schema::SchemaRef;
 use crate::value::Value;
 
-/// Serializes keys or values for Kafka and back (Kafka Connect's `Converter`).
+/// Serializes keys, values or header values for Kafka and back (Kafka Connect's `Converter`,
+/// and its `HeaderConverter` when named in `header.converter`).
 pub trait Converter: Send + Sync {
-    /// The keys it understands (under `key.converter.` / `value.converter.`).
+    /// The keys it understands (under `key.converter.`, `value.converter.` or `header.converter.`).
     fn config_def(&self) -> ConfigDef {
         ConfigDef::new()
     }
-    /// Configures it once, before any conversion, from its keys (prefix removed); `is_key`
-    /// says whether it converts keys or values. A bad key is a
+    /// Configures it once, before any conversion, from its keys (prefix removed, `converter.type`
+    /// added: `key`, `value` or `header`); `is_key` says whether it converts keys. A bad key is a
     /// [`ConnectError::config`](crate::ConnectError::config) naming it.
     fn configure(&mut self, _props: &Props, _is_key: bool) -> Result<()> {
         Ok(())
@@ -99,8 +100,8 @@ impl Deref for ConverterFactory {
     }
 }
 
-/// A converter as the runtime registers it, found by class or alias from `key.converter` /
-/// `value.converter`. A converter loaded at run time has its names leaked to `'static`.
+/// A converter as the runtime registers it, found by class or alias from `key.converter`,
+/// `value.converter` or `header.converter`. A converter loaded at run time has its names leaked to `'static`.
 #[derive(Clone)]
 pub struct ConverterDescriptor {
     /// The class name, e.g. `"JsonConverter"`.

@@ -2,7 +2,8 @@
 //! (SimpleHeaderConverter) writes header values as text and reads them back typed, a connector
 //! can name its own (here the JSON converter, with its envelope), a header that its sink's
 //! header converter cannot read follows errors.tolerance to the dead-letter topic under the
-//! HEADER_CONVERTER stage, and an unknown header converter is refused by its key.
+//! HEADER_CONVERTER stage (with its own headers, then the error context), and an unknown header
+//! converter is refused by its key.
 
 use std::fs;
 use std::time::Duration;
@@ -63,6 +64,13 @@ fn header_converters_write_and_read_headers_as_kafka_connect_does() {
     let (code, body) = put("bad-headers", with(source(&plain), json!({"header.converter": "com.example.Nope"})));
     assert_eq!(code, 400, "{body}");
     assert!(body["message"].as_str().is_some_and(|m| m.contains("header.converter")), "{body}");
+    let validate = format!("{}/connector-plugins/FileStreamSource/config/validate", worker.url);
+    let nope = with(source(&plain), json!({"header.converter": "com.example.Nope"})).to_string();
+    let (code, body) = reqwest::send("PUT", &validate, Some(&nope)).expect("the worker answers");
+    let configs = body["configs"].as_array().cloned().unwrap_or_default();
+    let entry = configs.iter().find(|c| c["definition"]["name"] == "header.converter");
+    let errors = entry.map(|c| c["value"]["errors"].to_string()).unwrap_or_default();
+    assert!(code == 200 && errors.contains("Class com.example.Nope could not be found"), "{body}");
 
     // The worker's SimpleHeaderConverter writes the values as text; the JSON converter a
     // connector names writes them in its envelope, with the schema Kafka Connect infers.
@@ -111,6 +119,8 @@ fn header_converters_write_and_read_headers_as_kafka_connect_does() {
     assert_eq!(header("__connect.errors.stage"), "HEADER_CONVERTER", "{:?}", dead[0]);
     assert_eq!(header("__connect.errors.class.name"), "org.apache.kafka.connect.json.JsonConverter");
     assert!(header("__connect.errors.exception.message").contains("header n"), "{:?}", dead[0]);
+    // The record's own headers come first, as Kafka Connect copies them.
+    assert_eq!(dead[0][..2], expected("5", "true")[..], "{:?}", dead[0]);
     assert!(read_lines(&bad).is_empty(), "no record reached the failing sink");
     worker.wait_state("headers-bad-sink", "RUNNING");
 }

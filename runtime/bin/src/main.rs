@@ -77,7 +77,7 @@ fn main() -> ExitCode {
             for line in components(builtins.transforms(), builtins.predicates(), builtins.converters()) {
                 println!("{line}");
             }
-            for c in aqueduct_runtime::converter::header_builtins() {
+            for c in builtins.header_converters() {
                 println!("{}\theader_converter\t{}\t{}", c.class, c.version, c.aliases.join(","));
             }
             let scan = aqueduct_runtime::plugin_loader::scan(&plugin_path);

@@ -94,6 +94,11 @@ pub fn resolve(plugins: &Plugins, key: &str, class: &str, props: &Props) -> Resu
     Ok(converter)
 }
 
+/// The error of converting header `key`'s value: `header <key>`, caused by `error`, of its kind.
+pub fn header_error(key: &str, error: ConnectError) -> ConnectError {
+    ConnectError::new(error.kind(), format!("header {key}")).with_source(error)
+}
+
 /// Builds the built-in value converter named `class` with its own settings `props`.
 pub fn build(class: &str, props: &Props) -> Result<Box<dyn Converter>> {
     resolve(&Plugins::new(Vec::new()), "value.converter", class, props)

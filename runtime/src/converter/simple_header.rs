@@ -4,7 +4,8 @@
 //! boolean, as in Kafka Connect.
 
 use aqueduct_sdk::values;
-use aqueduct_sdk::{ConnectError, Result, Schema, SchemaRef, SchemaType, Value};
+use aqueduct_sdk::{Result, Schema, SchemaRef, SchemaType, Value};
+use tracing::warn;
 
 use super::Converter;
 
@@ -21,7 +22,8 @@ impl Converter for SimpleHeaderConverter {
     }
 
     /// Empty text is an empty string; bytes that are not UTF-8 stay bytes (where Kafka
-    /// Connect's decoding would replace them with U+FFFD), so nothing is lost.
+    /// Connect's decoding would replace them with U+FFFD), so nothing is lost, and so does text
+    /// that cannot be parsed (nested too deep), logged, as Kafka Connect keeps it.
     fn decode(&self, topic: &str, bytes: Option<&[u8]>) -> Result<(Option<SchemaRef>, Value)> {
         let Some(bytes) = bytes else { return Ok((None, Value::Null)) };
         let Ok(text) = std::str::from_utf8(bytes) else {
@@ -30,9 +32,10 @@ impl Converter for SimpleHeaderConverter {
         if text.is_empty() {
             return Ok((Some(Schema::string()), Value::String(String::new())));
         }
-        values::parse_string(text).map_err(|e| {
-            ConnectError::data(format!("Failed to deserialize a header value on topic '{topic}': {}", e.message()))
-        })
+        Ok(values::parse_string(text).unwrap_or_else(|e| {
+            warn!(topic, error = %e, "Failed to deserialize a header value, so using byte array");
+            (Some(Schema::primitive(SchemaType::Bytes)), Value::Bytes(bytes.to_vec()))
+        }))
     }
 }
 
@@ -57,5 +60,7 @@ mod tests {
         assert_eq!(decoded(b""), (Some(SchemaType::String), Value::from("")));
         assert_eq!(decoded(&[0xff, 0x00]), (Some(SchemaType::Bytes), Value::Bytes(vec![0xff, 0x00])));
         assert_eq!(SimpleHeaderConverter.decode("t", None).expect("null"), (None, Value::Null));
+        let deep = format!("{}1{}", "[".repeat(300), "]".repeat(300));
+        assert_eq!(decoded(deep.as_bytes()), (Some(SchemaType::Bytes), Value::Bytes(deep.into_bytes())));
     }
 }

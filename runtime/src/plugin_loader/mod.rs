@@ -178,9 +178,13 @@ pub fn load(file: &Path) -> Result<LoadedPlugin, String> {
             declaration.rustc_version
         ));
     }
-    let manifest: Manifest = serde_json::from_str(&declaration.manifest)
-        .map_err(|e| format!("{}: unreadable plugin manifest ({e}): {:.200}", file.display(), declaration.manifest))?;
-    check_protocol(file, &declaration.sdk_version, &manifest.protocol)?;
+    let unreadable = |e: serde_json::Error| {
+        format!("{}: unreadable plugin manifest ({e}): {:.200}", file.display(), declaration.manifest)
+    };
+    // The protocol first, so that a manifest of another shape is refused for what it is.
+    let raw: serde_json::Value = serde_json::from_str(&declaration.manifest).map_err(unreadable)?;
+    check_protocol(file, &declaration.sdk_version, raw["protocol"].as_str().unwrap_or_default())?;
+    let manifest: Manifest = serde_json::from_value(raw).map_err(unreadable)?;
     library.set_logger();
     let client = PluginClient::new(library, file);
     let connectors = manifest.connectors.iter().map(|c| descriptor(&client, c)).collect::<Result<Vec<_>, _>>()?;

@@ -2,16 +2,17 @@
 
 use std::collections::HashMap;
 
-use aqueduct_sdk::{ConfigKey, ConnectError, PluginDescriptor};
+use aqueduct_sdk::{ConfigKey, ConnectError, PluginDescriptor, Props};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use serde_json::{json, Value};
 
 use super::{parse_body, ApiError, ApiResult, AppState};
+use crate::converter;
 use crate::herder::Herder;
 use crate::transforms;
-use crate::worker_config::json_object_to_props;
+use crate::worker_config::{json_object_to_props, strip_prefix};
 
 /// `GET /connector-plugins[?connectorsOnly=false]`: the connectors; with `connectorsOnly=false`
 /// also every converter, header converter, transform and predicate, built in or loaded from `plugin.path`
@@ -94,7 +95,14 @@ pub async fn validate(
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
     let props = json_object_to_props(&parse_body::<Value>(&body)?).map_err(|e| ApiError::new(400, format!("{e:#}")))?;
-    let plugin = find(&s, &plugin_name, props.get("connector.plugin.version").map(String::as_str))?;
+    // A version that is not installed is an error on the keys naming it, over the newest
+    // version's keys, as Kafka Connect 4.1 answers.
+    let mut plugin = find(&s, &plugin_name, None)?;
+    let mut version_error = None;
+    match s.plugins.find_version(&plugin_name, props.get("connector.plugin.version").map(String::as_str)) {
+        Ok(found) => plugin = found.clone(),
+        Err(e) => version_error = Some(e.message().to_owned()),
+    }
     if let Some(class) = props.get("connector.class") {
         if !plugin.answers_to(class) {
             return Err(ApiError::new(
@@ -103,7 +111,13 @@ pub async fn validate(
             ));
         }
     }
-    let (def, problems) = transforms::enrich(Herder::config_def(&plugin), &s.plugins, &props);
+    let (def, mut problems) = transforms::enrich(Herder::config_def(&plugin), &s.plugins, &props);
+    if let Some(message) = &version_error {
+        for key in ["connector.class", "connector.plugin.version"] {
+            problems.push((key.to_owned(), message.clone()));
+        }
+    }
+    problems.extend(converter_problems(&s, &props));
     let mut validations = def.validate(&props);
     for (key, message) in problems {
         if let Some(v) = validations.iter_mut().find(|v| v.name == key) {
@@ -141,4 +155,18 @@ pub async fn validate(
         }));
     }
     Ok(Json(json!({"name": plugin.class, "error_count": error_count, "groups": groups, "configs": configs})))
+}
+
+/// The connector's own `key.converter`, `value.converter` and `header.converter` that cannot be
+/// built (an unknown class or version, a bad setting), each with its error.
+fn converter_problems(s: &AppState, props: &Props) -> Vec<(String, String)> {
+    let mut problems = Vec::new();
+    for key in ["key.converter", "value.converter", converter::HEADER_CONVERTER] {
+        let Some(class) = props.get(key).filter(|c| !c.trim().is_empty()) else { continue };
+        let settings = strip_prefix(props, &format!("{key}."));
+        if let Err(e) = converter::resolve(&s.plugins, key, class, &settings) {
+            problems.push((key.to_owned(), e.message().to_owned()));
+        }
+    }
+    problems
 }

@@ -5,6 +5,7 @@ use aqueduct_sdk::{ConnectError, Header, SinkRecord, TimestampType};
 use rdkafka::message::{BorrowedMessage, Headers};
 use rdkafka::Message;
 
+use crate::converter::header_error;
 use crate::dead_letter::Stage;
 use crate::embedded::{EmbeddedRecord, Payload};
 use crate::task_context::TaskSetup;
@@ -125,9 +126,8 @@ pub(crate) fn convert(
         .headers()
         .into_iter()
         .map(|(key, bytes)| {
-            let (schema, value) = setup.header_converter.decode(topic, bytes).map_err(|e| {
-                (Stage::HeaderConverter, ConnectError::new(e.kind(), format!("header {key}: {}", e.message())))
-            })?;
+            let decoded = setup.header_converter.decode(topic, bytes);
+            let (schema, value) = decoded.map_err(|e| (Stage::HeaderConverter, header_error(key, e)))?;
             Ok(Header { key: key.to_owned(), schema, value })
         })
         .collect::<std::result::Result<Vec<_>, _>>()?;

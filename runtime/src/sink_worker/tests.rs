@@ -356,5 +356,5 @@ fn headers_are_converted_by_the_header_converter_and_a_failure_names_its_stage()
     setup.header_converter = Arc::new(crate::converter::JsonConverter::new(false));
     let (stage, error) = incoming::convert(&setup, &record(vec![("bad", Some(b"{not json"))])).expect_err("refused");
     assert_eq!(stage, Stage::HeaderConverter);
-    assert!(error.message().starts_with("header bad: "), "{error}");
+    assert!(error.to_string().starts_with("header bad: "), "{error}");
 }

@@ -6,6 +6,7 @@ use futures::channel::oneshot;
 use rdkafka::message::{Header as KafkaHeader, OwnedHeaders};
 
 use super::SourceWorker;
+use crate::converter::header_error;
 use crate::dead_letter::Stage;
 use crate::embedded::Payload;
 use crate::status::Target;
@@ -43,9 +44,8 @@ impl SourceWorker {
             .headers
             .iter()
             .map(|h| {
-                let bytes = setup.header_converter.encode(topic, h.schema.as_ref(), &h.value).map_err(|e| {
-                    (Stage::HeaderConverter, ConnectError::new(e.kind(), format!("header {}: {}", h.key, e.message())))
-                })?;
+                let bytes = setup.header_converter.encode(topic, h.schema.as_ref(), &h.value);
+                let bytes = bytes.map_err(|e| (Stage::HeaderConverter, header_error(&h.key, e)))?;
                 Ok((h.key.clone(), bytes))
             })
             .collect::<std::result::Result<Vec<_>, _>>()?;

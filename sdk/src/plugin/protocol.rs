@@ -15,7 +15,9 @@ use crate::record::OffsetMap;
 ///
 /// The last three were added after the first release of ABI version 1: a manifest without
 /// them (a plugin declaring only connectors) reads as declaring none, and a host that does not
-/// know them ignores them, so the change needs no new ABI version.
+/// know them ignores them, so the change needs no new ABI version. Any change to this file
+/// changes the [`PROTOCOL`](super::PROTOCOL) fingerprint, though, and a host refuses a plugin
+/// whose fingerprint is not its own.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {
     /// One entry per connector.

@@ -1,7 +1,6 @@
 //! `MaskField$Key` / `MaskField$Value`: replaces fields with the null value of their type
 //! (`0`, `false`, `""`, empty array or map) or a `replacement`.
 
-use aqueduct_sdk::values::parse_string;
 use aqueduct_sdk::{
     logical, ConfigDef, ConfigType, ConnectError, ConnectRecord, Importance, Props, Result, Schema, Transform, Value,
 };
@@ -81,26 +80,24 @@ fn mask_with_replacement(value: &Value, replacement: &str, decimal_scale: Option
         let unscaled = logical::decimal_from_str(replacement, scale).ok_or_else(not_a_number)?;
         return Ok(Value::Bytes(logical::decimal_bytes(unscaled)));
     }
+    // Kafka Connect reads the text as a `BigDecimal` (`Values.asDouble` / `asLong`): decimal
+    // syntax only, no surrounding whitespace; a double is its nearest value, an integer the
+    // whole part (truncated toward zero).
     let number = || -> Result<f64> {
-        match parse_string(replacement) {
-            // Plain numbers only: Kafka Connect's `Values.convertToDouble` reads no dates.
-            Ok((Some(schema), value)) if schema.name.is_none() => match value {
-                Value::Int8(v) => Ok(v.into()),
-                Value::Int16(v) => Ok(v.into()),
-                Value::Int32(v) => Ok(v.into()),
-                Value::Int64(v) => Ok(v as f64),
-                Value::Float32(v) => Ok(v.into()),
-                Value::Float64(v) => Ok(v),
-                _ => Err(not_a_number()),
-            },
-            // A whole number beyond int64 parses as a Decimal.
-            Ok((Some(schema), _)) if logical::decimal_scale(&schema).is_some() => {
-                replacement.trim().parse::<f64>().map_err(|_| not_a_number())
-            }
-            _ => Err(not_a_number()),
+        match is_big_decimal(replacement) {
+            true => replacement.parse::<f64>().map_err(|_| not_a_number()),
+            false => Err(not_a_number()),
         }
     };
-    let integer = || -> Result<i64> { replacement.trim().parse::<i64>().or_else(|_| number().map(|n| n as i64)) };
+    let integer = || -> Result<i64> {
+        let whole = replacement.split('.').next().unwrap_or_default();
+        if is_big_decimal(replacement) && !replacement.contains(['e', 'E']) {
+            if let Ok(v) = whole.parse::<i64>() {
+                return Ok(v);
+            }
+        }
+        number().map(|n| n.trunc() as i64)
+    };
     Ok(match value {
         Value::Int8(_) => Value::Int8(integer()? as i8),
         Value::Int16(_) => Value::Int16(integer()? as i16),
@@ -111,6 +108,22 @@ fn mask_with_replacement(value: &Value, replacement: &str, decimal_scale: Option
         Value::String(_) => Value::String(replacement.to_owned()),
         other => return Err(cannot_replace(other, replacement, &java_class_of(other))),
     })
+}
+
+/// True for text Java's `new BigDecimal(text)` accepts: `[+-]digits[.digits][e[+-]digits]`,
+/// with digits on at least one side of the point.
+fn is_big_decimal(text: &str) -> bool {
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    fn unsigned(s: &str) -> &str {
+        s.strip_prefix(['+', '-']).unwrap_or(s)
+    }
+    let (mantissa, exponent) = match unsigned(text).split_once(['e', 'E']) {
+        Some((m, e)) => (m, Some(unsigned(e))),
+        None => (unsigned(text), None),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let mantissa_ok = digits(whole) && digits(fraction) && !(whole.is_empty() && fraction.is_empty());
+    mantissa_ok && exponent.is_none_or(|e| !e.is_empty() && digits(e))
 }
 
 impl Transform for MaskField {

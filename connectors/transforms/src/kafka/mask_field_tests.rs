@@ -57,6 +57,12 @@ fn schemaless_replacements() {
     assert_eq!(mask("float", "123.0").expect("masks"), Some(Value::Float32(123.0)));
     assert_eq!(mask("double", "1.5").expect("masks"), Some(Value::Float64(1.5)));
     assert_eq!(mask("string", "***").expect("masks"), Some(Value::from("***")));
+    // Read as a BigDecimal: a double keeps its nearest value, an integer its whole part.
+    assert_eq!(mask("double", "0.1").expect("masks"), Some(Value::Float64(0.1)));
+    assert_eq!(mask("int", "0.99999999").expect("masks"), Some(Value::Int32(0)));
+    assert_eq!(mask("long", "-123456789.5").expect("masks"), Some(Value::Int64(-123456789)));
+    assert_eq!(mask("short", "1.5e2").expect("masks"), Some(Value::Int16(150)));
+    assert!(mask("int", "1.5x").is_err() && mask("double", "1e").is_err() && mask("double", "NaN").is_err());
     let e = mask("bool", "false").expect_err("no replacement for booleans");
     assert_eq!(e.message(), "Cannot mask value of type class java.lang.Boolean with custom replacement.");
     assert!(mask("list", "123").is_err() && mask("map", "123").is_err());
