@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Headers;
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 
@@ -63,12 +64,13 @@ impl StringProducer {
     }
 }
 
-/// One record as read back: partition, key and value bytes.
+/// One record as read back: partition, key and value bytes, headers.
 #[derive(Debug, Clone)]
 pub struct Record {
     pub partition: i32,
     pub key: Option<Vec<u8>>,
     pub value: Option<Vec<u8>>,
+    pub headers: Vec<(String, Option<Vec<u8>>)>,
 }
 
 impl Record {
@@ -107,6 +109,10 @@ pub fn read_topic(topic: &str) -> Vec<Record> {
             partition: message.partition(),
             key: message.key().map(<[u8]>::to_vec),
             value: message.payload().map(<[u8]>::to_vec),
+            headers: message
+                .headers()
+                .map(|hs| hs.iter().map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec))).collect())
+                .unwrap_or_default(),
         });
         if remaining.get(&message.partition()).is_some_and(|hi| message.offset() + 1 >= *hi) {
             remaining.remove(&message.partition());
