@@ -72,6 +72,8 @@ struct Origin<'a> {
     topic: &'a str,
     partition: i32,
     offset: i64,
+    /// The record's timestamp, which its dead-letter record keeps (as Kafka Connect's does).
+    timestamp: Option<i64>,
     stage: Stage,
     /// The class of what failed: the converter, the transform, the connector.
     class: &'a str,
@@ -148,7 +150,7 @@ impl DeadLetterReporter {
             self.value_converter.encode(&record.topic, record.value_schema.as_ref(), &record.value).unwrap_or(None);
         let headers = self.encode_headers(&record.topic, &record.headers);
         let partition = record.kafka_partition.unwrap_or(-1);
-        let origin = Origin { topic: &record.topic, partition, offset: -1, stage, class };
+        let origin = Origin { topic: &record.topic, partition, offset: -1, timestamp: record.timestamp, stage, class };
         self.handle(&origin, key.as_deref(), value.as_deref(), &borrowed(&headers), error).await
     }
 
@@ -167,7 +169,8 @@ impl DeadLetterReporter {
         error: ConnectError,
     ) -> Result<()> {
         let (topic, partition, offset) = (message.topic(), message.partition(), message.offset());
-        let origin = Origin { topic, partition, offset, stage, class };
+        let timestamp = message.timestamp().0;
+        let origin = Origin { topic, partition, offset, timestamp, stage, class };
         self.handle(&origin, message.key(), message.payload(), &message.headers(), error).await
     }
 
@@ -207,6 +210,9 @@ impl DeadLetterReporter {
         }
         if let Some(v) = value {
             record = record.payload(v);
+        }
+        if let Some(t) = origin.timestamp {
+            record = record.timestamp(t);
         }
         // The record's own headers, then the error context, as Kafka Connect writes them.
         let mut all = headers.iter().fold(OwnedHeaders::new_with_capacity(headers.len()), |h, (key, value)| {
@@ -259,6 +265,7 @@ impl ErrantRecordReporter for DeadLetterReporter {
             topic: &record.topic,
             partition: record.kafka_partition,
             offset: record.kafka_offset,
+            timestamp: record.timestamp,
             stage: Stage::TaskPut,
             class: &self.connector_class,
         };

@@ -2,7 +2,7 @@
 //! (SimpleHeaderConverter) writes header values as text and reads them back typed, a connector
 //! can name its own (here the JSON converter, with its envelope), a header that its sink's
 //! header converter cannot read follows errors.tolerance to the dead-letter topic under the
-//! HEADER_CONVERTER stage (with its own headers, then the error context), and an unknown header
+//! HEADER_CONVERTER stage (with its timestamp and own headers, then the error context), and an unknown header
 //! converter is refused by its key.
 
 use std::fs;
@@ -119,8 +119,12 @@ fn header_converters_write_and_read_headers_as_kafka_connect_does() {
     assert_eq!(header("__connect.errors.stage"), "HEADER_CONVERTER", "{:?}", dead[0]);
     assert_eq!(header("__connect.errors.class.name"), "org.apache.kafka.connect.json.JsonConverter");
     assert!(header("__connect.errors.exception.message").contains("header n"), "{:?}", dead[0]);
-    // The record's own headers come first, as Kafka Connect copies them.
+    // The record's own headers come first, and its timestamp is kept, as Kafka Connect copies them.
     assert_eq!(dead[0][..2], expected("5", "true")[..], "{:?}", dead[0]);
+    let timestamps = |topic: &str| -> Vec<Option<i64>> {
+        read_partition(topic, false).iter().map(|m| m.timestamp().to_millis()).collect()
+    };
+    assert_eq!(timestamps(&dlq), timestamps(&plain));
     assert!(read_lines(&bad).is_empty(), "no record reached the failing sink");
     worker.wait_state("headers-bad-sink", "RUNNING");
 }
