@@ -94,11 +94,6 @@ impl Plugins {
         self
     }
 
-    /// The newest converter answering to `class`.
-    pub fn converter(&self, class: &str) -> Option<&ConverterDescriptor> {
-        pick(&self.converters, class, "", &VersionRequirement::any()).ok().flatten()
-    }
-
     /// Every converter, in registration order (the built-ins first).
     pub fn converters(&self) -> &[ConverterDescriptor] {
         &self.converters
@@ -119,16 +114,6 @@ impl Plugins {
         self.transforms.extend(transforms);
         self.predicates.extend(predicates);
         self
-    }
-
-    /// The newest transform answering to `class`.
-    pub fn transform(&self, class: &str) -> Option<&TransformDescriptor> {
-        pick(&self.transforms, class, "", &VersionRequirement::any()).ok().flatten()
-    }
-
-    /// The newest predicate answering to `class`.
-    pub fn predicate(&self, class: &str) -> Option<&PredicateDescriptor> {
-        pick(&self.predicates, class, "", &VersionRequirement::any()).ok().flatten()
     }
 
     /// Every transform, in registration order.

@@ -141,6 +141,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 fn timestamp_text(millis: i64) -> String {
     let (secs, ms) = (millis.div_euclid(1000), millis.rem_euclid(1000));
     let (days, s) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, m, d) = aqueduct_connector_postgres::cdc::text::civil_from_days(days);
+    let (y, m, d) = aqueduct_sdk::logical::civil_from_days(days);
     format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}.{ms:03}+00", s / 3600, s / 60 % 60, s % 60)
 }

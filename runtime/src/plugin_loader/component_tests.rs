@@ -40,8 +40,13 @@ fn the_manifest_lists_transforms_predicates_and_converters_with_versions() {
     assert_eq!(plugin.transforms[0].aliases, ["UppercaseField"]);
     let registry = Scan { loaded: vec![plugin], skipped: Vec::new() }.register(Plugins::new(Vec::new()));
     assert!(registry.find("HttpPollSource").is_ok(), "the connectors are registered too");
-    assert!(registry.converter("JsonConverter").is_some(), "beside the built-in converters");
-    assert!(registry.converter("HexConverter").is_some());
+    assert!(
+        registry.converter_version("JsonConverter", "value.converter.plugin.version", None).is_ok_and(|c| c.is_some()),
+        "beside the built-in converters"
+    );
+    assert!(registry
+        .converter_version("HexConverter", "value.converter.plugin.version", None)
+        .is_ok_and(|c| c.is_some()));
 }
 
 #[tokio::test(flavor = "multi_thread")]

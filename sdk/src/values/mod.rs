@@ -146,8 +146,8 @@ fn append(out: &mut String, schema: Option<&Schema>, value: &Value, embedded: bo
         Value::Int16(v) => out.push_str(&v.to_string()),
         Value::Int32(v) => out.push_str(&v.to_string()),
         Value::Int64(v) => out.push_str(&v.to_string()),
-        Value::Float32(v) => out.push_str(&java_floating(f64::from(*v), true)),
-        Value::Float64(v) => out.push_str(&java_floating(*v, false)),
+        Value::Float32(v) => out.push_str(&java_float_to_string(f64::from(*v), true)),
+        Value::Float64(v) => out.push_str(&java_float_to_string(*v, false)),
         Value::String(s) => quoted(out, s),
         Value::Bytes(b) => quoted(out, &BASE64.encode(b)),
         Value::Array(items) => {
@@ -196,7 +196,7 @@ fn append(out: &mut String, schema: Option<&Schema>, value: &Value, embedded: bo
 /// as Java 19 and later print it: the shortest digits that read back as the value, at least two
 /// (`4.9E-324`), the closest such when there are two; plain from 10^-3 up to 10^7
 /// (`0.001`, `1234567.0`), otherwise `d.dddE±n` (`1.0E7`, `1.0E-4`).
-fn java_floating(value: f64, float32: bool) -> String {
+pub fn java_float_to_string(value: f64, float32: bool) -> String {
     if value.is_nan() {
         return "NaN".into();
     }

@@ -148,19 +148,6 @@ fn days_from_civil(year: i64, month: i64, day: i64, julian: bool) -> Option<i64>
     era.checked_mul(cycle_days)?.checked_add(day_of_era - epoch)
 }
 
-/// The proleptic Gregorian (year, month, day) of a day count from 1970-01-01.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z - era * 146_097;
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    (year_of_era + era * 400 + i64::from(month <= 2), month, day)
-}
-
 /// `Values.dateFormatFor(date).format(date)` in UTC: `HH:mm:ss.SSS'Z'` below one day after the
 /// epoch (so every instant before 1970 too), `yyyy-MM-dd` at a midnight, else the timestamp.
 pub(super) fn format(millis: i64) -> String {
@@ -169,7 +156,7 @@ pub(super) fn format(millis: i64) -> String {
     if millis < MILLIS_PER_DAY {
         return time;
     }
-    let (year, month, day) = civil_from_days(millis.div_euclid(MILLIS_PER_DAY));
+    let (year, month, day) = logical::civil_from_days(millis.div_euclid(MILLIS_PER_DAY));
     let date = format!("{year:04}-{month:02}-{day:02}");
     if ms == 0 {
         date

@@ -5,35 +5,12 @@
 //! Every function returns `None` on input it does not understand; callers turn that into a data
 //! error naming the column.
 
+use aqueduct_sdk::logical::{civil_from_days, days_from_civil};
+
 /// Microseconds per second.
 const MICROS_PER_SECOND: i64 = 1_000_000;
 /// Microseconds per day.
 const MICROS_PER_DAY: i64 = 86_400 * MICROS_PER_SECOND;
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(month);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The date of a day count since 1970-01-01: (year, month, day).
-pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
 
 /// Splits a trailing ` BC` off: (rest, is_bc).
 fn strip_bc(text: &str) -> (&str, bool) {
@@ -54,7 +31,7 @@ fn parse_ymd(text: &str, bc: bool) -> Option<i64> {
     }
     // 1 BC is year 0 in the proleptic calendar.
     let year = if bc { 1 - year } else { year };
-    Some(days_from_civil(year, month, day))
+    Some(days_from_civil(year, i64::from(month), i64::from(day)))
 }
 
 /// A `date` as days since the epoch; `infinity`/`-infinity` become `i32::MAX`/`i32::MIN`.

@@ -160,7 +160,7 @@ fn write_date(days: i64, out: &mut String) {
 
 /// Writes `YYYY-MM-DD` for days since 1970-01-01; true when the year is BC (then written as such).
 fn write_ymd(days: i64, out: &mut String) -> bool {
-    let (y, m, d) = crate::cdc::text::civil_from_days(days);
+    let (y, m, d) = aqueduct_sdk::logical::civil_from_days(days);
     let (year, bc) = if y <= 0 { (1 - y, true) } else { (y, false) };
     let _ = write!(out, "{year:04}-{m:02}-{d:02}");
     bc

@@ -1,41 +1,8 @@
 //! Java's `toString` of numbers and bytes, as Kafka Connect's casts print them.
 
 /// Java's `Double.toString` (or `Float.toString` for a float32 widened losslessly when
-/// `float32` is set): shortest round-trip digits, plain between 10^-3 and 10^7, otherwise
-/// `d.dddE±n`.
-pub fn java_float(value: f64, float32: bool) -> String {
-    if value.is_nan() {
-        return "NaN".into();
-    }
-    if value.is_infinite() {
-        return if value > 0.0 { "Infinity".into() } else { "-Infinity".into() };
-    }
-    if value == 0.0 {
-        return if value.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
-    }
-    let exp_form = if float32 { format!("{:e}", value as f32) } else { format!("{value:e}") };
-    let (mantissa, exponent) = exp_form.split_once('e').unwrap_or((&exp_form, "0"));
-    let exponent: i32 = exponent.parse().unwrap_or(0);
-    let negative = mantissa.starts_with('-');
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    let sign = if negative { "-" } else { "" };
-    let magnitude = value.abs();
-    if (1e-3..1e7).contains(&magnitude) {
-        if exponent >= 0 {
-            let int_len = exponent as usize + 1;
-            let padded = format!("{digits:0<int_len$}");
-            let (int, frac) = padded.split_at(int_len);
-            let frac = if frac.is_empty() { "0" } else { frac };
-            format!("{sign}{int}.{frac}")
-        } else {
-            format!("{sign}0.{}{digits}", "0".repeat((-exponent - 1) as usize))
-        }
-    } else {
-        let (first, rest) = digits.split_at(1.min(digits.len()));
-        let rest = if rest.is_empty() { "0" } else { rest };
-        format!("{sign}{first}.{rest}E{exponent}")
-    }
-}
+/// `float32` is set), as the SDK prints it for Kafka Connect's `Values`.
+pub use aqueduct_sdk::values::java_float_to_string as java_float;
 
 /// Java's `BigDecimal.toString` of an unscaled value and scale.
 pub fn java_big_decimal(unscaled: i128, scale: i32) -> String {
